@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian 12 packages hvm needs that are missing; installs nothing that is present.
+# Usage: mk/deps.sh [GROUP...]   groups: build kernel run bench (default: all)
+set -eu
+
+pkgs_build="gcc make libc6-dev musl-tools"
+pkgs_kernel="linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils"
+pkgs_run="busybox-static"
+pkgs_bench="qemu-system-x86"
+
+groups=${*:-build kernel run bench}
+want=""
+for g in $groups; do
+	eval "want=\"\$want \$pkgs_$g\""
+done
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install:$missing" >&2; exit 1; }
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
