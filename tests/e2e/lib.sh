@@ -1,0 +1,40 @@
+# Shared helpers for end-to-end tests (sourced). Each test prints "ok - NAME" or "not ok - NAME".
+# Guest kernels are slow on nested hosts, so every VM gets a timeout derived from a calibration
+# boot measured at the start of the run, never a fixed number of seconds.
+set -u
+BUILD=${BUILD:-build}
+HVM=$BUILD/hvm-run
+PASS=0 FAIL=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hvm-e2e.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+VM_TIMEOUT=${VM_TIMEOUT:-600}
+
+ok()  { PASS=$((PASS + 1)); echo "ok - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "not ok - $1${2:+ ($2)}"; }
+
+# vm OUT ERR ARGS...: runs hvm-run under the calibrated timeout; sets RC.
+vm() {
+	out=$1 err=$2; shift 2
+	timeout "$VM_TIMEOUT" "$HVM" "$@" >"$out" 2>"$err" </dev/null
+	RC=$?
+}
+
+expect_rc() { if [ "$RC" -eq "$2" ]; then ok "$1"; else bad "$1" "exit $RC, want $2: $(head -c 300 "$WORK/e")"; fi; }
+expect_out() { if [ "$(cat "$WORK/o")" = "$2" ]; then ok "$1"; else bad "$1" "stdout was '$(head -c 200 "$WORK/o")'"; fi; }
+expect_err_has() { if grep -q -- "$2" "$WORK/e"; then ok "$1"; else bad "$1" "stderr lacks '$2': $(head -c 300 "$WORK/e")"; fi; }
+
+# Boots once to measure this machine; later VMs may take 10x that (and at least 60 s).
+calibrate() {
+	start=$(date +%s%N)
+	timeout 1200 "$HVM" --cmd true >/dev/null 2>"$WORK/cal.err" </dev/null
+	rc=$?
+	secs=$(( ($(date +%s%N) - start) / 1000000000 + 1 ))
+	if [ "$rc" -ne 0 ]; then
+		echo "calibration boot failed (exit $rc):"; cat "$WORK/cal.err"
+		exit 1
+	fi
+	VM_TIMEOUT=$(( secs * 10 > 60 ? secs * 10 : 60 ))
+	echo "# calibration boot: ${secs}s; per-VM timeout ${VM_TIMEOUT}s"
+}
+
+finish() { echo "# e2e: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }

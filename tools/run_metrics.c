@@ -1,0 +1,101 @@
+#include "run_metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vmm/clock.h"
+#include "../vmm/machine.h"
+
+#define T0_MAX_AGE_US (10 * 1000000ULL)	/* an HVM_T0_US older than this is not our exec */
+
+void run_metrics_start(struct run_metrics *m)
+{
+	const char *env = getenv("HVM_T0_US");
+	uint64_t now = clock_now_us();
+
+	memset(m, 0, sizeof(*m));
+	m->t0_us = now;
+	m->vmm_rss_kib = m->guest_resident_kib = -1;
+	if (env) {
+		char *end;
+		unsigned long long t0 = strtoull(env, &end, 10);
+		if (!*end && t0 <= now && now - t0 < T0_MAX_AGE_US) {
+			m->t0_us = t0;
+			m->t0_from_exec = 1;
+		}
+	}
+}
+
+/*
+ * Sums Rss over /proc/self/smaps: all mappings, and those inside [lo, hi) (guest RAM, which
+ * mapped kernel pages split into several mappings).
+ */
+static int smaps_rss_kib(uintptr_t lo, uintptr_t hi, int64_t *total, int64_t *inside)
+{
+	char line[512];
+	uintptr_t start = 0;
+	long long kib;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		return -errno;
+	*total = *inside = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2)
+			start = a;
+		else if (sscanf(line, "Rss: %lld kB", &kib) == 1) {
+			*total += kib;
+			if (start >= lo && start < hi)
+				*inside += kib;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+void run_metrics_sample_rss(struct run_metrics *m, const struct machine *machine)
+{
+	uintptr_t lo = (uintptr_t)machine->vm.mem.base;
+	int64_t total, guest;
+
+	if (smaps_rss_kib(lo, lo + machine->vm.map_size, &total, &guest) == 0) {
+		m->guest_resident_kib = guest;
+		m->vmm_rss_kib = total - guest;
+	}
+}
+
+static void put_phase(FILE *f, const char *name, uint64_t t0, uint64_t t, int last)
+{
+	if (t)
+		fprintf(f, "    \"%s\": %llu%s\n", name, (unsigned long long)(t - t0), last ? "" : ",");
+	else
+		fprintf(f, "    \"%s\": null%s\n", name, last ? "" : ",");
+}
+
+int run_metrics_write(const struct run_metrics *m, const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f) {
+		int err = -errno;
+		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	fprintf(f, "{\n  \"origin\": \"%s\",\n  \"phases_us\": {\n", m->t0_from_exec ? "exec" : "main");
+	put_phase(f, "kvm_ready", m->t0_us, m->kvm_ready_us, 0);
+	put_phase(f, "first_vcpu_entry", m->t0_us, m->first_entry_us, 0);
+	put_phase(f, "agent_ready", m->t0_us, m->agent_ready_us, 0);
+	put_phase(f, "command_exit", m->t0_us, m->command_exit_us, 0);
+	put_phase(f, "vm_exit", m->t0_us, m->vm_exit_us, 1);
+	fprintf(f, "  },\n  \"vmm_rss_kib\": %lld,\n  \"guest_ram_resident_kib\": %lld\n}\n",
+		(long long)m->vmm_rss_kib, (long long)m->guest_resident_kib);
+	if (fclose(f) != 0) {
+		int err = -errno;
+		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	return 0;
+}

@@ -1,0 +1,261 @@
+#include "machine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../boot/cmdline.h"
+#include "../boot/cpu.h"
+#include "../boot/image.h"
+#include "../boot/mptable.h"
+#include "../boot/zeropage.h"
+#include "../devices/i8042.h"
+#include "clock.h"
+#include "log.h"
+#include "vcpu.h"
+
+#define MACHINE_MAX_MEM_MIB (1024ULL * 1024)	/* 1 TiB */
+
+struct mapped_file {
+	int fd;
+	const uint8_t *data;
+	size_t size;
+};
+
+/* Maps a whole regular file read-only, keeping its fd; 0 or -errno, logged with the path. */
+static int map_file(const char *path, struct mapped_file *f)
+{
+	struct stat st;
+	int err = 0;
+
+	f->data = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+		err = -errno;
+		log_err("%s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		log_err("%s: not a regular file", path);
+	} else if (st.st_size == 0) {
+		err = -ENOEXEC;
+		log_err("%s: empty file", path);
+	} else {
+		f->size = (size_t)st.st_size;
+		f->data = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+		if (f->data == MAP_FAILED) {
+			f->data = NULL;
+			err = -errno;
+			log_err("%s: mmap: %s", path, strerror(errno));
+		}
+	}
+	return err;
+}
+
+static void unmap_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->size);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->data = NULL;
+	f->fd = -1;
+}
+
+/*
+ * Puts len bytes of the file at offset off into guest RAM at gpa. Whole pages are mapped
+ * copy-on-write from the page cache rather than copied: nothing is read until the guest
+ * touches it, which keeps exec -> first instruction short. A partial last page (or an
+ * offset that does not share gpa's page alignment) is copied.
+ */
+static int place_file(struct vm *vm, const struct mapped_file *f, uint64_t off, gpa_t gpa,
+		      uint64_t len)
+{
+	const uint64_t page = 4096;
+	uint8_t *dst = guest_ptr(&vm->mem, gpa, len);
+	uint64_t mapped = 0;
+
+	if (!dst || off > f->size || len > f->size - off)
+		return -EFAULT;
+	if ((off % page) == (gpa % page) && (gpa % page) == 0)
+		mapped = len & ~(page - 1);
+	if (mapped && mmap(dst, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, f->fd,
+			   (off_t)off) == MAP_FAILED) {
+		int err = -errno;
+		log_err("mapping a file into guest RAM: %s", strerror(errno));
+		return err;
+	}
+	memcpy(dst + mapped, f->data + off + mapped, len - mapped);
+	return 0;
+}
+
+int machine_config_check(const struct machine_config *cfg)
+{
+	if (cfg->cpus < 1 || cfg->cpus > MPTABLE_MAX_CPUS) {
+		log_err("%u vCPUs: must be 1 to %d", cfg->cpus, MPTABLE_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (cfg->mem_mib < (LAYOUT_MIN_RAM >> 20) || cfg->mem_mib > MACHINE_MAX_MEM_MIB) {
+		log_err("%llu MiB of memory: must be %llu to %llu MiB", (unsigned long long)cfg->mem_mib,
+			LAYOUT_MIN_RAM >> 20, MACHINE_MAX_MEM_MIB);
+		return -EINVAL;
+	}
+	if (!cfg->kernel_path) {
+		log_err("no kernel given");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap)
+{
+	uint8_t seed[CMDLINE_SEED_BYTES];
+	struct cmdline_opts opts = {
+		.console = cfg->console,
+		.pvm = kvm_host_is_pvm(),
+		.extra = cfg->cmdline_extra,
+	};
+
+	/* A fresh seed per boot, so guests never share their RNG state. */
+	if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed))
+		opts.seed = seed;
+	int err = boot_cmdline_build(out, cap, &opts);
+	explicit_bzero(seed, sizeof(seed));
+	return err;
+}
+
+static int machine_load_kernel(struct machine *m, const char *path, struct boot_image *img)
+{
+	struct mapped_file f;
+	int err = map_file(path, &f);
+
+	if (!err)
+		err = boot_image_parse(f.data, f.size, guest_mem_low_end(&m->vm.mem), path, img);
+	for (unsigned i = 0; !err && i < img->nseg; i++)
+		err = place_file(&m->vm, &f, img->seg[i].file_off, img->seg[i].gpa,
+				 img->seg[i].file_size);
+	unmap_file(&f);
+	return err;
+}
+
+/* The initramfs file and the extra archive go back to back: Linux unpacks both. */
+static int machine_load_initrd(struct machine *m, const struct machine_config *cfg,
+			       const struct boot_image *img, struct boot_initrd *initrd)
+{
+	struct mapped_file f = { .fd = -1 };
+	int err = 0;
+
+	memset(initrd, 0, sizeof(*initrd));
+	if (cfg->initrd_path && (err = map_file(cfg->initrd_path, &f)))
+		return err;
+	uint64_t base = (f.size + 3) & ~3ULL;	/* each archive starts 4-byte aligned */
+	uint64_t total = base + cfg->initrd_extra_len;
+
+	if (total && !(err = boot_initrd_place(&m->vm.mem, img, total, &initrd->gpa))) {
+		if (f.size)
+			err = place_file(&m->vm, &f, 0, initrd->gpa, f.size);
+		if (!err && cfg->initrd_extra_len)
+			memcpy(guest_ptr(&m->vm.mem, initrd->gpa + base, cfg->initrd_extra_len),
+			       cfg->initrd_extra, cfg->initrd_extra_len);
+		initrd->size = total;
+	}
+	unmap_file(&f);
+	return err;
+}
+
+static int machine_attach_devices(struct machine *m, const struct machine_config *cfg)
+{
+	int err = serial_attach(&m->com1, &m->vm, PORT_COM1, PORT_COM1_IRQ, cfg->serial_output,
+				cfg->serial_opaque);
+
+	if (!err)
+		err = i8042_attach(&m->vm);
+	if (!err)
+		err = boot_timer_attach(&m->timer, &m->vm, cfg->on_ready, cfg->ready_opaque);
+	return err;
+}
+
+static int machine_boot_setup(struct machine *m, const struct machine_config *cfg)
+{
+	struct boot_image img;
+	struct boot_initrd initrd;
+	int err = machine_load_kernel(m, cfg->kernel_path, &img);
+
+	if (!err)
+		err = machine_load_initrd(m, cfg, &img, &initrd);
+	if (!err)
+		err = machine_cmdline(cfg, m->cmdline, sizeof(m->cmdline));
+	if (!err)
+		err = boot_zeropage_write(&m->vm.mem, &img, m->cmdline, &initrd);
+	if (!err)
+		err = boot_cpu_tables_write(&m->vm.mem);
+	if (!err)
+		err = boot_mptable_write(&m->vm.mem, cfg->cpus);
+	if (!err)
+		err = vcpu_set_boot_state(&m->vm.vcpu[0], img.entry);
+	return err;
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->vm.fd = m->vm.stop_fd = -1;
+	err = machine_config_check(cfg);
+	if (err)
+		return err;
+	err = kvm_open(&m->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm");
+	if (err)
+		return err;
+	err = vm_create(&m->vm, &m->kvm, cfg->mem_mib << 20, 0);
+	if (err)
+		goto fail_kvm;
+	m->kvm_ready_us = clock_now_us();
+	err = vm_create_vcpus(&m->vm, cfg->cpus);
+	if (!err)
+		err = machine_attach_devices(m, cfg);
+	if (!err)
+		err = machine_boot_setup(m, cfg);
+	if (err)
+		goto fail_vm;
+	return 0;
+fail_vm:
+	vm_destroy(&m->vm);
+fail_kvm:
+	kvm_close(&m->kvm);
+	return err;
+}
+
+int machine_start(struct machine *m)
+{
+	return vm_start(&m->vm);
+}
+
+enum vm_state machine_wait(struct machine *m, int timeout_ms)
+{
+	struct pollfd p = { .fd = m->vm.stop_fd, .events = POLLIN };
+
+	while (vm_state(&m->vm) == VM_RUNNING) {
+		int n = poll(&p, 1, timeout_ms);
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			break;
+	}
+	return vm_state(&m->vm);
+}
+
+void machine_destroy(struct machine *m)
+{
+	vm_stop(&m->vm, VM_STOP_HOST);
+	vm_join(&m->vm);
+	vm_destroy(&m->vm);
+	pthread_mutex_destroy(&m->com1.lock);
+	kvm_close(&m->kvm);
+}

@@ -1,0 +1,63 @@
+/*
+ * A bootable machine: a VM with its devices, a kernel and an initramfs loaded, ready to run.
+ * This is what front ends (hvm-run, later libhvm's API) drive.
+ */
+#ifndef HVM_MACHINE_H
+#define HVM_MACHINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../boot/layout.h"
+#include "../devices/boot_timer.h"
+#include "../devices/serial.h"
+#include "kvm.h"
+#include "vm.h"
+
+struct machine_config {
+	const char *kvm_path;		/* normally "/dev/kvm" */
+	const char *kernel_path;	/* vmlinux (ELF) or bzImage */
+	const char *initrd_path;	/* newc cpio, or NULL */
+	const uint8_t *initrd_extra;	/* a second cpio appended after initrd_path, or NULL */
+	size_t initrd_extra_len;
+	unsigned cpus;
+	uint64_t mem_mib;
+	int console;			/* full kernel log on the console */
+	const char *cmdline_extra;	/* appended to the kernel command line, or NULL */
+	serial_output_fn *serial_output;/* every byte the guest sends on COM1 */
+	void *serial_opaque;
+	void (*on_ready)(void *opaque);	/* the agent wrote the boot timer */
+	void *ready_opaque;
+};
+
+struct machine {
+	struct kvm kvm;
+	struct vm vm;
+	struct serial com1;
+	struct boot_timer timer;
+	char cmdline[LAYOUT_CMDLINE_MAX];
+	uint64_t kvm_ready_us;		/* clock_now_us() once KVM and the VM exist */
+};
+
+/* Checks the config's values; returns 0 or -EINVAL after logging which one is wrong. */
+int machine_config_check(const struct machine_config *cfg);
+
+/* Composes the guest command line for cfg into out; 0 or -E2BIG. */
+int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap);
+
+/* Builds the VM, devices, loads kernel and initramfs; 0 or -errno (logged, nothing left). */
+int machine_create(struct machine *m, const struct machine_config *cfg);
+
+/* Starts the vCPUs; 0 or -errno. */
+int machine_start(struct machine *m);
+
+/*
+ * Waits until the VM stops or timeout_ms passes (-1: forever); returns the VM state
+ * (VM_RUNNING on timeout). The VM's stop eventfd (m->vm.stop_fd) can be polled instead.
+ */
+enum vm_state machine_wait(struct machine *m, int timeout_ms);
+
+/* Stops (if running), joins and frees everything a successful machine_create built. */
+void machine_destroy(struct machine *m);
+
+#endif
