@@ -46,9 +46,10 @@ $(BUILD)/libhvm.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# Static: no dynamic loader at exec, ~0.2 ms less from exec to the first guest instruction.
 $(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
 
 $(BUILD)/hvm-exec-timer: $(BUILD)/obj/bench/exec_timer.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^

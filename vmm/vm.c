@@ -52,8 +52,6 @@ static int vm_map_ram(struct vm *vm, uint64_t ram_size)
 		return err;
 	}
 	madvise(ram, ram_size, MADV_DONTDUMP);	/* keep guest memory out of VMM core dumps */
-	/* 2 MiB host pages where THP allows: far fewer faults and shadow/EPT entries. */
-	madvise(ram, ram_size, MADV_HUGEPAGE);
 	vm->map_size = ram_size;
 	guest_mem_init(&vm->mem, ram, ram_size);
 	return 0;
