@@ -38,6 +38,12 @@
 #define LAYOUT_4G               0x100000000ULL
 #define LAYOUT_VIRTIO_MMIO      0xd0000000ULL	/* first virtio-mmio device, 4 KiB each */
 #define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ULL
+/*
+ * Interrupt lines for virtio-mmio devices, in device order: the free ISA lines, then IOAPIC
+ * pins 16-23 (the MP table announces all 24 pins). 4 is COM1, 8 the RTC's, 0-2 the PIT/PIC's.
+ */
+#define LAYOUT_VIRTIO_IRQS      { 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 }
+#define LAYOUT_IOAPIC_PINS      24
 #define LAYOUT_IOAPIC           0xfec00000ULL
 #define LAYOUT_LAPIC            0xfee00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xfeffc000ULL	/* KVM_SET_IDENTITY_MAP_ADDR: 1 page */

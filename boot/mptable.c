@@ -10,7 +10,6 @@
 #define MP_SPEC_REV        4		/* 1.4 */
 #define MP_APIC_VERSION    0x14
 #define MP_IOAPIC_VERSION  0x11
-#define MP_ISA_IRQS        16
 
 enum { MP_PROCESSOR, MP_BUS, MP_IOAPIC, MP_IOINTR, MP_LINTR };
 enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
@@ -81,7 +80,8 @@ static void mp_put(uint8_t **pos, const void *entry, size_t len, uint16_t *count
 
 static void mp_put_irqs(uint8_t **pos, uint16_t *count, uint8_t ioapic_id)
 {
-	for (uint8_t irq = 0; irq < MP_ISA_IRQS; irq++) {
+	/* Every IOAPIC pin, 16-23 included, so virtio-mmio devices can use them too. */
+	for (uint8_t irq = 0; irq < LAYOUT_IOAPIC_PINS; irq++) {
 		struct mpc_intsrc src = {
 			.type = MP_IOINTR, .irqtype = MP_INT, .srcbus = 0,
 			.srcbusirq = irq, .dstapic = ioapic_id, .dstirq = irq,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -94,6 +95,14 @@ static int place_file(struct vm *vm, const struct mapped_file *f, uint64_t off, 
 	return 0;
 }
 
+static const unsigned machine_virtio_irqs[] = LAYOUT_VIRTIO_IRQS;
+
+/* Virtio-mmio slot i: 4 KiB at a fixed address, and its interrupt line. */
+static gpa_t machine_virtio_base(unsigned i)
+{
+	return LAYOUT_VIRTIO_MMIO + i * LAYOUT_VIRTIO_MMIO_SIZE;
+}
+
 int machine_config_check(const struct machine_config *cfg)
 {
 	if (cfg->cpus < 1 || cfg->cpus > MPTABLE_MAX_CPUS) {
@@ -107,6 +116,10 @@ int machine_config_check(const struct machine_config *cfg)
 	}
 	if (!cfg->kernel_path) {
 		log_err("no kernel given");
+		return -EINVAL;
+	}
+	if (cfg->ndisks > MACHINE_MAX_DISKS) {
+		log_err("%u disks: at most %d", cfg->ndisks, MACHINE_MAX_DISKS);
 		return -EINVAL;
 	}
 	return 0;
@@ -126,6 +139,13 @@ int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap)
 		opts.seed = seed;
 	int err = boot_cmdline_build(out, cap, &opts);
 	explicit_bzero(seed, sizeof(seed));
+	/* One word per virtio-mmio device: the kernel has no other way to find them. */
+	for (unsigned i = 0; !err && i < cfg->ndisks; i++) {
+		char word[64];
+		snprintf(word, sizeof(word), "virtio_mmio.device=4K@0x%llx:%u",
+			 (unsigned long long)machine_virtio_base(i), machine_virtio_irqs[i]);
+		err = boot_cmdline_append(out, cap, word);
+	}
 	return err;
 }
 
@@ -177,7 +197,21 @@ static int machine_attach_devices(struct machine *m, const struct machine_config
 		err = i8042_attach(&m->vm);
 	if (!err)
 		err = boot_timer_attach(&m->timer, &m->vm, cfg->on_ready, cfg->ready_opaque);
+	for (unsigned i = 0; !err && i < cfg->ndisks; i++) {
+		const struct machine_disk *d = &cfg->disks[i];
+		err = vblk_attach(&m->blk[i], &m->vm, machine_virtio_base(i), machine_virtio_irqs[i],
+				  d->path, d->read_only, d->serial);
+		if (!err)
+			m->nblk++;
+	}
 	return err;
+}
+
+static void machine_detach_devices(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nblk; i++)
+		vblk_detach(&m->blk[i]);
+	m->nblk = 0;
 }
 
 static int machine_boot_setup(struct machine *m, const struct machine_config *cfg)
@@ -226,6 +260,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		goto fail_vm;
 	return 0;
 fail_vm:
+	machine_detach_devices(m);
 	vm_destroy(&m->vm);
 fail_kvm:
 	kvm_close(&m->kvm);
@@ -255,6 +290,7 @@ void machine_destroy(struct machine *m)
 {
 	vm_stop(&m->vm, VM_STOP_HOST);
 	vm_join(&m->vm);
+	machine_detach_devices(m);
 	vm_destroy(&m->vm);
 	pthread_mutex_destroy(&m->com1.lock);
 	kvm_close(&m->kvm);

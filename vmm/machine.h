@@ -11,8 +11,17 @@
 #include "../boot/layout.h"
 #include "../devices/boot_timer.h"
 #include "../devices/serial.h"
+#include "../devices/virtio_blk.h"
 #include "kvm.h"
 #include "vm.h"
+
+#define MACHINE_MAX_DISKS 8
+
+struct machine_disk {
+	const char *path;		/* disk image file or block device */
+	int read_only;
+	const char *serial;		/* how the guest finds it: /sys/block/vdX/serial */
+};
 
 struct machine_config {
 	const char *kvm_path;		/* normally "/dev/kvm" */
@@ -24,6 +33,8 @@ struct machine_config {
 	uint64_t mem_mib;
 	int console;			/* full kernel log on the console */
 	const char *cmdline_extra;	/* appended to the kernel command line, or NULL */
+	struct machine_disk disks[MACHINE_MAX_DISKS];	/* virtio-blk disks, vda first */
+	unsigned ndisks;
 	serial_output_fn *serial_output;/* every byte the guest sends on COM1 */
 	void *serial_opaque;
 	void (*on_ready)(void *opaque);	/* the agent wrote the boot timer */
@@ -35,6 +46,8 @@ struct machine {
 	struct vm vm;
 	struct serial com1;
 	struct boot_timer timer;
+	struct vblk blk[MACHINE_MAX_DISKS];
+	unsigned nblk;			/* attached so far */
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	uint64_t kvm_ready_us;		/* clock_now_us() once KVM and the VM exist */
 };
@@ -42,7 +55,7 @@ struct machine {
 /* Checks the config's values; returns 0 or -EINVAL after logging which one is wrong. */
 int machine_config_check(const struct machine_config *cfg);
 
-/* Composes the guest command line for cfg into out; 0 or -E2BIG. */
+/* Composes the guest command line for cfg into out (devices included); 0 or -E2BIG. */
 int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap);
 
 /* Builds the VM, devices, loads kernel and initramfs; 0 or -errno (logged, nothing left). */
