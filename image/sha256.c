@@ -14,14 +14,27 @@ static const uint32_t sha256_k[64] = {
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-static uint32_t ror(uint32_t x, unsigned n)
+static inline uint32_t ror(uint32_t x, unsigned n)
 {
 	return (x >> n) | (x << (32 - n));
 }
 
+/* FIPS 180-4 section 6.2.2, steps 2-3, with the eight working variables renamed each round
+ * by the macro's argument order instead of shifted: no copies in the inner loop. */
+#define SHA256_ROUND(a, b, c, d, e, f, g, h, i)					\
+	do {									\
+		uint32_t t1_ = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) +		\
+			       ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];		\
+		d += t1_;							\
+		h = t1_ + (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) +			\
+		    ((a & b) ^ (a & c) ^ (b & c));					\
+	} while (0)
+
 static void sha256_block(struct sha256 *s, const uint8_t *p)
 {
-	uint32_t w[64], v[8];
+	uint32_t w[64];
+	uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
+	uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -31,18 +44,24 @@ static void sha256_block(struct sha256 *s, const uint8_t *p)
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	memcpy(v, s->h, sizeof(v));
-	for (int i = 0; i < 64; i++) {
-		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-		uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) + ch + sha256_k[i] + w[i];
-		uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) + maj;
-		memmove(v + 1, v, 7 * sizeof(v[0]));
-		v[4] += t1;
-		v[0] = t1 + t2;
+	for (int i = 0; i < 64; i += 8) {
+		SHA256_ROUND(a, b, c, d, e, f, g, h, i);
+		SHA256_ROUND(h, a, b, c, d, e, f, g, i + 1);
+		SHA256_ROUND(g, h, a, b, c, d, e, f, i + 2);
+		SHA256_ROUND(f, g, h, a, b, c, d, e, i + 3);
+		SHA256_ROUND(e, f, g, h, a, b, c, d, i + 4);
+		SHA256_ROUND(d, e, f, g, h, a, b, c, i + 5);
+		SHA256_ROUND(c, d, e, f, g, h, a, b, i + 6);
+		SHA256_ROUND(b, c, d, e, f, g, h, a, i + 7);
 	}
-	for (int i = 0; i < 8; i++)
-		s->h[i] += v[i];
+	s->h[0] += a;
+	s->h[1] += b;
+	s->h[2] += c;
+	s->h[3] += d;
+	s->h[4] += e;
+	s->h[5] += f;
+	s->h[6] += g;
+	s->h[7] += h;
 }
 
 void sha256_init(struct sha256 *s)
