@@ -20,9 +20,15 @@ else
 Q := @
 endif
 
-LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c)
+# image/convert*.c parse untrusted archives: they live in the hvm-image helper process only,
+# which hvm-run runs on a cache miss. The rest of image/ (cache lookup, hashing) is library.
+IMAGE_LIB_SRC := $(filter-out image/convert%,$(wildcard image/*.c))
+CONVERT_SRC := $(wildcard image/convert*.c) tools/hvm-image.c
+CONVERT_LIBS := -larchive -lcjson -lz
+LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/console_demux.c
+RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/console_demux.c \
+	   tools/run_request.c tools/run_volume.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 
 BUSYBOX := /bin/busybox
@@ -30,8 +36,8 @@ KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/pat
 
 .SECONDARY:
 .PHONY: all deps kernel test test-unit test-kvm test-e2e bench clean distclean run-default
-all: $(BUILD)/hvm-run $(BUILD)/libhvm.a $(BUILD)/hvm-agent $(BUILD)/hvm-initramfs.cpio $(BUILD)/busybox.applets \
-     $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
+all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
+     $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
 
 # Installs the Debian packages that are missing (build, kernel, runtime and benchmark groups).
 deps:
@@ -51,26 +57,33 @@ $(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
 
+$(BUILD)/hvm-image: $(CONVERT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libhvm.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
+
 $(BUILD)/hvm-exec-timer: $(BUILD)/obj/bench/exec_timer.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 # The agent is PID 1 in the guest: static, and small because the guest kernel copies every
 # byte of the initramfs with emulated instructions on nested hosts.
-$(BUILD)/hvm-agent: agent/agent.c agent/console_frame.h boot/layout.h
+AGENT_SRC := $(wildcard agent/*.c)
+$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) boot/layout.h
 	@mkdir -p $(BUILD)
 	@$(if $(Q),echo "  AGENT   $@")
-	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -s -o $@ agent/agent.c
+	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -s -o $@ $(AGENT_SRC)
 
 $(BUILD)/mkinitramfs: $(BUILD)/obj/tools/mkinitramfs.o $(BUILD)/obj/boot/cpio.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/busybox.applets: $(BUSYBOX)
-	@mkdir -p $(BUILD)
-	$(Q)$(BUSYBOX) --list > $@.tmp && mv $@.tmp $@
-
-$(BUILD)/hvm-initramfs.cpio: $(BUILD)/mkinitramfs $(BUILD)/hvm-agent $(BUSYBOX) $(BUILD)/busybox.applets
+# The initramfs holds only the agent: every byte of it is copied by emulated guest code.
+$(BUILD)/hvm-initramfs.cpio: $(BUILD)/mkinitramfs $(BUILD)/hvm-agent
 	@$(if $(Q),echo "  CPIO    $@")
-	$(Q)$(BUILD)/mkinitramfs $@ $(BUILD)/hvm-agent $(BUSYBOX) $(BUILD)/busybox.applets
+	$(Q)$(BUILD)/mkinitramfs $@ $(BUILD)/hvm-agent
+
+# The embedded default image (busybox), used when no --image is given.
+$(BUILD)/hvm-rootfs.ext4: mk/rootfs.sh $(BUSYBOX)
+	@$(if $(Q),echo "  ROOTFS  $@")
+	$(Q)sh mk/rootfs.sh $(BUSYBOX) $@
 
 # The HyperKernel: built once, cached under $(BUILD)/kernel by a hash of its inputs.
 $(BUILD)/vmlinux: $(KERNEL_INPUTS)
@@ -87,11 +100,13 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 KVM_SRC  := $(wildcard tests/kvm/test_*.c)
 KVM_BIN  := $(KVM_SRC:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
-TEST_LIBS := $(BUILD)/libhvm.a $(BUILD)/obj/tools/run_flags.o $(BUILD)/obj/tools/console_demux.o
+TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
+	     $(filter-out $(BUILD)/obj/tools/hvm-image.o,$(CONVERT_SRC:%.c=$(BUILD)/obj/%.o)) \
+	     $(BUILD)/libhvm.a
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
 
 # deps first: on a fresh machine `make test` alone must work (it installs only what is missing).
 test: deps
@@ -111,8 +126,8 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
-	       $(BUILD)/mkinitramfs $(BUILD)/hvm-initramfs.cpio $(BUILD)/busybox.applets \
-	       $(BUILD)/hvm-exec-timer
+	       $(BUILD)/mkinitramfs $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
+	       $(BUILD)/hvm-exec-timer $(BUILD)/hvm-image
 
 # Also drops the cached kernel builds.
 distclean:

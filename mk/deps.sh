@@ -1,14 +1,15 @@
 #!/bin/sh
 # Installs the Debian 12 packages hvm needs that are missing; installs nothing that is present.
-# Usage: mk/deps.sh [GROUP...]   groups: build kernel run bench (default: all)
+# Usage: mk/deps.sh [GROUP...]   groups: build kernel run bench test (default: all)
 set -eu
 
-pkgs_build="gcc make libc6-dev musl-tools"
+pkgs_build="gcc make libc6-dev musl-tools pkg-config libarchive-dev libcjson-dev zlib1g-dev libssl-dev"
 pkgs_kernel="linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils"
-pkgs_run="busybox-static"
+pkgs_run="busybox-static e2fsprogs"
 pkgs_bench="qemu-system-x86"
+pkgs_test="umoci debootstrap python3"
 
-groups=${*:-build kernel run bench}
+groups=${*:-build kernel run bench test}
 want=""
 for g in $groups; do
 	eval "want=\"\$want \$pkgs_$g\""

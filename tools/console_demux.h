@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../agent/console_frame.h"
+#include "../agent/protocol.h"
 
 struct console_demux {
 	/* A complete frame (payload len <= CFRAME_MAX). */

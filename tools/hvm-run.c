@@ -19,6 +19,8 @@
 #include "console_demux.h"
 #include "run_flags.h"
 #include "run_metrics.h"
+#include "run_request.h"
+#include "run_volume.h"
 
 #ifndef HVM_VERSION
 #define HVM_VERSION "0.1.0"
@@ -35,6 +37,9 @@ struct run {
 	struct console_demux demux;
 	struct run_metrics metrics;
 	struct cpio request;
+	struct image image;		/* --image, or the embedded default image */
+	int image_resolved;		/* image came from image_resolve: free it */
+	char vol_serial[RUN_MAX_VOLUMES][16];
 	char kernel[PATH_MAX], initrd[PATH_MAX];
 	int exit_status;		/* from the agent's exit frame, -1 until then */
 	int ready_fd;			/* eventfd: the agent reported ready */
@@ -119,37 +124,63 @@ static int locate_default(char *out, size_t cap, const char *name)
 	return 0;
 }
 
-/* The run request rides in a second initramfs archive: /hvm/run, "key=value\0" records. */
-static int build_request(struct run *r)
+/* --image: found in the cache, or converted by the hvm-image helper next to hvm-run. */
+static int resolve_image(struct run *r)
 {
-	size_t size = 0, pos = 0;
-	char *buf;
-	int err;
+	char cache[PATH_MAX], helper[PATH_MAX];
+	int err = image_cache_dir(cache, sizeof(cache));
 
-	for (int i = 0; i < r->flags.argc; i++)
-		size += sizeof(RUN_KEY_ARG "=") + strlen(r->flags.argv[i]);
-	size += sizeof(RUN_KEY_QUIET "=1");
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	for (int i = 0; i < r->flags.argc; i++)
-		pos += (size_t)sprintf(buf + pos, RUN_KEY_ARG "=%s", r->flags.argv[i]) + 1;
-	if (!r->flags.console)
-		pos += (size_t)sprintf(buf + pos, RUN_KEY_QUIET "=1") + 1;
-	cpio_init(&r->request);
-	err = cpio_add(&r->request, "hvm", S_IFDIR | 0755, NULL, 0, 0, 0);
+	if (err) {
+		fprintf(stderr, "hvm-run: no cache directory: set XDG_CACHE_HOME or HOME\n");
+		return err;
+	}
+	err = locate_default(helper, sizeof(helper), "hvm-image");
 	if (!err)
-		err = cpio_add(&r->request, RUN_REQUEST_PATH, S_IFREG | 0444, buf, pos, 0, 0);
+		err = image_resolve(r->flags.image, cache, helper, &r->image);
 	if (!err)
-		err = cpio_finish(&r->request);
-	free(buf);
+		r->image_resolved = 1;
 	return err;
+}
+
+/* No --image: the busybox image built next to hvm-run, with no run defaults of its own. */
+static int default_image(struct run *r)
+{
+	int err = locate_default(r->image.rootfs, sizeof(r->image.rootfs), "hvm-rootfs.ext4");
+
+	if (err || access(r->image.rootfs, R_OK) < 0) {
+		fprintf(stderr, "hvm-run: %s: the default image is missing (run make)\n",
+			r->image.rootfs);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Disks in guest order: the image (read-only, shared by every VM using it), then volumes. */
+static int plan_disks(struct run *r)
+{
+	struct machine_config *c = &r->cfg;
+
+	c->disks[c->ndisks++] = (struct machine_disk){
+		.path = r->image.rootfs, .read_only = 1, .serial = RUN_ROOT_SERIAL,
+	};
+	for (int i = 0; i < r->flags.nvolumes; i++) {
+		const struct run_volume *v = &r->flags.volumes[i];
+		int err = run_volume_prepare(v, r->flags.volume_size_mib);
+		if (err)
+			return err;
+		run_volume_serial(r->vol_serial[i], sizeof(r->vol_serial[i]), i);
+		c->disks[c->ndisks++] = (struct machine_disk){
+			.path = v->host, .read_only = v->read_only, .serial = r->vol_serial[i],
+		};
+	}
+	return 0;
 }
 
 static int build_config(struct run *r)
 {
 	struct run_flags *f = &r->flags;
 	struct machine_config *c = &r->cfg;
+	int err = 0;
 
 	if (!f->kernel && locate_default(r->kernel, sizeof(r->kernel), "vmlinux") == 0)
 		f->kernel = r->kernel;
@@ -164,7 +195,11 @@ static int build_config(struct run *r)
 	r->demux = (struct console_demux){ .on_frame = on_frame, .on_log = on_log, .opaque = r };
 	if (f->print_cmdline)
 		return 0;
-	int err = build_request(r);
+	err = f->image ? resolve_image(r) : default_image(r);
+	if (!err)
+		err = plan_disks(r);
+	if (!err)
+		err = run_request_build(&r->request, f, &r->image.config, !f->console);
 	c->initrd_extra = r->request.buf;
 	c->initrd_extra_len = r->request.len;
 	return err;
@@ -303,6 +338,7 @@ int main(int argc, char **argv)
 	if (r.flags.metrics_json && run_metrics_write(&r.metrics, r.flags.metrics_json))
 		status = status ? status : EXIT_HVM_ERROR;
 	cpio_free(&r.request);
-	run_flags_free(&r.flags);
+	if (r.image_resolved)
+		image_free(&r.image);
 	return status;
 }

@@ -12,10 +12,21 @@
 const char run_flags_usage[] =
 	"Usage: hvm-run [FLAGS] --cmd 'SHELL COMMAND'\n"
 	"       hvm-run [FLAGS] -- PROGRAM [ARG...]\n"
+	"       hvm-run [FLAGS] --image IMAGE [-- ARG...]\n"
 	"\n"
 	"Runs a command inside a fresh KVM micro-VM and returns its exit status.\n"
 	"\n"
 	"  --cmd STRING         run STRING with /bin/sh -c in the guest\n"
+	"  --image IMAGE        root file system from a directory, tar/tar.gz, docker-save tar or\n"
+	"                       OCI layout (dir or tar); converted once, cached in ~/.cache/hvm\n"
+	"  -e, --env KEY=VAL    set an environment variable (KEY alone: take hvm-run's value)\n"
+	"  -w, --workdir DIR    working directory in the guest\n"
+	"  -u, --user U[:G]     user and group, names or numbers, as the image knows them\n"
+	"  -v, --volume HOST:GUEST[:ro]\n"
+	"                       attach the disk image file HOST, mounted at GUEST; a missing\n"
+	"                       file is created and formatted ext4 (--volume-size MiB, 1024)\n"
+	"  --read-only          the image root as is, read-only (no writable overlay)\n"
+	"  --rm                 accepted for docker compatibility: VMs never outlive a run\n"
 	"  --kernel PATH        guest kernel: vmlinux (ELF) or bzImage (default: the HyperKernel)\n"
 	"  --initrd PATH        initramfs to boot instead of the built-in one (agent + busybox)\n"
 	"  --append STRING      add STRING to the guest kernel command line\n"
@@ -33,12 +44,20 @@ const char run_flags_usage[] =
 	"126 command not executable; 127 command not found.\n";
 
 enum {
-	OPT_CMD = 256, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
+	OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option run_options[] = {
 	{ "cmd", required_argument, NULL, OPT_CMD },
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "env", required_argument, NULL, 'e' },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "volume-size", required_argument, NULL, OPT_VOLUME_SIZE },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "rm", no_argument, NULL, OPT_RM },
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "append", required_argument, NULL, OPT_APPEND },
@@ -76,6 +95,32 @@ static int parse_number(const char *flag, const char *s, uint64_t min, uint64_t 
 	return 0;
 }
 
+/* HOST:GUEST[:ro|:rw] */
+static int parse_volume(struct run_flags *f, const char *arg)
+{
+	const char *guest = strchr(arg, ':'), *mode = guest ? strchr(guest + 1, ':') : NULL;
+	struct run_volume *v = &f->volumes[f->nvolumes];
+	size_t hlen = guest ? (size_t)(guest - arg) : 0;
+	size_t glen = guest ? (mode ? (size_t)(mode - guest - 1) : strlen(guest + 1)) : 0;
+
+	if (f->nvolumes == RUN_MAX_VOLUMES) {
+		fprintf(stderr, "hvm-run: -v: at most %d volumes\n", RUN_MAX_VOLUMES);
+		return -EINVAL;
+	}
+	if (!guest || hlen == 0 || hlen >= PATH_MAX || glen < 2 || glen >= PATH_MAX ||
+	    guest[1] != '/' || (mode && strcmp(mode, ":ro") != 0 && strcmp(mode, ":rw") != 0)) {
+		fprintf(stderr, "hvm-run: -v %s: use HOSTFILE:/guest/path[:ro]\n", arg);
+		return -EINVAL;
+	}
+	memcpy(v->host, arg, hlen);
+	v->host[hlen] = '\0';
+	memcpy(v->guest, guest + 1, glen);
+	v->guest[glen] = '\0';
+	v->read_only = mode && strcmp(mode, ":ro") == 0;
+	f->nvolumes++;
+	return 0;
+}
+
 static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 {
 	uint64_t v;
@@ -83,6 +128,22 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_CMD: f->cmd = arg; break;
+	case OPT_IMAGE: f->image = arg; break;
+	case 'e':
+		if (f->nenv == RUN_MAX_ENV) {
+			fprintf(stderr, "hvm-run: -e: at most %d variables\n", RUN_MAX_ENV);
+			return -EINVAL;
+		}
+		f->env[f->nenv++] = arg;
+		break;
+	case 'w': f->workdir = arg; break;
+	case 'u': f->user = arg; break;
+	case 'v': err = parse_volume(f, arg); break;
+	case OPT_VOLUME_SIZE:
+		err = parse_number("volume-size", arg, 16, 16 * 1024 * 1024, "MiB", &f->volume_size_mib);
+		break;
+	case OPT_READ_ONLY: f->read_only = 1; break;
+	case OPT_RM: break;
 	case OPT_KERNEL: f->kernel = arg; break;
 	case OPT_INITRD: f->initrd = arg; break;
 	case OPT_APPEND: f->append = arg; break;
@@ -116,26 +177,14 @@ static int run_flags_command(struct run_flags *f, int argc, char **argv)
 		fprintf(stderr, "hvm-run: give either --cmd or a command after --, not both\n");
 		return -EINVAL;
 	}
-	if (f->cmd) {
-		static char sh[] = "/bin/sh", dash_c[] = "-c";
-		f->argv = calloc(4, sizeof(char *));
-		if (!f->argv)
-			return -ENOMEM;
-		f->argv[0] = sh;
-		f->argv[1] = dash_c;
-		f->argv[2] = (char *)f->cmd;
-		f->argc = 3;
-		return 0;
-	}
-	if (rest == 0 && !f->print_cmdline) {
+	if (!f->cmd && rest == 0 && !f->image && !f->print_cmdline) {
 		fprintf(stderr, "hvm-run: no command: give --cmd STRING or -- PROGRAM [ARG...]\n");
 		return -EINVAL;
 	}
-	f->argv = calloc((size_t)rest + 1, sizeof(char *));
-	if (!f->argv)
-		return -ENOMEM;
-	memcpy(f->argv, argv + optind, (size_t)rest * sizeof(char *));
-	f->argc = rest;
+	if (rest > 0) {
+		f->args = argv + optind;	/* argv is NULL-terminated after its last element */
+		f->nargs = rest;
+	}
 	return 0;
 }
 
@@ -146,13 +195,14 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	memset(f, 0, sizeof(*f));
 	f->cpus = RUN_DEFAULT_CPUS;
 	f->mem_mib = RUN_DEFAULT_MEM_MIB;
+	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
 	optind = 1;
 	opterr = 0;	/* our own messages, naming the flag */
 	/* "+": stop at the first non-flag, so the guest command keeps its own flags. */
-	while ((opt = getopt_long(argc, argv, "+", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:w:u:v:", run_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
-			if (opt == '?' && optopt == 0)
+			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuv", optopt))))
 				fprintf(stderr, "hvm-run: unknown flag %s (see --help)\n", bad);
 			else
 				fprintf(stderr, "hvm-run: flag %s: missing or unexpected value\n", bad);
@@ -164,10 +214,4 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	if (f->help || f->version)
 		return 0;
 	return run_flags_command(f, argc, argv);
-}
-
-void run_flags_free(struct run_flags *f)
-{
-	free(f->argv);
-	f->argv = NULL;
 }

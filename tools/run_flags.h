@@ -2,15 +2,34 @@
 #ifndef HVM_RUN_FLAGS_H
 #define HVM_RUN_FLAGS_H
 
+#include <limits.h>
 #include <stdint.h>
 
-#define RUN_DEFAULT_CPUS    1
-#define RUN_DEFAULT_MEM_MIB 128
+#define RUN_DEFAULT_CPUS        1
+#define RUN_DEFAULT_MEM_MIB     128
+#define RUN_DEFAULT_VOLUME_MIB  1024
+#define RUN_MAX_ENV             256
+#define RUN_MAX_VOLUMES         6
+
+struct run_volume {
+	char host[PATH_MAX];		/* disk image file (created and formatted when missing) */
+	char guest[PATH_MAX];		/* absolute mount point in the guest */
+	int read_only;
+};
 
 struct run_flags {
-	char **argv;			/* the command: NULL-terminated */
-	int argc;
+	char **args;			/* the command after "--", NULL-terminated; NULL if none */
+	int nargs;
 	const char *cmd;		/* --cmd STRING, run as sh -c STRING */
+	const char *image;		/* --image: dir, tar, docker-save or OCI layout */
+	const char *env[RUN_MAX_ENV];	/* -e KEY=VAL (or KEY: taken from hvm-run's environment) */
+	int nenv;
+	const char *workdir;		/* -w */
+	const char *user;		/* -u USER[:GROUP] */
+	struct run_volume volumes[RUN_MAX_VOLUMES];
+	int nvolumes;
+	uint64_t volume_size_mib;	/* size of volumes hvm creates */
+	int read_only;			/* --read-only: no overlay on the image */
 	const char *kernel;		/* NULL: the built-in HyperKernel */
 	const char *initrd;		/* NULL: the built-in initramfs */
 	const char *append;		/* extra kernel command line */
@@ -29,9 +48,6 @@ struct run_flags {
  * stderr. help/version set mean: print that and exit 0.
  */
 int run_flags_parse(struct run_flags *f, int argc, char **argv);
-
-/* Frees what parsing allocated. */
-void run_flags_free(struct run_flags *f);
 
 /* The --help text. */
 extern const char run_flags_usage[];

@@ -34,6 +34,16 @@ expect_rc "--timeout 1 on sleep 100 exits 124" 124
 expect_err_has "--timeout names the cause" "timeout"
 [ "$(pgrep -c -x hvm-run)" -le "$before" ] && ok "nothing left running after timeout" || bad "nothing left running after timeout"
 
+# A signal to hvm-run stops the VM and exits 128+N, leaving nothing behind.
+timeout "$VM_TIMEOUT" "$HVM" --cmd 'sleep 1000' >$o 2>$e </dev/null &
+pid=$!
+sleep 2
+kill -TERM $pid
+wait $pid; RC=$?
+expect_rc "SIGTERM to hvm-run exits 143" 143
+sleep 0.2
+[ "$(pgrep -c -x hvm-run)" -le "$before" ] && ok "nothing left running after SIGTERM" || bad "nothing left running after SIGTERM"
+
 vm $o $e --kernel /nonexistent/vmlinux --cmd true
 expect_rc "missing kernel exits 125" 125
 expect_err_has "missing kernel message names the path and cause" "/nonexistent/vmlinux: No such file"

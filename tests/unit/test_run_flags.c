@@ -20,14 +20,11 @@ static void cmd_string(void)
 	struct run_flags f;
 
 	CHECK_EQ(parse(&f, ARGV("--cmd", "echo hi", "--cpus", "2", "--memory", "256")), 0);
-	CHECK_EQ(f.argc, 3);
-	CHECK_STR(f.argv[0], "/bin/sh");
-	CHECK_STR(f.argv[1], "-c");
-	CHECK_STR(f.argv[2], "echo hi");
-	CHECK(f.argv[3] == NULL);
+	CHECK_STR(f.cmd, "echo hi");
+	CHECK_EQ(f.nargs, 0);
+	CHECK(f.args == NULL);
 	CHECK_EQ(f.cpus, 2);
 	CHECK_EQ(f.mem_mib, 256);
-	run_flags_free(&f);
 }
 
 static void argv_after_dashes(void)
@@ -35,13 +32,13 @@ static void argv_after_dashes(void)
 	struct run_flags f;
 
 	CHECK_EQ(parse(&f, ARGV("--timeout", "9", "--", "ls", "-l", "--cpus")), 0);
-	CHECK_EQ(f.argc, 3);
-	CHECK_STR(f.argv[0], "ls");
-	CHECK_STR(f.argv[2], "--cpus");	/* the guest command's own flags are left alone */
+	CHECK_EQ(f.nargs, 3);
+	CHECK_STR(f.args[0], "ls");
+	CHECK_STR(f.args[2], "--cpus");	/* the guest command's own flags are left alone */
+	CHECK(f.args[3] == NULL);
 	CHECK_EQ(f.timeout_s, 9);
 	CHECK_EQ(f.cpus, 1);
 	CHECK_EQ(f.mem_mib, RUN_DEFAULT_MEM_MIB);
-	run_flags_free(&f);
 }
 
 static void defaults_and_switches(void)
@@ -54,14 +51,50 @@ static void defaults_and_switches(void)
 	CHECK_STR(f.kernel, "/k");
 	CHECK_STR(f.metrics_json, "/m");
 	CHECK_STR(f.log_level, "debug");
-	run_flags_free(&f);
 	CHECK_EQ(parse(&f, ARGV("--help")), 0);
 	CHECK(f.help);
 	CHECK_EQ(parse(&f, ARGV("--version")), 0);
 	CHECK(f.version);
 	CHECK_EQ(parse(&f, ARGV("--print-cmdline")), 0);
 	CHECK(f.print_cmdline);
-	run_flags_free(&f);
+}
+
+static void image_flags(void)
+{
+	struct run_flags f;
+
+	/* With an image the command may come from the image's config. */
+	CHECK_EQ(parse(&f, ARGV("--image", "img.tar", "-e", "A=1", "--env", "B", "-w", "/data",
+				"-u", "nobody:nogroup", "-v", "/tmp/v.img:/vol:ro", "--volume",
+				"w.img:/w", "--volume-size", "64", "--read-only", "--rm")), 0);
+	CHECK_STR(f.image, "img.tar");
+	CHECK_EQ(f.nenv, 2);
+	CHECK_STR(f.env[0], "A=1");
+	CHECK_STR(f.env[1], "B");
+	CHECK_STR(f.workdir, "/data");
+	CHECK_STR(f.user, "nobody:nogroup");
+	CHECK_EQ(f.nvolumes, 2);
+	CHECK_STR(f.volumes[0].host, "/tmp/v.img");
+	CHECK_STR(f.volumes[0].guest, "/vol");
+	CHECK(f.volumes[0].read_only);
+	CHECK_STR(f.volumes[1].guest, "/w");
+	CHECK(!f.volumes[1].read_only);
+	CHECK_EQ(f.volume_size_mib, 64);
+	CHECK(f.read_only);
+	CHECK(f.cmd == NULL && f.nargs == 0);
+}
+
+static void bad_volumes(void)
+{
+	struct run_flags f;
+
+	CHECK_EQ(parse(&f, ARGV("-v", "/tmp/only-host", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-v", "f.img:relative", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-v", "f.img:/", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-v", "f.img:/x:bogus", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-v", ":/x", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--volume-size", "1", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-x", "--cmd", "x")), -EINVAL);
 }
 
 static void bad_input(void)
@@ -83,4 +116,4 @@ static void bad_input(void)
 	CHECK_EQ(parse(&f, ARGV("--cpus", "1")), -EINVAL);	/* no command */
 }
 
-HARNESS_MAIN(cmd_string, argv_after_dashes, defaults_and_switches, bad_input)
+HARNESS_MAIN(cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input)

@@ -1,0 +1,150 @@
+/*
+ * The guest root: the image's disk mounted read-only with a tmpfs overlay on top (writes
+ * stay in the VM), volumes mounted where asked, then the agent moves into it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define ROOT_LOWER "/hvm/lower"
+#define ROOT_RW    "/hvm/rw"
+#define ROOT_NEW   "/hvm/root"
+
+static char mounted_volumes[AGENT_MAX_MOUNTS][PATH_MAX];
+static int nmounted;
+
+/* Finds /dev/vdX whose virtio-blk serial is `serial`. */
+static void disk_by_serial(const char *serial, char *dev, size_t cap)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *e;
+	char path[PATH_MAX], got[32];
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "vd", 2) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, got, sizeof(got) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		got[n > 0 ? n : 0] = '\0';
+		got[strcspn(got, "\n")] = '\0';
+		if (strcmp(got, serial) == 0) {
+			snprintf(dev, cap, "/dev/%s", e->d_name);
+			closedir(d);
+			return;
+		}
+	}
+	if (d)
+		closedir(d);
+	agent_failf("no disk with serial %s", serial);
+}
+
+/* mkdir -p; fails the agent on anything but success or EEXIST. */
+static void mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			agent_fail(buf, errno);
+		if (!(*p = c))
+			return;
+	}
+}
+
+static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags,
+			  const char *opts)
+{
+	if (mount(src, dst, type, flags, opts) < 0)
+		agent_failf("mount %s on %s: %s", src, dst, strerror(errno));
+}
+
+static void mount_disk(const char *serial, const char *dst, int read_only)
+{
+	char dev[PATH_MAX];
+
+	disk_by_serial(serial, dev, sizeof(dev));
+	mkdirs(dst);
+	mount_or_fail(dev, dst, "ext4", read_only ? MS_RDONLY : 0, NULL);
+}
+
+void rootfs_mount_kernel_fs(const char *dir)
+{
+	static const struct { const char *path, *type; unsigned long flags; } fs[] = {
+		{ "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "dev", "devtmpfs", MS_NOSUID },
+		{ "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC },
+		{ "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV },
+	};
+	char path[PATH_MAX];
+
+	/* Best effort: a read-only image without /proc simply has none. */
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, fs[i].path);
+		mkdir(path, 0755);
+		if (mount(fs[i].type, path, fs[i].type, fs[i].flags, NULL) < 0 && errno != EBUSY &&
+		    errno != ENOENT)
+			agent_failf("mount %s: %s", path, strerror(errno));
+	}
+}
+
+static const char *rootfs_stack(const struct request *req)
+{
+	mount_disk(req->root_serial, ROOT_LOWER, 1);
+	if (!req->overlay)
+		return ROOT_LOWER;
+	mkdirs(ROOT_RW);
+	mount_or_fail("tmpfs", ROOT_RW, "tmpfs", MS_NOSUID, "mode=0755");
+	mkdirs(ROOT_RW "/upper");
+	mkdirs(ROOT_RW "/work");
+	mkdirs(ROOT_NEW);
+	mount_or_fail("overlay", ROOT_NEW, "overlay", 0,
+		      "lowerdir=" ROOT_LOWER ",upperdir=" ROOT_RW "/upper,workdir=" ROOT_RW "/work");
+	return ROOT_NEW;
+}
+
+void rootfs_enter(const struct request *req)
+{
+	const char *root = "";
+	char path[PATH_MAX];
+
+	if (req->root_serial)
+		root = rootfs_stack(req);
+	for (int i = 0; i < req->nmounts; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, req->mounts[i].path);
+		mount_disk(req->mounts[i].serial, path, req->mounts[i].read_only);
+		snprintf(mounted_volumes[nmounted++], PATH_MAX, "%s", req->mounts[i].path);
+	}
+	if (!req->root_serial)
+		return;	/* the initramfs stays the root */
+	rootfs_mount_kernel_fs(root);
+	/* switch_root: the initramfs cannot be pivoted away, so move the new root over it. */
+	if (chdir(root) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		agent_fail("switching to the image root", errno);
+}
+
+void rootfs_release(void)
+{
+	sync();
+	for (int i = nmounted - 1; i >= 0; i--)
+		if (umount(mounted_volumes[i]) < 0)
+			umount2(mounted_volumes[i], MNT_DETACH);
+	nmounted = 0;
+}
