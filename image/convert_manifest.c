@@ -182,7 +182,7 @@ static int layer_apply(struct convert *c, const char *dir, const struct layer_re
 	else if (l->diff_hex && strcmp(scan.diff_id, l->diff_hex) != 0)
 		err = convert_bad(c, "%s: diff_id mismatch (sha256:%s, the config says sha256:%s)",
 				  l->rel, scan.diff_id, l->diff_hex);
-	else
+	else if (!c->cached)
 		err = convert_layer_extract(c, fd, l->rel, c->stage, &scan);
 	convert_layer_scan_free(&scan);
 	close(fd);
@@ -210,12 +210,16 @@ static int layers_diff_ids(struct convert *c, const cJSON *config, struct layer_
 	return 0;
 }
 
+/*
+ * Verifies and applies every layer in order. With the entry already cached the layers are
+ * still verified, only not written: an image whose blobs do not match is refused either way.
+ */
 static int layers_apply(struct convert *c, const char *dir, const struct layer_ref *refs, int n)
 {
 	int err = 0;
 
 	snprintf(c->stage, sizeof(c->stage), "%s/rootfs", c->work);
-	if (mkdir(c->stage, 0755) < 0)
+	if (!c->cached && mkdir(c->stage, 0755) < 0)
 		return convert_err(c, -errno, "%s: %s", c->stage, strerror(errno));
 	c->layers = n;
 	for (int i = 0; i < n && !err; i++) {
@@ -314,7 +318,7 @@ int convert_manifest_docker(struct convert *c, const char *dir)
 		err = convert_bad(c, "manifest.json: the image has no layers");
 	if (!err)
 		err = docker_config(c, dir, json_str(m, "Config"), &config);
-	if (!err && !c->cached)
+	if (!err)
 		err = docker_layers(c, dir, layers, config);
 	if (!err && !c->cached)
 		err = records_from_config(c, config);
@@ -452,10 +456,10 @@ int convert_manifest_oci(struct convert *c, const char *dir)
 		err = oci_manifest(c, dir, &manifest, &hex, &holder);
 	if (!err)
 		convert_set_digest(c, "oci", hex);
-	if (!err && !c->cached)
+	if (!err)
 		err = oci_blob_json(c, dir, cJSON_GetObjectItemCaseSensitive(manifest, "config"),
 				    "config", &config, NULL);
-	if (!err && !c->cached)
+	if (!err)
 		err = oci_layers(c, dir, manifest, config);
 	if (!err && !c->cached)
 		err = records_from_config(c, config);

@@ -366,6 +366,11 @@ static void docker_save(void)
 	CHECK_EQ(convert_image(img, cache), 0);
 	check_merged_image();
 	CHECK(cache_clean());
+	/* A layer changed after the fact: refused although its config names a cached entry. */
+	sh("cd %s/ds && for d in */; do printf x >> $d/layer.tar; break; done && tar -cf %s .",
+	   tmp, img);
+	CHECK_EQ(convert_image(img, cache), CONVERT_BAD);
+	CHECK_EQ(cache_count("index"), 1);
 	/* A diff_id that does not match its layer: refused, nothing kept. */
 	fresh();
 	memset(bad, 'a', 64);
@@ -438,16 +443,27 @@ static void oci_digest_mismatch(void)
 	fresh();
 	make_oci();
 	snprintf(img, sizeof(img), "%s/oci", tmp);
-	/* One byte more in a layer blob: its size and sha256 no longer match. */
-	sh("cd %s/oci/blobs/sha256 && for f in *; do if gzip -t $f 2>/dev/null; then printf x >> $f; "
-	   "break; fi; done", tmp);
+	CHECK_EQ(convert_image(img, cache), 0);
+	/* One byte more in a layer blob: its size and sha256 no longer match. The manifest
+	 * still names the cached entry, and the image must be refused all the same. */
+	sh("cp -r %s/oci %s/bad && cd %s/bad/blobs/sha256 && for f in *; do "
+	   "if gzip -t $f 2>/dev/null; then printf x >> $f; break; fi; done", tmp, tmp, tmp);
+	snprintf(img, sizeof(img), "%s/bad", tmp);
 	CHECK_EQ(convert_image(img, cache), CONVERT_BAD);
-	CHECK_EQ(cache_count("images"), 0);
-	CHECK_EQ(cache_count("index"), 0);
+	CHECK_EQ(cache_count("images"), 1);
+	CHECK_EQ(cache_count("index"), 1);
+	CHECK(cache_clean());
+	/* The same with the layer's bytes changed but not its size. */
+	sh("rm -rf %s/bad && cp -r %s/oci %s/bad && cd %s/bad/blobs/sha256 && for f in *; do "
+	   "if gzip -t $f 2>/dev/null; then printf x | dd of=$f bs=1 seek=20 conv=notrunc "
+	   "status=none; break; fi; done", tmp, tmp, tmp, tmp);
+	CHECK_EQ(convert_image(img, cache), CONVERT_BAD);
+	CHECK_EQ(cache_count("index"), 1);
 	CHECK(cache_clean());
 	/* A missing blob. */
 	fresh();
 	make_oci();
+	snprintf(img, sizeof(img), "%s/oci", tmp);
 	sh("cd %s/oci/blobs/sha256 && for f in *; do if gzip -t $f 2>/dev/null; then rm $f; break; fi; "
 	   "done", tmp);
 	CHECK_EQ(convert_image(img, cache), CONVERT_BAD);
