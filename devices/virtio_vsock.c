@@ -153,7 +153,8 @@ static void vsock_conn_reset(struct vsock *v, struct vsock_conn *c, const char *
 static void vsock_conn_finish(struct vsock *v, struct vsock_conn *c)
 {
 	c->owe = VSOCK_OWE_RST;
-	c->deadline_ms = 0;
+	/* A host that stops reading gets a bounded time to take the rest. */
+	c->deadline_ms = c->pend_len ? vsock_deadline(v) : 0;
 	if (!c->pend_len)
 		vsock_conn_close_fd(v, c);
 }
@@ -453,8 +454,8 @@ static void vsock_host_flush(struct vsock *v, struct vsock_conn *c)
 		c->pend_head = (c->pend_head + (uint32_t)n) % VSOCK_BUF_ALLOC;
 		c->pend_len -= (uint32_t)n;
 		c->fwd_cnt += (uint32_t)n;
-		if (c->state == VSOCK_DRAINING)
-			c->deadline_ms = vsock_deadline(v);	/* progress: keep going */
+		if (c->deadline_ms)	/* draining after the guest left: progress extends it */
+			c->deadline_ms = vsock_deadline(v);
 	}
 	vsock_conn_credit_check(c);
 	if (!c->pend_len && c->fd >= 0)
@@ -895,7 +896,9 @@ static void vsock_expire(struct vsock *v)
 		if (c->state == VSOCK_FREE || !c->deadline_ms || c->deadline_ms > now)
 			continue;
 		c->deadline_ms = 0;
-		if (c->state == VSOCK_CLOSING)
+		if (c->owe & VSOCK_OWE_RST)
+			vsock_conn_drop_host(v, c);	/* the host stopped reading what is left */
+		else if (c->state == VSOCK_CLOSING)
 			vsock_conn_finish(v, c);	/* the guest never answered our SHUTDOWN */
 		else if (c->state == VSOCK_CONNECTING)
 			vsock_conn_reset(v, c, "guest did not answer the REQUEST", 0);

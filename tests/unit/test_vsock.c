@@ -241,6 +241,14 @@ static int guest_expect(struct gsock *g, struct pkt *p, uint16_t op)
 	return p->h.op == op && pkt_for(p, g);
 }
 
+/* What the device's last word lets the guest still send on g. */
+static uint32_t guest_credit(const struct gsock *g)
+{
+	uint32_t in_flight = g->tx_cnt - g->peer_fwd_cnt;
+
+	return in_flight > g->peer_buf_alloc ? 0 : g->peer_buf_alloc - in_flight;
+}
+
 static int guest_send(struct gsock *g, uint16_t op, uint32_t flags, const void *data, uint32_t len)
 {
 	struct virtio_vsock_hdr h = {
@@ -397,7 +405,7 @@ static void identity_and_config(void)
 
 static void attach_checks_the_path(void)
 {
-	char longp[200];
+	char longp[100];	/* over the 96 bytes that leave room for "_<port>" */
 	struct vsock *v = calloc(1, sizeof(*v));
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int fd;
@@ -558,9 +566,7 @@ static void bulk_to_host(struct gsock *g, int fd)
 	b.buf = malloc(b.n);
 	fill_pattern(want, b.n, 99);
 	while (sent < b.n) {
-		uint32_t in_flight = g->tx_cnt - g->peer_fwd_cnt;
-		uint32_t credit = in_flight > g->peer_buf_alloc ? 0 : g->peer_buf_alloc - in_flight;
-		uint32_t len = credit < 60000 ? credit : 60000;
+		uint32_t credit = guest_credit(g), len = credit < 60000 ? credit : 60000;
 
 		if (len > b.n - sent)
 			len = (uint32_t)(b.n - sent);
@@ -607,6 +613,66 @@ static void bulk_both_ways_with_credit(void)
 	CHECK(guest_send(&g, VIRTIO_VSOCK_OP_RST, 0, NULL, 0));
 	close(fd);
 	dev_down();
+}
+
+/* Fills the device's window toward a host that does not read; returns the bytes sent. */
+static size_t fill_window(struct gsock *g, const uint8_t *data, size_t max)
+{
+	size_t sent = 0;
+	struct pkt p;
+
+	for (;;) {
+		uint32_t credit = guest_credit(g), len = credit < 60000 ? credit : 60000;
+
+		if (len > max - sent)
+			len = (uint32_t)(max - sent);
+		if (len) {
+			CHECK(guest_send(g, VIRTIO_VSOCK_OP_RW, 0, data + sent, len));
+			sent += len;
+		} else if (!guest_recv_for(g, &p, 200)) {
+			return sent;	/* no more credit comes: the host is full */
+		}
+	}
+}
+
+/*
+ * A guest that writes and closes at once: its RST comes now, the bytes still reach a slow
+ * host, and then EOF. A host that never reads is cut off after the timeout.
+ */
+static void guest_close_drains_pending(void)
+{
+	size_t max = 1024 * 1024, sent, got;
+	uint8_t *want = malloc(max), *buf = malloc(max);
+	struct gsock g;
+	struct pkt p;
+	int fd;
+
+	fill_pattern(want, max, 3);
+	dev_up(1);
+	fd = host_open(&g, 31, GUEST_BUF);
+	sent = fill_window(&g, want, max);
+	CHECK(sent > DEV_BUF);		/* the socket holds some, the device the rest */
+	CHECK(guest_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_RCV |
+			 VIRTIO_VSOCK_SHUTDOWN_SEND, NULL, 0));
+	guest_expect(&g, &p, VIRTIO_VSOCK_OP_RST);
+	got = host_read(fd, buf, max, WAIT_MS);
+	CHECK_EQ(got, sent);
+	CHECK(got == sent && memcmp(buf, want, sent) == 0);
+	close(fd);
+	/* Again with a host that never reads, and a short timeout. */
+	atomic_store(&dev.timeout_ms, 200);
+	fd = host_open(&g, 32, GUEST_BUF);
+	sent = fill_window(&g, want, max);
+	CHECK(guest_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_RCV |
+			 VIRTIO_VSOCK_SHUTDOWN_SEND, NULL, 0));
+	guest_expect(&g, &p, VIRTIO_VSOCK_OP_RST);
+	usleep(500000);
+	got = host_read(fd, buf, max, WAIT_MS);	/* what the socket held, then EOF */
+	CHECK(got > 0 && got < sent);
+	close(fd);
+	dev_down();
+	free(want);
+	free(buf);
 }
 
 static int accept_within(int lfd, int ms)
@@ -912,7 +978,8 @@ static void cleanup(void)
 }
 
 HARNESS_MAIN(identity_and_config, attach_checks_the_path, rx_waits_for_buffers,
-	     host_connect_and_small_data, bulk_both_ways_with_credit, guest_connects,
+	     host_connect_and_small_data, bulk_both_ways_with_credit, guest_close_drains_pending,
+	     guest_connects,
 	     host_half_close_then_guest_close, bad_packets_reset_one_connection, credit_violation,
 	     too_many_connections, host_side_refusals_and_timeouts,
 	     malformed_chain_breaks_the_device, cleanup)
