@@ -115,8 +115,9 @@ static int vsock_conn_watch(struct vsock *v, struct vsock_conn *c)
 	};
 
 	if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		int err = -errno;
 		log_err("virtio-vsock: watching a host socket: %s", strerror(errno));
-		return -errno;
+		return err;
 	}
 	return 0;
 }
@@ -436,6 +437,8 @@ static void vsock_host_drained(struct vsock *v, struct vsock_conn *c)
 /* Writes pending guest bytes to the host; on EAGAIN the next EPOLLOUT brings us back. */
 static void vsock_host_flush(struct vsock *v, struct vsock_conn *c)
 {
+	if (!c->pend_len)
+		return;		/* the drained step below runs once, when the ring empties */
 	while (c->pend_len && c->fd >= 0) {
 		uint32_t first = VSOCK_BUF_ALLOC - c->pend_head;
 		struct iovec iov[2];
@@ -517,7 +520,7 @@ static void vsock_guest_data(struct vsock *v, struct vsock_conn *c, const struct
 	vsock_conn_credit_check(c);
 }
 
-/* Reads (without going past its newline) and parses the "CONNECT <port>\n" line. */
+/* Parses "CONNECT <port>\n" (decimal, at most UINT32_MAX, nothing else on the line). */
 static int vsock_parse_connect(const char *line, unsigned len, uint32_t *port)
 {
 	uint64_t value = 0;
