@@ -1066,6 +1066,11 @@ int vsock_attach(struct vsock *v, struct vm *vm, gpa_t base, unsigned irq, uint6
 	v->guest_cid = guest_cid;
 	v->next_port = VSOCK_PORT_FIRST;
 	atomic_store(&v->timeout_ms, VSOCK_TIMEOUT_MS);
+	/* 0-2 name the hypervisor, the host and local; the upper 32 bits are reserved. */
+	if (guest_cid < 3 || guest_cid >= UINT32_MAX) {
+		log_err("vsock guest CID %llu: must be 3 to 4294967294", (unsigned long long)guest_cid);
+		return -EINVAL;
+	}
 	if (len == 0 || len >= sizeof(v->uds_path)) {
 		log_err("%s: empty or too long for a Unix socket path", uds_path);
 		return -ENAMETOOLONG;

@@ -81,8 +81,9 @@ struct vsock {
 };
 
 /*
- * Creates, binds and listens on uds_path (replacing a stale socket file, never anything
- * else) and attaches a virtio-vsock device with guest_cid at base/irq; 0 or -errno (logged).
+ * Creates, binds and listens on uds_path (at most 96 bytes; a stale socket file is replaced,
+ * nothing else) and attaches a virtio-vsock device with guest_cid (3 to 2^32-2) at base/irq;
+ * 0 or -errno (logged).
  */
 int vsock_attach(struct vsock *v, struct vm *vm, gpa_t base, unsigned irq, uint64_t guest_cid,
 		 const char *uds_path);

@@ -410,12 +410,14 @@ static void attach_checks_the_path(void)
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int fd;
 
-	/* The three refusals below each log one error line, on purpose. */
+	/* The refusals below each log one error line, on purpose. */
 	dev_up(0);
 	dev_down();
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp), -ENAMETOOLONG);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds), -EINVAL);	/* the host's */
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 1ULL << 32, uds), -EINVAL);
 	fd = open(uds, O_CREAT | O_WRONLY, 0600);	/* a regular file is never replaced */
 	close(fd);
 	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, uds), -EEXIST);
