@@ -27,8 +27,9 @@ CONVERT_SRC := $(wildcard image/convert*.c) tools/hvm-image.c
 CONVERT_LIBS := -larchive -lcjson -lz
 LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/console_demux.c \
-	   tools/run_request.c tools/run_volume.c
+RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/run_request.c \
+	   tools/run_volume.c tools/run_loop.c tools/run_exec.c tools/run_tty.c \
+	   tools/host_session.c agent/proto.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 
 BUSYBOX := /bin/busybox
@@ -53,9 +54,28 @@ $(BUILD)/libhvm.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # Static: no dynamic loader at exec, ~0.2 ms less from exec to the first guest instruction.
-$(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/libhvm.a
+# Debian ships cJSON only as a shared library, so its source package is compiled in.
+$(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/obj/cjson.o $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cjson/cJSON.c: mk/cjson.sh
+	$(Q)sh mk/cjson.sh $(BUILD)/cjson
+
+$(BUILD)/obj/cjson.o: $(BUILD)/cjson/cJSON.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c89 -O2 -I$(BUILD)/cjson/cjson -c -o $@ $<
+
+$(BUILD)/obj/agent/cjson.o: $(BUILD)/cjson/cJSON.c
+	@mkdir -p $(dir $@)
+	$(Q)$(AGENT_CC) -std=c89 -Os -I$(BUILD)/cjson/cjson -c -o $@ $<
+
+# musl has no Linux uapi headers of its own: give the agent just those.
+$(BUILD)/agent-include/.stamp:
+	@mkdir -p $(dir $@)
+	$(Q)ln -sfn /usr/include/linux $(dir $@)linux && \
+	    ln -sfn /usr/include/x86_64-linux-gnu/asm $(dir $@)asm && \
+	    ln -sfn /usr/include/asm-generic $(dir $@)asm-generic && touch $@
 
 $(BUILD)/hvm-image: $(CONVERT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
@@ -67,10 +87,12 @@ $(BUILD)/hvm-exec-timer: $(BUILD)/obj/bench/exec_timer.o
 # The agent is PID 1 in the guest: static, and small because the guest kernel copies every
 # byte of the initramfs with emulated instructions on nested hosts.
 AGENT_SRC := $(wildcard agent/*.c)
-$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) boot/layout.h
+$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) boot/layout.h $(BUILD)/obj/agent/cjson.o \
+		   $(BUILD)/agent-include/.stamp
 	@mkdir -p $(BUILD)
 	@$(if $(Q),echo "  AGENT   $@")
-	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -s -o $@ $(AGENT_SRC)
+	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -s -I$(BUILD)/cjson \
+	    -I$(BUILD)/agent-include -o $@ $(AGENT_SRC) $(BUILD)/obj/agent/cjson.o
 
 $(BUILD)/mkinitramfs: $(BUILD)/obj/tools/mkinitramfs.o $(BUILD)/obj/boot/cpio.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
@@ -100,7 +122,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 KVM_SRC  := $(wildcard tests/kvm/test_*.c)
 KVM_BIN  := $(KVM_SRC:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
-TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
+TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) $(BUILD)/obj/cjson.o \
 	     $(filter-out $(BUILD)/obj/tools/hvm-image.o,$(CONVERT_SRC:%.c=$(BUILD)/obj/%.o)) \
 	     $(BUILD)/libhvm.a
 

@@ -3,12 +3,16 @@
 #define HVM_AGENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#define AGENT_MAX_ARGS   1024
-#define AGENT_MAX_ENV    1024
-#define AGENT_MAX_MOUNTS 8
-#define EXIT_AGENT_ERROR 125
+#include "protocol.h"
+
+#define AGENT_MAX_MOUNTS   8
+#define AGENT_MAX_SESSIONS 16
+#define AGENT_OUTBUF       (256 * 1024)	/* per session: bytes waiting to go to the host */
+#define AGENT_INBUF        (256 * 1024)	/* per process: stdin bytes waiting for the process */
+#define EXIT_AGENT_ERROR   125
 
 struct agent_mount {
 	const char *serial;	/* the disk's virtio-blk serial */
@@ -16,14 +20,10 @@ struct agent_mount {
 	int read_only;
 };
 
-/* What the host asked for (request.c); strings point into buf. */
-struct request {
+/* Boot-time settings from the initramfs (request.c); strings point into buf. */
+struct boot_request {
 	char *buf;
-	char *argv[AGENT_MAX_ARGS + 1];
-	int argc;
-	char *env[AGENT_MAX_ENV + 1];
-	int envc;
-	const char *cwd, *user, *root_serial;
+	const char *root_serial;
 	int overlay;
 	int quiet;
 	int no_avx;
@@ -31,21 +31,40 @@ struct request {
 	int nmounts;
 };
 
-/* console.c: frames to the host, and the two ways out. */
-void console_open(void);
-void frame_send(int type, const void *data, size_t len);
-/* Reports status, syncs and unmounts volumes, resets the VM. */
-void agent_finish(int status) __attribute__((noreturn));
-/* Reports "what: strerror(err)" as the agent's failure and finishes with 125. */
-void agent_fail(const char *what, int err) __attribute__((noreturn));
-/* Reports a formatted failure and finishes with 125. */
-void agent_failf(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* One process run for a session (process.c). */
+struct process {
+	pid_t pid;			/* 0: none yet */
+	int in_fd, out_fd, err_fd;	/* -1 when closed; with a tty out_fd == in_fd (the master) */
+	int tty;
+	int exited, status;		/* waitpid status once exited */
+	int stdin_eof;			/* the host closed stdin: close in_fd once inbuf drains */
+	uint8_t *inbuf;
+	size_t inlen;
+};
 
-/* request.c: reads RUN_REQUEST_PATH; fails the agent on a malformed request. */
-void request_read(struct request *req);
+/* A connection to the host carrying one process (session.c). */
+struct session {
+	int fd;				/* vsock socket, -1 when the slot is free */
+	int main;			/* the boot session: its process exiting powers the VM off */
+	int hello;			/* the host's HELLO arrived */
+	struct proto_reader rd;
+	uint8_t *out;			/* frames waiting to be written */
+	size_t outlen;
+	struct process proc;
+	int closing;			/* flush out, then close */
+};
+
+/* console.c: the kernel console, for messages when no session exists; and the way out. */
+void console_open(void);
+void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Syncs and unmounts volumes, resets the VM. */
+void agent_poweroff(void) __attribute__((noreturn));
+
+/* request.c: reads RUN_REQUEST_PATH. Returns 0 or -errno with *why set. */
+int boot_request_read(struct boot_request *req, const char **why);
 
 /* rootfs.c: mounts the root disk (with its overlay) and volumes and moves into it. */
-void rootfs_enter(const struct request *req);
+int rootfs_enter(const struct boot_request *req, char *why, size_t cap);
 /* Mounts proc, sys, dev, dev/pts and dev/shm under dir (skipping what it cannot create). */
 void rootfs_mount_kernel_fs(const char *dir);
 /* Unmounts the volumes rootfs_enter mounted, after a sync: data reaches the disks. */
@@ -53,5 +72,38 @@ void rootfs_release(void);
 
 /* user.c: resolves USER[:GROUP] in the current root and switches to it (in the child). */
 int user_switch(const char *spec, const char **home);
+
+/* process.c: starts the process a RUN frame describes; 0 or -errno with why filled. */
+int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx,
+		  char *why, size_t cap);
+/* Sends a signal to the process; 0 or -errno. */
+int process_signal(struct process *p, const uint8_t *json, size_t len);
+/* Resizes the process's tty; 0 or -errno. */
+int process_resize(struct process *p, const uint8_t *json, size_t len);
+/* Queues stdin bytes (empty: EOF); returns 0 or -ENOBUFS when the buffer is full. */
+int process_stdin(struct process *p, const uint8_t *data, size_t len);
+/* Writes queued stdin into the process; closes it after EOF. */
+void process_flush_stdin(struct process *p);
+/* Closes every fd of the process (after its exit has been reported). */
+void process_close(struct process *p);
+
+/* session.c */
+struct session *session_add(int fd, int main_session);
+/* Reads and handles what the host sent; 0, or -1 when the session must end. */
+int session_read(struct session *s, int no_avx);
+
+/* Handles the complete frames already buffered (stdin held back for room included). */
+int session_parse(struct session *s, int no_avx);
+/* Writes queued frames; 0, or -1 when the socket failed. */
+int session_flush(struct session *s);
+/* Queues a frame (type, payload) for the host; -ENOBUFS when the buffer is full. */
+int session_send(struct session *s, uint32_t type, const void *payload, size_t len);
+/* Queues an ERROR frame with the message; the session ends once it is flushed. */
+void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Queues the EXIT frame for the session's process. */
+int session_send_exit(struct session *s);
+/* Frees the session's buffers and closes it. */
+void session_close(struct session *s);
+extern struct session sessions[AGENT_MAX_SESSIONS];
 
 #endif

@@ -1,28 +1,27 @@
 /*
- * hvm-agent: PID 1 of every guest. Mounts the kernel file systems and the image root, runs
- * the requested command, relays its stdout/stderr as console frames, reports its exit
- * status and resets the VM.
+ * hvm-agent: PID 1 of every guest. Mounts the kernel file systems and the image root, then
+ * serves the host over vsock: each session runs one process, relays its stdio as frames
+ * and reports how it ended. When the boot session's process ends, the VM powers off.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/vm_sockets.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
 #include <sys/klog.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../boot/layout.h"
 #include "agent.h"
-#include "protocol.h"
 
 #define SYSLOG_ACTION_CONSOLE_LEVEL 8
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define HOST_CID 2
 
 /* Tells the VMM's boot timer the agent is ready; skipped where port access is unavailable. */
 static void boot_timer_signal(void)
@@ -33,160 +32,220 @@ static void boot_timer_signal(void)
 	}
 }
 
-/*
- * On nested PVM hosts guest user code sees the host's XCR0 (AVX, AVX-512 enabled) while the
- * guest kernel, which cannot run XSAVE there, saves only x87/SSE state on a context switch:
- * a process using AVX registers gets another's values back. Steer the common runtimes off
- * AVX: glibc's string functions, OpenSSL's assembly, Go's runtime. The image or -e may
- * still override them.
- */
-static void child_env_no_avx(void)
+static int vsock_connect_host(void)
 {
-	setenv("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512BW,-AVX512CD,"
-	       "-AVX512DQ,-AVX512VL,-AVX_VNNI,-FMA,-FMA4,-F16C,-VAES,-VPCLMULQDQ", 1);
-	/* CPUID(1) OSXSAVE, AVX, FMA : CPUID(7) AVX2, AVX-512 F/DQ/IFMA/CD/BW/VL/VBMI, VAES... */
-	setenv("OPENSSL_ia32cap", "~0x1800100000000000:~0x602d0230020", 1);
-	setenv("GODEBUG", "cpu.avx=off,cpu.avx2=off", 1);
+	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = HOST_CID,
+				    .svm_port = PROTO_PORT_MAIN };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		console_print("connecting to the host on vsock port %d: %s", PROTO_PORT_MAIN,
+			      strerror(errno));
+		return -1;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
 }
 
-/* Environment: defaults, then the request's NAME=VALUE records in order (later ones win). */
-static void child_env(const struct request *req, const char *home)
+static int vsock_listen_exec(void)
 {
-	clearenv();
-	setenv("PATH", DEFAULT_PATH, 1);
-	setenv("HOME", home, 1);
-	if (req->no_avx)
-		child_env_no_avx();
-	for (int i = 0; i < req->envc; i++) {
-		char *eq = strchr(req->env[i], '=');
-		if (eq && eq != req->env[i]) {
-			*eq = '\0';
-			setenv(req->env[i], eq + 1, 1);
-			*eq = '=';
+	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+				    .svm_port = PROTO_PORT_EXEC };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0)) {
+		console_print("listening on vsock port %d: %s", PROTO_PORT_EXEC, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Moves process output into frames while the session's buffer has room. */
+static void relay_output(struct session *s, int *fd, uint32_t type)
+{
+	uint8_t buf[PROTO_MAX_PAYLOAD];
+
+	while (*fd >= 0 && AGENT_OUTBUF - s->outlen >= sizeof(buf) + PROTO_HDR_SIZE) {
+		ssize_t n = read(*fd, buf, sizeof(buf));
+		if (n > 0) {
+			session_send(s, type, buf, (size_t)n);
+			continue;
 		}
+		/* After the process exited, "nothing now" means done: background jobs don't count. */
+		if (n == 0 || (errno != EAGAIN && errno != EINTR) || s->proc.exited) {
+			if (*fd != s->proc.in_fd)
+				close(*fd);
+			*fd = -1;
+		}
+		break;
 	}
 }
 
-static void child_exec(const struct request *req, int devnull, int out, int err)
+/* Once the process is gone and its output relayed, EXIT goes out and the session winds down. */
+static void session_progress(struct session *s)
 {
-	const char *home = "/root";
+	struct process *p = &s->proc;
 
-	setsid();
-	dup2(devnull, STDIN_FILENO);
-	dup2(out, STDOUT_FILENO);
-	dup2(err, STDERR_FILENO);
-	if (req->cwd && mkdir(req->cwd, 0755) < 0 && errno != EEXIST)
-		dprintf(STDERR_FILENO, "hvm-agent: creating %s: %s\n", req->cwd, strerror(errno));
-	if (req->user && user_switch(req->user, &home) < 0)
-		_exit(EXIT_AGENT_ERROR);
-	child_env(req, home);
-	if (req->cwd && chdir(req->cwd) < 0) {
-		dprintf(STDERR_FILENO, "hvm-agent: cd %s: %s\n", req->cwd, strerror(errno));
-		_exit(EXIT_AGENT_ERROR);
-	}
-	execvp(req->argv[0], req->argv);
-	int e = errno;
-	dprintf(STDERR_FILENO, "hvm-agent: %s: %s\n", req->argv[0], strerror(e));
-	_exit(e == ENOENT ? 127 : 126);
+	relay_output(s, &p->out_fd, PROTO_STDOUT);
+	relay_output(s, &p->err_fd, PROTO_STDERR);
+	process_flush_stdin(p);
+	if (p->exited && p->out_fd < 0 && p->err_fd < 0 && !s->closing &&
+	    session_send_exit(s) == 0)
+		s->closing = 1;
 }
 
-/* Moves what a pipe holds into frames: 1 data moved, 0 EOF or error, -1 nothing there now. */
-static int relay(int fd, int type)
+static void reap_children(void)
 {
-	char buf[CFRAME_MAX];
-	ssize_t n = read(fd, buf, sizeof(buf));
-
-	if (n > 0) {
-		frame_send(type, buf, (size_t)n);
-		return 1;
-	}
-	return n < 0 && (errno == EINTR || errno == EAGAIN) ? -1 : 0;
-}
-
-static int exit_code(int status)
-{
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
-/* Reaps every child (PID 1 inherits orphans); returns 1 once `main_pid` has exited. */
-static int reap(pid_t main_pid, int *status)
-{
-	int st, done = 0;
+	int st;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (pid == main_pid) {
-			*status = st;
-			done = 1;
-		}
-	return done;
+		for (int i = 0; i < AGENT_MAX_SESSIONS; i++)
+			if (sessions[i].fd >= 0 && sessions[i].out && sessions[i].proc.pid == pid) {
+				sessions[i].proc.exited = 1;
+				sessions[i].proc.status = st;
+			}
 }
 
-static int supervise(pid_t pid, int out, int err, int sigfd)
-{
-	struct pollfd p[3] = {
-		{ .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN },
-		{ .fd = sigfd, .events = POLLIN },
-	};
-	int status = 0, exited = 0;
+/* poll() entries: [0] signalfd, [1] exec listener, then per session: socket, out, err, in. */
+#define POLL_PER_SESSION 4
 
-	while (!exited) {
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
-			agent_fail("poll", errno);
-		if (p[0].revents && !relay(out, CFRAME_STDOUT))
-			p[0].fd = -1;
-		if (p[1].revents && !relay(err, CFRAME_STDERR))
-			p[1].fd = -1;
-		if (p[2].revents) {
-			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) < 0 && errno != EAGAIN)
-				agent_fail("signalfd", errno);
-			exited = reap(pid, &status);
+static int build_pollset(struct pollfd *pf, int sigfd, int listen_fd)
+{
+	int n = 0;
+
+	pf[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	pf[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+	for (int i = 0; i < AGENT_MAX_SESSIONS; i++) {
+		struct session *s = &sessions[i];
+		int room = s->out && AGENT_OUTBUF - s->outlen >= PROTO_MAX_PAYLOAD + PROTO_HDR_SIZE;
+		int in_room = s->proc.inlen < AGENT_INBUF / 2;
+		if (s->fd < 0 || !s->out) {
+			for (int k = 0; k < POLL_PER_SESSION; k++)
+				pf[n++].fd = -1;
+			continue;
+		}
+		pf[n++] = (struct pollfd){ .fd = s->fd, .events = (short)((in_room && !s->closing ? POLLIN : 0) |
+						   (s->outlen ? POLLOUT : 0)) };
+		pf[n++] = (struct pollfd){ .fd = room ? s->proc.out_fd : -1, .events = POLLIN };
+		pf[n++] = (struct pollfd){ .fd = room ? s->proc.err_fd : -1, .events = POLLIN };
+		/* A full stdin pipe: wake when the process has read some. */
+		pf[n++] = (struct pollfd){ .fd = s->proc.inlen ? s->proc.in_fd : -1, .events = POLLOUT };
+	}
+	return n;
+}
+
+static void accept_session(int listen_fd)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd >= 0 && !session_add(fd, 0))
+		close(fd);	/* all slots taken */
+}
+
+/*
+ * The boot session is over: wait (bounded) for the host to close its end, which it does once
+ * it has read our EXIT; powering off earlier could lose frames still in flight.
+ */
+static void wait_host_close(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[256];
+
+	shutdown(fd, SHUT_WR);
+	while (poll(&p, 1, 10000) == 1 && read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* One round of the loop for session i; returns 1 when the VM should power off. */
+static int serve_session(struct session *s, const struct pollfd *sock, int no_avx)
+{
+	if (sock->revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (session_read(s, no_avx) < 0) {
+			if (s->main)
+				return 1;	/* the host is gone: nobody to report to */
+			session_close(s);
+			return 0;
 		}
 	}
-	/* The command is gone: forward what it left in the pipes, not what background jobs add. */
-	fcntl(out, F_SETFL, O_NONBLOCK);
-	fcntl(err, F_SETFL, O_NONBLOCK);
-	while (p[0].fd >= 0 && relay(out, CFRAME_STDOUT) == 1)
-		;
-	while (p[1].fd >= 0 && relay(err, CFRAME_STDERR) == 1)
-		;
-	return exit_code(status);
+	session_progress(s);
+	if (s->rd.have) {	/* stdin held back for room may fit now */
+		session_parse(s, no_avx);
+		process_flush_stdin(&s->proc);
+	}
+	if (session_flush(s) < 0 || (s->closing && s->outlen == 0)) {
+		int main_done = s->main;
+		if (main_done)
+			wait_host_close(s->fd);
+		session_close(s);
+		return main_done;
+	}
+	return 0;
+}
+
+static void serve(int sigfd, int listen_fd, int no_avx)
+{
+	struct pollfd pf[2 + POLL_PER_SESSION * AGENT_MAX_SESSIONS];
+
+	for (;;) {
+		int n = build_pollset(pf, sigfd, listen_fd);
+		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+			return;
+		if (pf[0].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) > 0)
+				;
+			reap_children();
+		}
+		if (pf[1].revents)
+			accept_session(listen_fd);
+		for (int i = 0; i < AGENT_MAX_SESSIONS; i++)
+			if (sessions[i].fd >= 0 && sessions[i].out &&
+			    serve_session(&sessions[i], &pf[2 + POLL_PER_SESSION * i], no_avx))
+				return;
+	}
 }
 
 int main(void)
 {
-	struct request req;
-	int out[2], err[2], sigfd, devnull;
+	struct boot_request req;
+	const char *why;
+	char msg[512];
 	sigset_t chld;
-	pid_t pid;
+	int sigfd, listen_fd, host;
 
+	for (int i = 0; i < AGENT_MAX_SESSIONS; i++)
+		sessions[i].fd = -1;
 	rootfs_mount_kernel_fs("");
 	console_open();
-	request_read(&req);
+	host = vsock_connect_host();
+	if (host < 0)
+		agent_poweroff();
+	struct session *s = session_add(host, 1);
+	int err = boot_request_read(&req, &why);
+	if (err == -ENOENT)
+		err = 0;	/* no request: the initramfs is the whole system */
 	if (req.quiet)
 		klogctl(SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 1);	/* panics only from here on */
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	rootfs_enter(&req);
+	if (err)
+		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-err));
+	else
+		err = rootfs_enter(&req, msg, sizeof(msg));
+	if (err) {
+		session_error(s, "%s", msg);	/* the host exits 125 with this */
+		fcntl(host, F_SETFL, 0);	/* blocking: the message must get out before we stop */
+		session_flush(s);
+		agent_poweroff();
+	}
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	sigfd = signalfd(-1, &chld, SFD_CLOEXEC);
-	if (sigfd < 0 || devnull < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		agent_fail("pipe", errno);
-
+	signal(SIGPIPE, SIG_IGN);	/* a vanished host shows up as EPIPE, not death */
+	sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	listen_fd = vsock_listen_exec();
 	boot_timer_signal();
-	pid = fork();
-	if (pid < 0)
-		agent_fail("fork", errno);
-	if (pid == 0) {
-		sigprocmask(SIG_UNBLOCK, &chld, NULL);
-		child_exec(&req, devnull, out[1], err[1]);
-	}
-	close(out[1]);
-	close(err[1]);
-	agent_finish(supervise(pid, out[0], err[0], sigfd));
+	serve(sigfd, listen_fd, req.no_avx);
+	agent_poweroff();
 }

@@ -1,31 +1,72 @@
 /*
- * Agent -> host framing on the serial console, shared by both sides. The console also carries
- * kernel messages, so every agent record is a frame the host can pick out of the byte stream:
+ * The agent protocol, shared by the host (hvm-run) and the agent. See docs/agent-protocol.md.
  *
- *   0x1e | type | length (2 bytes, little endian) | payload (length bytes, <= CFRAME_MAX)
+ * Boot-time settings travel in a second initramfs archive (RUN_REQUEST_PATH). Everything
+ * about processes travels over vsock: the agent connects to the host (CID 2) on
+ * PROTO_PORT_MAIN; later sessions (exec) connect from the host to the agent's
+ * PROTO_PORT_EXEC. Each side first sends HELLO; then frames:
  *
- * Bytes outside frames are kernel log. A stopgap until stdio moves to vsock.
+ *   struct proto_hdr (12 bytes, little endian) | payload (len bytes, len <= PROTO_MAX_PAYLOAD)
+ *
+ * Control frames carry a JSON object; stdio frames carry raw bytes. A frame with an unknown
+ * type, a length over the cap, or a malformed body ends the session with an ERROR frame.
  */
 #ifndef HVM_AGENT_PROTOCOL_H
 #define HVM_AGENT_PROTOCOL_H
 
-#define CFRAME_MARK     0x1e	/* ASCII record separator: never in kernel log text */
-#define CFRAME_HEADER   4
-#define CFRAME_MAX      4096
+#include <stddef.h>
+#include <stdint.h>
 
-enum cframe_type {
-	CFRAME_STDOUT = 'o',	/* bytes the command wrote to stdout */
-	CFRAME_STDERR = 'e',	/* bytes the command wrote to stderr */
-	CFRAME_EXIT   = 'x',	/* 1 byte: the exit status hvm-run returns (128+N for signal N) */
-	CFRAME_ERROR  = '!',	/* the agent's own failure, as text; an exit frame follows */
+#define PROTO_VERSION     1
+#define PROTO_PORT_MAIN   1024		/* host port the agent connects to */
+#define PROTO_PORT_EXEC   1025		/* guest port for further sessions (hvm-run exec) */
+#define PROTO_MAX_PAYLOAD (64 * 1024)
+#define PROTO_HDR_SIZE    12
+
+enum proto_type {
+	PROTO_HELLO = 1,	/* JSON {"version": 1, "role": "agent"|"host"} */
+	PROTO_RUN,		/* host: JSON process spec (see docs); stream = its id */
+	PROTO_STDIN,		/* host: bytes for the process's stdin; empty = EOF */
+	PROTO_STDOUT,		/* agent: bytes the process wrote to stdout (or its tty) */
+	PROTO_STDERR,		/* agent: bytes the process wrote to stderr */
+	PROTO_SIGNAL,		/* host: JSON {"signal": N} for the process */
+	PROTO_RESIZE,		/* host: JSON {"rows": R, "cols": C} for the process's tty */
+	PROTO_EXIT,		/* agent: JSON {"status": N} or {"signal": N} */
+	PROTO_ERROR,		/* either: JSON {"message": "..."}; the session ends */
+	PROTO_TYPE_MAX,
 };
 
-/* The run request the host appends to the initramfs: "key=value\0" records. */
+struct proto_hdr {
+	uint32_t type;
+	uint32_t stream;	/* process id within the session; 0 for the session itself */
+	uint32_t len;
+};
+
+/* An incremental frame reader over a byte stream (a socket read in any-sized pieces). */
+struct proto_reader {
+	uint8_t buf[PROTO_HDR_SIZE + PROTO_MAX_PAYLOAD];
+	size_t have;		/* bytes in buf */
+	size_t taken;		/* bytes of the frame last returned, dropped on the next call */
+};
+
+/*
+ * Takes the next complete frame out of r: returns 1 with hdr and payload set (payload points
+ * into r and stays valid until the next proto_next or proto_space), 0 when more bytes are
+ * needed, -EPROTO when the stream holds an invalid frame (unknown type, oversized length).
+ */
+int proto_next(struct proto_reader *r, struct proto_hdr *hdr, const uint8_t **payload);
+
+/* Where and how much a reader can take now (read(fd, proto_space(r, &n), n)). */
+uint8_t *proto_space(struct proto_reader *r, size_t *room);
+
+/* Records that n bytes were read into proto_space(). */
+void proto_filled(struct proto_reader *r, size_t n);
+
+/* Encodes a header into 12 bytes. */
+void proto_put_hdr(uint8_t out[PROTO_HDR_SIZE], uint32_t type, uint32_t stream, uint32_t len);
+
+/* Boot-time settings the host appends to the initramfs: "key=value\0" records. */
 #define RUN_REQUEST_PATH "/hvm/run"
-#define RUN_KEY_ARG      "arg"		/* one per argv element, in order */
-#define RUN_KEY_ENV      "env"		/* NAME=VALUE, one per variable, later ones win */
-#define RUN_KEY_CWD      "cwd"		/* working directory (created if missing) */
-#define RUN_KEY_USER     "user"		/* USER[:GROUP], names or numbers, looked up in the root */
 #define RUN_KEY_ROOT     "root"		/* serial of the disk holding the root file system */
 #define RUN_KEY_OVERLAY  "overlay"	/* "0": the root disk as is, read-only; else tmpfs on top */
 #define RUN_KEY_MOUNT    "mount"	/* SERIAL:ro|rw:GUEST_PATH, one per volume */

@@ -21,8 +21,8 @@
 static char mounted_volumes[AGENT_MAX_MOUNTS][PATH_MAX];
 static int nmounted;
 
-/* Finds /dev/vdX whose virtio-blk serial is `serial`. */
-static void disk_by_serial(const char *serial, char *dev, size_t cap)
+/* Finds /dev/vdX whose virtio-blk serial is `serial`; 0 or -ENODEV. */
+static int disk_by_serial(const char *serial, char *dev, size_t cap)
 {
 	DIR *d = opendir("/sys/block");
 	struct dirent *e;
@@ -41,16 +41,16 @@ static void disk_by_serial(const char *serial, char *dev, size_t cap)
 		if (strcmp(got, serial) == 0) {
 			snprintf(dev, cap, "/dev/%s", e->d_name);
 			closedir(d);
-			return;
+			return 0;
 		}
 	}
 	if (d)
 		closedir(d);
-	agent_failf("no disk with serial %s", serial);
+	return -ENODEV;
 }
 
-/* mkdir -p; fails the agent on anything but success or EEXIST. */
-static void mkdirs(const char *path)
+/* mkdir -p; 0 or -errno. */
+static int mkdirs(const char *path)
 {
 	char buf[PATH_MAX];
 
@@ -61,26 +61,33 @@ static void mkdirs(const char *path)
 		char c = *p;
 		*p = '\0';
 		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			agent_fail(buf, errno);
+			return -errno;
 		if (!(*p = c))
-			return;
+			return 0;
 	}
 }
 
-static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags,
-			  const char *opts)
+static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
+		    const char *opts, char *why, size_t cap)
 {
-	if (mount(src, dst, type, flags, opts) < 0)
-		agent_failf("mount %s on %s: %s", src, dst, strerror(errno));
+	int err = mkdirs(dst);
+
+	if (!err && mount(src, dst, type, flags, opts) < 0)
+		err = -errno;
+	if (err)
+		snprintf(why, cap, "mount %s on %s: %s", src, dst, strerror(-err));
+	return err;
 }
 
-static void mount_disk(const char *serial, const char *dst, int read_only)
+static int mount_disk(const char *serial, const char *dst, int read_only, char *why, size_t cap)
 {
 	char dev[PATH_MAX];
 
-	disk_by_serial(serial, dev, sizeof(dev));
-	mkdirs(dst);
-	mount_or_fail(dev, dst, "ext4", read_only ? MS_RDONLY : 0, NULL);
+	if (disk_by_serial(serial, dev, sizeof(dev))) {
+		snprintf(why, cap, "no disk with serial %s", serial);
+		return -ENODEV;
+	}
+	return do_mount(dev, dst, "ext4", read_only ? MS_RDONLY : 0, NULL, why, cap);
 }
 
 void rootfs_mount_kernel_fs(const char *dir)
@@ -100,44 +107,52 @@ void rootfs_mount_kernel_fs(const char *dir)
 		mkdir(path, 0755);
 		if (mount(fs[i].type, path, fs[i].type, fs[i].flags, NULL) < 0 && errno != EBUSY &&
 		    errno != ENOENT)
-			agent_failf("mount %s: %s", path, strerror(errno));
+			console_print("mount %s: %s", path, strerror(errno));
 	}
 }
 
-static const char *rootfs_stack(const struct request *req)
+static int rootfs_stack(const struct boot_request *req, const char **root, char *why, size_t cap)
 {
-	mount_disk(req->root_serial, ROOT_LOWER, 1);
-	if (!req->overlay)
-		return ROOT_LOWER;
-	mkdirs(ROOT_RW);
-	mount_or_fail("tmpfs", ROOT_RW, "tmpfs", MS_NOSUID, "mode=0755");
-	mkdirs(ROOT_RW "/upper");
-	mkdirs(ROOT_RW "/work");
-	mkdirs(ROOT_NEW);
-	mount_or_fail("overlay", ROOT_NEW, "overlay", 0,
-		      "lowerdir=" ROOT_LOWER ",upperdir=" ROOT_RW "/upper,workdir=" ROOT_RW "/work");
-	return ROOT_NEW;
+	int err = mount_disk(req->root_serial, ROOT_LOWER, 1, why, cap);
+
+	*root = ROOT_LOWER;
+	if (err || !req->overlay)
+		return err;
+	*root = ROOT_NEW;
+	err = do_mount("tmpfs", ROOT_RW, "tmpfs", MS_NOSUID, "mode=0755", why, cap);
+	if (!err && (mkdirs(ROOT_RW "/upper") || mkdirs(ROOT_RW "/work")))
+		err = -errno;
+	if (!err)
+		err = do_mount("overlay", ROOT_NEW, "overlay", 0,
+			       "lowerdir=" ROOT_LOWER ",upperdir=" ROOT_RW "/upper,workdir=" ROOT_RW "/work",
+			       why, cap);
+	return err;
 }
 
-void rootfs_enter(const struct request *req)
+int rootfs_enter(const struct boot_request *req, char *why, size_t cap)
 {
 	const char *root = "";
 	char path[PATH_MAX];
+	int err = 0;
 
 	if (req->root_serial)
-		root = rootfs_stack(req);
-	for (int i = 0; i < req->nmounts; i++) {
+		err = rootfs_stack(req, &root, why, cap);
+	for (int i = 0; !err && i < req->nmounts; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, req->mounts[i].path);
-		mount_disk(req->mounts[i].serial, path, req->mounts[i].read_only);
-		snprintf(mounted_volumes[nmounted++], PATH_MAX, "%s", req->mounts[i].path);
+		err = mount_disk(req->mounts[i].serial, path, req->mounts[i].read_only, why, cap);
+		if (!err)
+			snprintf(mounted_volumes[nmounted++], PATH_MAX, "%s", req->mounts[i].path);
 	}
-	if (!req->root_serial)
-		return;	/* the initramfs stays the root */
+	if (err || !req->root_serial)
+		return err;	/* without a root disk the initramfs stays the root */
 	rootfs_mount_kernel_fs(root);
 	/* switch_root: the initramfs cannot be pivoted away, so move the new root over it. */
 	if (chdir(root) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
-	    chdir("/") < 0)
-		agent_fail("switching to the image root", errno);
+	    chdir("/") < 0) {
+		err = -errno;
+		snprintf(why, cap, "switching to the image root: %s", strerror(errno));
+	}
+	return err;
 }
 
 void rootfs_release(void)

@@ -675,13 +675,14 @@ static void vsock_tx_refuse(struct vsock *v, const struct virtio_vsock_hdr *h, c
 {
 	if (h->op == VIRTIO_VSOCK_OP_RST)
 		return;
-	if (!v->warned)
+	/* Stray packets after a close are a normal race; only a refused REQUEST is news. */
+	if (!v->warned && h->op == VIRTIO_VSOCK_OP_REQUEST)
 		log_warn("virtio-vsock: guest port %u to host port %u: %s; answering RST",
 			 h->src_port, h->dst_port, why);
 	else
 		log_debug("virtio-vsock: guest port %u to host port %u: %s; answering RST",
 			  h->src_port, h->dst_port, why);
-	v->warned = 1;
+	v->warned |= h->op == VIRTIO_VSOCK_OP_REQUEST;
 	vsock_rst_push(v, h->dst_port, h->src_port,
 		       h->type == VIRTIO_VSOCK_TYPE_SEQPACKET ? h->type : VIRTIO_VSOCK_TYPE_STREAM);
 }

@@ -13,10 +13,15 @@ const char run_flags_usage[] =
 	"Usage: hvm-run [FLAGS] --cmd 'SHELL COMMAND'\n"
 	"       hvm-run [FLAGS] -- PROGRAM [ARG...]\n"
 	"       hvm-run [FLAGS] --image IMAGE [-- ARG...]\n"
+	"       hvm-run exec --api-socket PATH [-i] [-t] [-e ..] [-w ..] [-u ..] (--cmd S | -- ARGV)\n"
 	"\n"
 	"Runs a command inside a fresh KVM micro-VM and returns its exit status.\n"
 	"\n"
 	"  --cmd STRING         run STRING with /bin/sh -c in the guest\n"
+	"  -i, --interactive    forward stdin to the command (EOF included)\n"
+	"  -t, --tty            give the command a pseudo-terminal sized like ours\n"
+	"  --api-socket PATH    expose the VM's vsock bridge at PATH: `CONNECT <port>\\n` reaches\n"
+	"                       guest ports; `hvm-run exec --api-socket PATH` runs more commands\n"
 	"  --image IMAGE        root file system from a directory, tar/tar.gz, docker-save tar or\n"
 	"                       OCI layout (dir or tar); converted once, cached in ~/.cache/hvm\n"
 	"  -e, --env KEY=VAL    set an environment variable (KEY alone: take hvm-run's value)\n"
@@ -44,13 +49,16 @@ const char run_flags_usage[] =
 	"126 command not executable; 127 command not found.\n";
 
 enum {
-	OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
+	OPT_API_SOCKET = 300, OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option run_options[] = {
 	{ "cmd", required_argument, NULL, OPT_CMD },
 	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "tty", no_argument, NULL, 't' },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "env", required_argument, NULL, 'e' },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "user", required_argument, NULL, 'u' },
@@ -129,6 +137,9 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	switch (opt) {
 	case OPT_CMD: f->cmd = arg; break;
 	case OPT_IMAGE: f->image = arg; break;
+	case 'i': f->interactive = 1; break;
+	case 't': f->tty = 1; break;
+	case OPT_API_SOCKET: f->api_socket = arg; break;
 	case 'e':
 		if (f->nenv == RUN_MAX_ENV) {
 			fprintf(stderr, "hvm-run: -e: at most %d variables\n", RUN_MAX_ENV);
@@ -198,11 +209,16 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
 	optind = 1;
 	opterr = 0;	/* our own messages, naming the flag */
+	/* `hvm-run exec ...`: the same flags, for a VM that is already running. */
+	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+		f->exec = 1;
+		optind = 2;
+	}
 	/* "+": stop at the first non-flag, so the guest command keeps its own flags. */
-	while ((opt = getopt_long(argc, argv, "+e:w:u:v:", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:w:u:v:it", run_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
-			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuv", optopt))))
+			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuvit", optopt))))
 				fprintf(stderr, "hvm-run: unknown flag %s (see --help)\n", bad);
 			else
 				fprintf(stderr, "hvm-run: flag %s: missing or unexpected value\n", bad);
@@ -213,5 +229,9 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	}
 	if (f->help || f->version)
 		return 0;
+	if (f->exec && !f->api_socket) {
+		fprintf(stderr, "hvm-run: exec: --api-socket PATH names the VM to run in\n");
+		return -EINVAL;
+	}
 	return run_flags_command(f, argc, argv);
 }

@@ -18,6 +18,10 @@ struct run_volume {
 };
 
 struct run_flags {
+	int exec;			/* `hvm-run exec`: a second process in a running VM */
+	const char *api_socket;		/* --api-socket: the VM's vsock bridge (AF_UNIX) */
+	int interactive;		/* -i: forward stdin */
+	int tty;			/* -t: a pseudo-terminal in the guest */
 	char **args;			/* the command after "--", NULL-terminated; NULL if none */
 	int nargs;
 	const char *cmd;		/* --cmd STRING, run as sh -c STRING */

@@ -8,6 +8,7 @@
 
 #include "../agent/protocol.h"
 #include "../vmm/kvm.h"
+#include "host_session.h"
 
 struct records {
 	char *buf;
@@ -37,96 +38,30 @@ static void put(struct records *r, const char *key, const char *value)
 	r->len += (size_t)sprintf(r->buf + r->len, "%s=%s", key, value) + 1;
 }
 
-static void put_list(struct records *r, const char *key, char *const *list)
-{
-	for (; list && *list; list++)
-		put(r, key, *list);
-}
-
-/*
- * docker's rules: --cmd replaces everything with a shell command; arguments after "--"
- * replace the image's Cmd and follow its Entrypoint; otherwise Entrypoint + Cmd.
- */
-static int put_command(struct records *r, const struct run_flags *f, const struct image_config *cfg)
-{
-	int n = 0;
-
-	if (f->cmd) {
-		put(r, RUN_KEY_ARG, "/bin/sh");
-		put(r, RUN_KEY_ARG, "-c");
-		put(r, RUN_KEY_ARG, f->cmd);
-		return 0;
-	}
-	for (char *const *e = cfg->entrypoint; e && *e; e++, n++)
-		put(r, RUN_KEY_ARG, *e);
-	if (f->nargs) {
-		put_list(r, RUN_KEY_ARG, f->args);
-		return 0;
-	}
-	for (char *const *c = cfg->cmd; c && *c; c++, n++)
-		put(r, RUN_KEY_ARG, *c);
-	if (n == 0) {
-		fprintf(stderr, "hvm-run: %s: no command given and the image sets no Entrypoint or "
-			"Cmd; give --cmd or -- PROGRAM\n", f->image ? f->image : "run");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Image Env first, then -e in order: the agent lets later values win. */
-static void put_env(struct records *r, const struct run_flags *f, const struct image_config *cfg)
-{
-	char buf[8192];
-
-	put_list(r, RUN_KEY_ENV, cfg->env);
-	for (int i = 0; i < f->nenv; i++) {
-		const char *v = strchr(f->env[i], '=') ? NULL : getenv(f->env[i]);
-		if (strchr(f->env[i], '='))
-			put(r, RUN_KEY_ENV, f->env[i]);
-		else if (v && snprintf(buf, sizeof(buf), "%s=%s", f->env[i], v) < (int)sizeof(buf))
-			put(r, RUN_KEY_ENV, buf);
-	}
-}
-
 void run_volume_serial(char *buf, size_t cap, int i)
 {
 	snprintf(buf, cap, "hvm-vol%d", i);
 }
 
-static void put_mounts(struct records *r, const struct run_flags *f)
+int run_request_boot(struct cpio *out, const struct run_flags *f, int quiet)
 {
-	char rec[4200], serial[32];
+	struct records r = { 0 };
+	char rec[PATH_MAX + 64], serial[32];
+	int err;
 
+	put(&r, RUN_KEY_ROOT, RUN_ROOT_SERIAL);
+	put(&r, RUN_KEY_OVERLAY, f->read_only ? "0" : "1");
 	for (int i = 0; i < f->nvolumes; i++) {
 		run_volume_serial(serial, sizeof(serial), i);
 		snprintf(rec, sizeof(rec), "%s:%s:%s", serial, f->volumes[i].read_only ? "ro" : "rw",
 			 f->volumes[i].guest);
-		put(r, RUN_KEY_MOUNT, rec);
+		put(&r, RUN_KEY_MOUNT, rec);
 	}
-}
-
-int run_request_build(struct cpio *out, const struct run_flags *f, const struct image_config *cfg,
-		      int quiet)
-{
-	struct records r = { 0 };
-	int err = put_command(&r, f, cfg);
-	const char *cwd = f->workdir ? f->workdir : cfg->workdir;
-	const char *user = f->user ? f->user : cfg->user;
-
-	put_env(&r, f, cfg);
-	if (cwd && *cwd)
-		put(&r, RUN_KEY_CWD, cwd);
-	if (user && *user)
-		put(&r, RUN_KEY_USER, user);
-	put(&r, RUN_KEY_ROOT, RUN_ROOT_SERIAL);
-	put(&r, RUN_KEY_OVERLAY, f->read_only ? "0" : "1");
-	put_mounts(&r, f);
 	if (quiet)
 		put(&r, RUN_KEY_QUIET, "1");
 	if (kvm_host_is_pvm())
 		put(&r, RUN_KEY_NO_AVX, "1");
-	if (!err)
-		err = r.err;
+	err = r.err;
 	cpio_init(out);
 	if (!err)
 		err = cpio_add(out, "hvm", S_IFDIR | 0755, NULL, 0, 0, 0);
@@ -135,5 +70,85 @@ int run_request_build(struct cpio *out, const struct run_flags *f, const struct 
 	if (!err)
 		err = cpio_finish(out);
 	free(r.buf);
+	return err;
+}
+
+/* A NULL-terminated list: head entries, then tail entries. */
+static char **list_join(char *const *head, char *const *tail, int ntail)
+{
+	int nhead = 0;
+	char **list;
+
+	while (head && head[nhead])
+		nhead++;
+	if (ntail < 0)
+		for (ntail = 0; tail && tail[ntail]; ntail++)
+			;
+	list = calloc((size_t)(nhead + ntail + 1), sizeof(*list));
+	if (!list)
+		return NULL;
+	memcpy(list, head, (size_t)nhead * sizeof(*list));
+	memcpy(list + nhead, tail, (size_t)ntail * sizeof(*list));
+	return list;
+}
+
+/*
+ * docker's rules: --cmd replaces everything with a shell command; arguments after "--"
+ * replace the image's Cmd and follow its Entrypoint; otherwise Entrypoint + Cmd.
+ */
+static char **compose_argv(const struct run_flags *f, const struct image_config *cfg)
+{
+	static char sh[] = "/bin/sh", dash_c[] = "-c";
+	char **argv;
+
+	if (f->cmd) {
+		char *shell[] = { sh, dash_c, (char *)f->cmd, NULL };
+		return list_join(shell, NULL, 0);
+	}
+	argv = f->nargs ? list_join(cfg->entrypoint, f->args, f->nargs)
+			: list_join(cfg->entrypoint, cfg->cmd, -1);
+	if (argv && !argv[0]) {
+		fprintf(stderr, "hvm-run: %s: no command given and the image sets no Entrypoint or "
+			"Cmd; give --cmd or -- PROGRAM\n", f->image ? f->image : "run");
+		free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+/* Image Env first, then -e in order (KEY alone takes our value): the agent lets later win. */
+static char **compose_env(const struct run_flags *f, const struct image_config *cfg, char **owned)
+{
+	char *flags[RUN_MAX_ENV + 1] = { NULL };
+	int n = 0;
+
+	for (int i = 0; i < f->nenv; i++) {
+		const char *v = getenv(f->env[i]);
+		if (strchr(f->env[i], '='))
+			flags[n++] = (char *)f->env[i];
+		else if (v && asprintf(&owned[i], "%s=%s", f->env[i], v) > 0)
+			flags[n++] = owned[i];
+	}
+	return list_join(cfg->env, flags, n);
+}
+
+int run_request_process(const struct run_flags *f, const struct image_config *cfg,
+			unsigned rows, unsigned cols, char **json)
+{
+	char *owned[RUN_MAX_ENV] = { NULL };
+	char **argv = compose_argv(f, cfg), **env = argv ? compose_env(f, cfg, owned) : NULL;
+	const char *cwd = f->workdir ? f->workdir : cfg->workdir;
+	const char *user = f->user ? f->user : cfg->user;
+	int err = 0;
+
+	if (!argv)
+		err = -EINVAL;
+	else if (!env || !(*json = host_session_run_json(argv, env, cwd, user, f->tty, rows, cols,
+							  f->interactive)))
+		err = -ENOMEM;
+	for (int i = 0; i < RUN_MAX_ENV; i++)
+		free(owned[i]);
+	free(argv);
+	free(env);
 	return err;
 }

@@ -103,6 +103,12 @@ static gpa_t machine_virtio_base(unsigned i)
 	return LAYOUT_VIRTIO_MMIO + i * LAYOUT_VIRTIO_MMIO_SIZE;
 }
 
+/* Virtio-mmio slots in use: the disks, then vsock. */
+static unsigned machine_virtio_count(const struct machine_config *cfg)
+{
+	return cfg->ndisks + (cfg->vsock_uds ? 1 : 0);
+}
+
 int machine_config_check(const struct machine_config *cfg)
 {
 	if (cfg->cpus < 1 || cfg->cpus > MPTABLE_MAX_CPUS) {
@@ -120,6 +126,10 @@ int machine_config_check(const struct machine_config *cfg)
 	}
 	if (cfg->ndisks > MACHINE_MAX_DISKS) {
 		log_err("%u disks: at most %d", cfg->ndisks, MACHINE_MAX_DISKS);
+		return -EINVAL;
+	}
+	if (cfg->vsock_uds && (cfg->vsock_cid < 3 || cfg->vsock_cid > 0xfffffffeULL)) {
+		log_err("vsock CID %llu: must be 3 to 4294967294", (unsigned long long)cfg->vsock_cid);
 		return -EINVAL;
 	}
 	return 0;
@@ -140,7 +150,7 @@ int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap)
 	int err = boot_cmdline_build(out, cap, &opts);
 	explicit_bzero(seed, sizeof(seed));
 	/* One word per virtio-mmio device: the kernel has no other way to find them. */
-	for (unsigned i = 0; !err && i < cfg->ndisks; i++) {
+	for (unsigned i = 0; !err && i < machine_virtio_count(cfg); i++) {
 		char word[64];
 		snprintf(word, sizeof(word), "virtio_mmio.device=4K@0x%llx:%u",
 			 (unsigned long long)machine_virtio_base(i), machine_virtio_irqs[i]);
@@ -204,11 +214,20 @@ static int machine_attach_devices(struct machine *m, const struct machine_config
 		if (!err)
 			m->nblk++;
 	}
+	if (!err && cfg->vsock_uds) {
+		unsigned slot = cfg->ndisks;
+		err = vsock_attach(&m->vsock, &m->vm, machine_virtio_base(slot),
+				   machine_virtio_irqs[slot], cfg->vsock_cid, cfg->vsock_uds);
+		m->has_vsock = !err;
+	}
 	return err;
 }
 
 static void machine_detach_devices(struct machine *m)
 {
+	if (m->has_vsock)
+		vsock_detach(&m->vsock);
+	m->has_vsock = 0;
 	for (unsigned i = 0; i < m->nblk; i++)
 		vblk_detach(&m->blk[i]);
 	m->nblk = 0;

@@ -12,10 +12,12 @@
 #include "../devices/boot_timer.h"
 #include "../devices/serial.h"
 #include "../devices/virtio_blk.h"
+#include "../devices/virtio_vsock.h"
 #include "kvm.h"
 #include "vm.h"
 
 #define MACHINE_MAX_DISKS 8
+#define MACHINE_GUEST_CID 3	/* the guest's vsock address (2 is the host) */
 
 struct machine_disk {
 	const char *path;		/* disk image file or block device */
@@ -35,6 +37,8 @@ struct machine_config {
 	const char *cmdline_extra;	/* appended to the kernel command line, or NULL */
 	struct machine_disk disks[MACHINE_MAX_DISKS];	/* virtio-blk disks, vda first */
 	unsigned ndisks;
+	const char *vsock_uds;		/* virtio-vsock bridged to this AF_UNIX path, or NULL */
+	uint64_t vsock_cid;
 	serial_output_fn *serial_output;/* every byte the guest sends on COM1 */
 	void *serial_opaque;
 	void (*on_ready)(void *opaque);	/* the agent wrote the boot timer */
@@ -48,6 +52,8 @@ struct machine {
 	struct boot_timer timer;
 	struct vblk blk[MACHINE_MAX_DISKS];
 	unsigned nblk;			/* attached so far */
+	struct vsock vsock;
+	int has_vsock;
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	uint64_t kvm_ready_us;		/* clock_now_us() once KVM and the VM exist */
 };

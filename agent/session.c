@@ -1,0 +1,177 @@
+/* A session: one host connection, the frames on it, and the process it runs. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+struct session sessions[AGENT_MAX_SESSIONS];
+
+struct session *session_add(int fd, int main_session)
+{
+	for (int i = 0; i < AGENT_MAX_SESSIONS; i++) {
+		struct session *s = &sessions[i];
+		if (s->fd >= 0 && s->out)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->out = malloc(AGENT_OUTBUF);
+		if (!s->out)
+			return NULL;
+		s->fd = fd;
+		s->main = main_session;
+		s->proc = (struct process){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+		static const char hello[] = "{\"version\":1,\"role\":\"agent\"}";
+		session_send(s, PROTO_HELLO, hello, sizeof(hello) - 1);
+		return s;
+	}
+	return NULL;
+}
+
+int session_send(struct session *s, uint32_t type, const void *payload, size_t len)
+{
+	if (len > PROTO_MAX_PAYLOAD || PROTO_HDR_SIZE + len > AGENT_OUTBUF - s->outlen)
+		return -ENOBUFS;
+	proto_put_hdr(s->out + s->outlen, type, type == PROTO_HELLO ? 0 : 1, (uint32_t)len);
+	memcpy(s->out + s->outlen + PROTO_HDR_SIZE, payload, len);
+	s->outlen += PROTO_HDR_SIZE + len;
+	return 0;
+}
+
+static int session_send_json(struct session *s, uint32_t type, cJSON *j)
+{
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	int err = text ? session_send(s, type, text, strlen(text)) : -ENOMEM;
+
+	free(text);
+	cJSON_Delete(j);
+	return err;
+}
+
+void session_error(struct session *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	cJSON *j = cJSON_CreateObject();
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(j, "message", msg);
+	/* The buffer may be full of output: make room, the error matters more. */
+	s->outlen = s->outlen > AGENT_OUTBUF / 2 ? AGENT_OUTBUF / 2 : s->outlen;
+	session_send_json(s, PROTO_ERROR, j);
+	s->closing = 1;
+}
+
+int session_send_exit(struct session *s)
+{
+	int st = s->proc.status;
+	cJSON *j = cJSON_CreateObject();
+
+	if (WIFSIGNALED(st))
+		cJSON_AddNumberToObject(j, "signal", WTERMSIG(st));
+	else
+		cJSON_AddNumberToObject(j, "status", WEXITSTATUS(st));
+	return session_send_json(s, PROTO_EXIT, j);
+}
+
+/* One frame from the host. Returns 0, or -1 when the session must end. */
+static int session_frame(struct session *s, const struct proto_hdr *h, const uint8_t *body,
+			 int no_avx)
+{
+	char why[256];
+
+	if (!s->hello && h->type != PROTO_HELLO) {
+		session_error(s, "expected HELLO first");
+		return -1;
+	}
+	switch (h->type) {
+	case PROTO_HELLO:
+		s->hello = 1;
+		return 0;
+	case PROTO_RUN:
+		if (s->proc.pid) {
+			session_error(s, "one process per session");
+			return -1;
+		}
+		if (process_start(&s->proc, body, h->len, no_avx, why, sizeof(why)) < 0) {
+			session_error(s, "%s", why);
+			return -1;
+		}
+		return 0;
+	case PROTO_STDIN:
+		/* Full: the caller stops reading the socket until the process drains it. */
+		return process_stdin(&s->proc, body, h->len) == -ENOMEM ? -1 : 0;
+	case PROTO_SIGNAL:
+		process_signal(&s->proc, body, h->len);
+		return 0;
+	case PROTO_RESIZE:
+		process_resize(&s->proc, body, h->len);
+		return 0;
+	default:
+		session_error(s, "frame type %u is not for the agent", h->type);
+		return -1;
+	}
+}
+
+int session_parse(struct session *s, int no_avx)
+{
+	struct proto_hdr h;
+	const uint8_t *body;
+	int r;
+
+	while ((r = proto_next(&s->rd, &h, &body)) == 1) {
+		/* Stdin that does not fit waits in the reader until the process drains some. */
+		if (h.type == PROTO_STDIN && h.len && h.len > AGENT_INBUF - s->proc.inlen) {
+			s->rd.taken = 0;
+			return 0;
+		}
+		if (session_frame(s, &h, body, no_avx) < 0)
+			return 0;	/* an error frame is queued; it is flushed before closing */
+	}
+	if (r < 0)
+		session_error(s, "invalid frame (unknown type or over %d bytes)", PROTO_MAX_PAYLOAD);
+	return 0;
+}
+
+int session_read(struct session *s, int no_avx)
+{
+	size_t room;
+	uint8_t *space = proto_space(&s->rd, &room);
+	ssize_t n = room ? read(s->fd, space, room) : -1;
+
+	if (room && (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)))
+		return -1;	/* the host went away */
+	if (n > 0)
+		proto_filled(&s->rd, (size_t)n);
+	return session_parse(s, no_avx);
+}
+
+int session_flush(struct session *s)
+{
+	while (s->outlen) {
+		ssize_t n = write(s->fd, s->out, s->outlen);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		memmove(s->out, s->out + n, s->outlen - (size_t)n);
+		s->outlen -= (size_t)n;
+	}
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	if (s->proc.pid > 0 && !s->proc.exited)
+		kill(s->proc.pid, SIGKILL);	/* a session's process does not outlive it */
+	process_close(&s->proc);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->out);
+	s->out = NULL;
+	s->fd = -1;
+}

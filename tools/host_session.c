@@ -1,0 +1,255 @@
+#include "host_session.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_HVM_ERROR 125
+
+#define HOST_HELLO "{\"version\":1,\"role\":\"host\"}"
+
+void host_session_init(struct host_session *s, int fd, const char *name, char *run_json,
+		       int forward_stdin, int agent)
+{
+	memset(&s->rd, 0, sizeof(s->rd));
+	s->agent = agent;
+	s->fd = fd;
+	s->name = name;
+	s->outlen = 0;
+	s->run_json = run_json;
+	s->hello = s->done = s->error = 0;
+	s->status = EXIT_HVM_ERROR;
+	s->stdin_open = forward_stdin;
+	proto_put_hdr(s->out, PROTO_HELLO, 0, sizeof(HOST_HELLO) - 1);
+	memcpy(s->out + PROTO_HDR_SIZE, HOST_HELLO, sizeof(HOST_HELLO) - 1);
+	s->outlen = PROTO_HDR_SIZE + sizeof(HOST_HELLO) - 1;
+}
+
+static int queue(struct host_session *s, uint32_t type, const void *data, size_t len)
+{
+	if (len > PROTO_MAX_PAYLOAD || PROTO_HDR_SIZE + len > sizeof(s->out) - s->outlen)
+		return -ENOBUFS;
+	proto_put_hdr(s->out + s->outlen, type, type == PROTO_HELLO ? 0 : 1, (uint32_t)len);
+	memcpy(s->out + s->outlen + PROTO_HDR_SIZE, data, len);
+	s->outlen += PROTO_HDR_SIZE + len;
+	return 0;
+}
+
+int host_session_room(const struct host_session *s)
+{
+	return sizeof(s->out) - s->outlen >= PROTO_HDR_SIZE + PROTO_MAX_PAYLOAD;
+}
+
+/* Writes all of buf; a closed stdout must not wedge the VM, so errors just drop the data. */
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void end(struct host_session *s, int status, int error)
+{
+	s->done = 1;
+	s->status = status;
+	s->error = error;
+}
+
+static void on_exit_frame(struct host_session *s, const uint8_t *body, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
+
+	if (cJSON_IsNumber(sig) && sig->valueint > 0 && sig->valueint < 128)
+		end(s, 128 + sig->valueint, 0);
+	else if (cJSON_IsNumber(st) && st->valueint >= 0 && st->valueint <= 255)
+		end(s, st->valueint, 0);
+	else {
+		fprintf(stderr, "hvm-run: %s: malformed exit report\n", s->name);
+		end(s, EXIT_HVM_ERROR, 1);
+	}
+	cJSON_Delete(j);
+}
+
+static void on_error_frame(struct host_session *s, const uint8_t *body, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+
+	fprintf(stderr, "hvm-run: %s: %s\n", s->name,
+		cJSON_IsString(msg) ? msg->valuestring : "error (no message)");
+	cJSON_Delete(j);
+	end(s, EXIT_HVM_ERROR, 1);
+}
+
+/* Returns 0, or -1 when the frame ends the session. */
+static int on_frame(struct host_session *s, const struct proto_hdr *h, const uint8_t *body)
+{
+	if (!s->agent && h->type != PROTO_HELLO) {
+		fprintf(stderr, "hvm-run: %s: unexpected frame type %u; session ended\n", s->name,
+			h->type);
+		end(s, EXIT_HVM_ERROR, 1);
+		return -1;
+	}
+	if (!s->hello && h->type != PROTO_HELLO) {
+		fprintf(stderr, "hvm-run: %s: frame before HELLO; session ended\n", s->name);
+		end(s, EXIT_HVM_ERROR, 1);
+		return -1;
+	}
+	switch (h->type) {
+	case PROTO_HELLO:
+		s->hello = 1;
+		if (s->run_json && queue(s, PROTO_RUN, s->run_json, strlen(s->run_json)) < 0) {
+			fprintf(stderr, "hvm-run: %s: process spec too large\n", s->name);
+			end(s, EXIT_HVM_ERROR, 1);
+			return -1;
+		}
+		return 0;
+	case PROTO_STDOUT: write_all(STDOUT_FILENO, body, h->len); return 0;
+	case PROTO_STDERR: write_all(STDERR_FILENO, body, h->len); return 0;
+	case PROTO_EXIT: on_exit_frame(s, body, h->len); return -1;
+	case PROTO_ERROR: on_error_frame(s, body, h->len); return -1;
+	default:
+		fprintf(stderr, "hvm-run: %s: unexpected frame type %u; session ended\n", s->name, h->type);
+		end(s, EXIT_HVM_ERROR, 1);
+		return -1;
+	}
+}
+
+int host_session_read(struct host_session *s)
+{
+	struct proto_hdr h;
+	const uint8_t *body;
+	size_t room;
+	uint8_t *space = proto_space(&s->rd, &room);
+	ssize_t n = read(s->fd, space, room);
+	int r;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		fprintf(stderr, "hvm-run: %s: connection closed%s\n", s->name,
+			s->rd.have ? " in the middle of a frame" : " without an exit report");
+		end(s, EXIT_HVM_ERROR, 1);
+		return -1;
+	}
+	proto_filled(&s->rd, (size_t)n);
+	while ((r = proto_next(&s->rd, &h, &body)) == 1)
+		if (on_frame(s, &h, body) < 0)
+			return -1;
+	if (r < 0) {
+		fprintf(stderr, "hvm-run: %s: invalid frame (unknown type or over %d bytes); "
+			"session ended\n", s->name, PROTO_MAX_PAYLOAD);
+		end(s, EXIT_HVM_ERROR, 1);
+		return -1;
+	}
+	return 0;
+}
+
+int host_session_flush(struct host_session *s)
+{
+	while (s->outlen) {
+		ssize_t n = write(s->fd, s->out, s->outlen);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		memmove(s->out, s->out + n, s->outlen - (size_t)n);
+		s->outlen -= (size_t)n;
+	}
+	return 0;
+}
+
+void host_session_stdin(struct host_session *s, int fd)
+{
+	uint8_t buf[PROTO_MAX_PAYLOAD];
+	ssize_t n;
+
+	if (!s->stdin_open || !s->hello || !host_session_room(s))
+		return;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		s->stdin_open = 0;
+		queue(s, PROTO_STDIN, NULL, 0);	/* EOF */
+		return;
+	}
+	queue(s, PROTO_STDIN, buf, (size_t)n);
+}
+
+static void queue_json(struct host_session *s, uint32_t type, cJSON *j)
+{
+	char *text = cJSON_PrintUnformatted(j);
+
+	if (text)
+		queue(s, type, text, strlen(text));
+	free(text);
+	cJSON_Delete(j);
+}
+
+void host_session_signal(struct host_session *s, int sig)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "signal", sig);
+	queue_json(s, PROTO_SIGNAL, j);
+}
+
+void host_session_resize(struct host_session *s, unsigned rows, unsigned cols)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "rows", rows);
+	cJSON_AddNumberToObject(j, "cols", cols);
+	queue_json(s, PROTO_RESIZE, j);
+}
+
+void host_session_close(struct host_session *s)
+{
+	free(s->run_json);
+	s->run_json = NULL;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static cJSON *string_array(char *const *list)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (; list && *list; list++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*list));
+	return a;
+}
+
+char *host_session_run_json(char *const *argv, char *const *env, const char *cwd,
+			    const char *user, int tty, unsigned rows, unsigned cols, int want_stdin)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddItemToObject(j, "argv", string_array(argv));
+	cJSON_AddItemToObject(j, "env", string_array(env));
+	if (cwd)
+		cJSON_AddStringToObject(j, "cwd", cwd);
+	if (user)
+		cJSON_AddStringToObject(j, "user", user);
+	cJSON_AddBoolToObject(j, "tty", tty);
+	cJSON_AddBoolToObject(j, "stdin", want_stdin);
+	cJSON_AddNumberToObject(j, "rows", rows);
+	cJSON_AddNumberToObject(j, "cols", cols);
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return text;
+}
