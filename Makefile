@@ -126,6 +126,14 @@ TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) $(BUILD)/obj/
 	     $(filter-out $(BUILD)/obj/tools/hvm-image.o,$(CONVERT_SRC:%.c=$(BUILD)/obj/%.o)) \
 	     $(BUILD)/libhvm.a
 
+# Programs the e2e tests run inside the guest: static musl, like the agent.
+GUEST_TEST_SRC := $(wildcard tests/guest/*.c)
+GUEST_TEST_BIN := $(GUEST_TEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
+$(BUILD)/tests/guest/%: tests/guest/%.c agent/protocol.h $(BUILD)/agent-include/.stamp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -I$(BUILD)/agent-include -o $@ $<
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
@@ -140,7 +148,7 @@ test-unit: $(UNIT_BIN)
 test-kvm: $(KVM_BIN)
 	$(Q)sh tests/run.sh kvm $(KVM_BIN)
 
-test-e2e: all
+test-e2e: all $(GUEST_TEST_BIN)
 	$(Q)sh tests/e2e/run.sh $(BUILD)
 
 bench: all

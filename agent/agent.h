@@ -29,6 +29,13 @@ struct boot_request {
 	int no_avx;
 	struct agent_mount mounts[AGENT_MAX_MOUNTS];
 	int nmounts;
+	struct agent_net {
+		const char *addr;	/* "A.B.C.D/PREFIX"; NULL: no eth0 set-up */
+		const char *gateway;
+		unsigned mtu;		/* 0: the driver's */
+		const char *dns[RUN_MAX_DNS];
+		int ndns;
+	} net;
 };
 
 /* One process run for a session (process.c). */
@@ -86,6 +93,11 @@ int process_stdin(struct process *p, const uint8_t *data, size_t len);
 void process_flush_stdin(struct process *p);
 /* Closes every fd of the process (after its exit has been reported). */
 void process_close(struct process *p);
+
+/* net.c: lo always; eth0 (address, MTU, default route) when the host asked, over netlink. */
+int net_configure(const struct agent_net *n, char *why, size_t cap);
+/* Writes /etc/resolv.conf of the (entered) root from n->dns; 0 or -errno. */
+int net_write_resolv_conf(const struct agent_net *n);
 
 /* session.c */
 struct session *session_add(int fd, int main_session);

@@ -231,7 +231,12 @@ int main(void)
 	if (err)
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-err));
 	else
+		err = net_configure(&req.net, msg, sizeof(msg));
+	if (!err)
 		err = rootfs_enter(&req, msg, sizeof(msg));
+	int dns_err = err ? 0 : net_write_resolv_conf(&req.net);
+	if (dns_err)	/* a read-only root: the command runs, without our name servers */
+		console_print("writing /etc/resolv.conf: %s", strerror(-dns_err));
 	if (err) {
 		session_error(s, "%s", msg);	/* the host exits 125 with this */
 		fcntl(host, F_SETFL, 0);	/* blocking: the message must get out before we stop */

@@ -72,5 +72,10 @@ void proto_put_hdr(uint8_t out[PROTO_HDR_SIZE], uint32_t type, uint32_t stream, 
 #define RUN_KEY_MOUNT    "mount"	/* SERIAL:ro|rw:GUEST_PATH, one per volume */
 #define RUN_KEY_QUIET    "quiet"	/* "1": keep kernel messages off the console */
 #define RUN_KEY_NO_AVX   "no_avx"	/* "1": the guest kernel cannot preserve AVX state */
+#define RUN_KEY_NET_ADDR "net.addr"	/* eth0's IPv4 address: A.B.C.D/PREFIX */
+#define RUN_KEY_NET_GW   "net.gw"	/* IPv4 default gateway */
+#define RUN_KEY_NET_MTU  "net.mtu"	/* eth0's MTU */
+#define RUN_KEY_NET_DNS  "net.dns"	/* a name server for /etc/resolv.conf; repeatable */
+#define RUN_MAX_DNS      3		/* what resolv.conf readers take */
 
 #endif

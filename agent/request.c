@@ -46,6 +46,14 @@ static int request_add(struct boot_request *req, char *rec)
 		req->quiet = strcmp(v, "1") == 0;
 	else if ((v = request_value(rec, RUN_KEY_NO_AVX)))
 		req->no_avx = strcmp(v, "1") == 0;
+	else if ((v = request_value(rec, RUN_KEY_NET_ADDR)))
+		req->net.addr = v;
+	else if ((v = request_value(rec, RUN_KEY_NET_GW)))
+		req->net.gateway = v;
+	else if ((v = request_value(rec, RUN_KEY_NET_MTU)))
+		req->net.mtu = (unsigned)strtoul(v, NULL, 10);
+	else if ((v = request_value(rec, RUN_KEY_NET_DNS)) && req->net.ndns < RUN_MAX_DNS)
+		req->net.dns[req->net.ndns++] = v;
 	/* Unknown keys are ignored: a newer host may say more than this agent knows. */
 	return 0;
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# vsock/agent issue: byte-exact separate streams, stdin and EOF, exit codes, signals, -t,
+# a second process in a running VM, and a guest program that breaks the protocol.
+. "$(dirname "$0")/lib.sh"
+o=$WORK/o e=$WORK/e
+calibrate
+# Bulk data crosses emulated guest kernel code: allow many boots' worth of time for it.
+BULK_TIMEOUT=$((VM_TIMEOUT * 8))
+sha() { sha256sum | cut -d' ' -f1; }
+
+timeout "$BULK_TIMEOUT" "$HVM" --cmd 'head -c 104857600 /dev/zero | tr "\0" a; head -c 10485760 /dev/zero | tr "\0" b >&2' >$o 2>$e </dev/null
+RC=$?
+expect_rc "100 MiB stdout + 10 MiB stderr exits 0" 0
+[ "$(sha <$o)" = "$(head -c 104857600 /dev/zero | tr '\0' a | sha)" ] && ok "100 MiB stdout byte-exact" ||
+	bad "100 MiB stdout byte-exact" "$(wc -c <$o) bytes"
+[ "$(sha <$e)" = "$(head -c 10485760 /dev/zero | tr '\0' b | sha)" ] && ok "10 MiB stderr byte-exact, nothing else in it" ||
+	bad "10 MiB stderr byte-exact, nothing else in it" "$(wc -c <$e) bytes: $(grep -a hvm $e | head -3)"
+
+head -c 5000000 /dev/urandom >$WORK/in
+timeout "$BULK_TIMEOUT" "$HVM" -i --cmd 'sha256sum' <$WORK/in >$o 2>$e; RC=$?
+expect_rc "stdin through sha256sum exits 0" 0
+[ "$(cut -d' ' -f1 <$o)" = "$(sha <$WORK/in)" ] && ok "stdin arrives byte-exact" || bad "stdin arrives byte-exact" "$(cat $o)"
+printf 'one\ntwo\n' | timeout "$VM_TIMEOUT" "$HVM" -i --cmd 'cat; echo after-eof' >$o 2>$e; RC=$?
+expect_out "stdin EOF ends cat" "$(printf 'one\ntwo\nafter-eof')"
+vm $o $e --cmd 'cat; echo no-stdin-is-eof'
+expect_out "without -i stdin is empty" no-stdin-is-eof
+
+for c in 0 1 42 255; do vm $o $e --cmd "exit $c"; expect_rc "exit $c" $c; done
+
+# wait_for FILE WORD: until the guest printed WORD (bounded by the calibrated timeout).
+wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
+
+"$HVM" --cmd 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 1; done' >$o 2>$e </dev/null &
+pid=$!
+wait_for $o ready; kill -TERM $pid; wait $pid; RC=$?
+grep -q got-term $o && ok "SIGTERM reaches the guest trap" || bad "SIGTERM reaches the guest trap" "$(cat $o $e)"
+expect_rc "the trap's exit status comes back" 3
+
+"$HVM" --cmd 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 1; done' >$o 2>$e </dev/null &
+pid=$!
+wait_for $o ready; kill -USR1 $pid; wait_for $o got-usr1 && ok "SIGUSR1 forwarded" || bad "SIGUSR1 forwarded"
+kill -INT $pid; wait $pid; RC=$?
+expect_rc "SIGINT kills the loop: 130" 130
+sleep 1; [ -z "$(pgrep -P $$ -f hvm-run)" ] && ok "no hvm-run left behind" || bad "no hvm-run left behind"
+
+if command -v script >/dev/null; then
+	COLUMNS=97 LINES=31 timeout "$VM_TIMEOUT" script -qec "stty cols 97 rows 31; $HVM -t -i --cmd 'tty; stty size'" /dev/null >$o 2>&1 </dev/null
+	grep -q '/dev/pts/' $o && ok "-t gives a pty" || bad "-t gives a pty" "$(cat $o)"
+	grep -q '31 97' $o && ok "-t window size matches" || bad "-t window size matches" "$(cat $o)"
+fi
+
+# A second process in a running VM, through the API socket.
+"$HVM" --api-socket $WORK/api --cmd 'echo ready; exec sleep 100000' >$o 2>$e </dev/null &
+pid=$!
+wait_for $o ready
+timeout "$VM_TIMEOUT" "$HVM" exec --api-socket $WORK/api --cmd 'echo from-exec; echo to-err >&2; exit 5' >$WORK/xo 2>$WORK/xe </dev/null
+RC=$?
+expect_rc "exec: its own exit status" 5
+[ "$(cat $WORK/xo)" = from-exec ] && ok "exec: its own stdout" || bad "exec: its own stdout" "$(cat $WORK/xo)"
+grep -q to-err $WORK/xe && ok "exec: its own stderr" || bad "exec: its own stderr"
+kill -TERM $pid; wait $pid; RC=$?
+expect_rc "the main process still ends the VM: 143" 143
+timeout 10 "$HVM" exec --api-socket $WORK/api --cmd true >/dev/null 2>$WORK/xe; RC=$?
+expect_rc "exec into a stopped VM fails with 125" 125
+
+# Protocol abuse from inside the guest: the host ends each session; the VM and command go on.
+mkdir -p $WORK/t && cp "$BUILD/tests/guest/bad_frames" $WORK/t/
+mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
+vm $o $e -v $WORK/t.img:/t:ro --cmd '/t/bad_frames; echo vm-still-fine'
+expect_rc "command exits 0 after protocol abuse" 0
+for c in oversized truncated unknown-type wrong-direction; do
+	grep -q "^$c: closed" $o && ok "host ends a session sending $c frames" || bad "host ends a session sending $c frames" "$(cat $o)"
+done
+grep -q vm-still-fine $o && ok "the VM keeps running" || bad "the VM keeps running"
+grep -q 'invalid frame' $e && ok "host names the invalid frame" || bad "host names the invalid frame" "$(cat $e)"
+finish
