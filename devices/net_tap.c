@@ -1,0 +1,119 @@
+/*
+ * A TAP interface as network backend: one read() or write() per Ethernet frame, without the
+ * packet-information prefix or a vnet header. When the interface is deleted under us, reads
+ * and writes fail from then on; the device counts the lost frames and keeps running.
+ */
+#include "net_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../vmm/log.h"
+#include "iov.h"
+
+struct net_tap {
+	struct net_backend be;
+	/* Catches the tail of a frame larger than the buffer offered, to tell it apart. */
+	uint8_t overflow[NET_BACKEND_FRAME_MAX];
+};
+
+static int net_tap_send(struct net_backend *be, const struct iovec *iov, unsigned n)
+{
+	ssize_t w;
+
+	do
+		w = writev(be->fd, iov, (int)n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return 0;
+}
+
+static ssize_t net_tap_recv(struct net_backend *be, const struct iovec *iov, unsigned n)
+{
+	struct net_tap *t = (struct net_tap *)be;
+	struct iovec v[n + 1];
+	size_t room = iov_size(iov, n);
+	ssize_t r;
+
+	memcpy(v, iov, n * sizeof(*iov));
+	v[n] = (struct iovec){ t->overflow, sizeof(t->overflow) };
+	do
+		r = readv(be->fd, v, (int)n + 1);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? 0 : -errno;
+	return (size_t)r > room ? -EMSGSIZE : r;
+}
+
+static void net_tap_close(struct net_backend *be)
+{
+	close(be->fd);
+	free(be);
+}
+
+static const struct net_backend_ops net_tap_ops = {
+	.send = net_tap_send,
+	.recv = net_tap_recv,
+	.close = net_tap_close,
+};
+
+/* Why TUNSETIFF failed, in words a user can act on. */
+static const char *net_tap_why(int err, int create)
+{
+	switch (err) {
+	case EPERM:
+		return create ? "creating a TAP interface needs CAP_NET_ADMIN (run as root)"
+			      : "not permitted (create it with 'ip tuntap add NAME mode tap user USER')";
+	case EBUSY:
+		return "in use by another process";
+	case EINVAL:
+		return "exists but is not a plain TAP interface (no multi-queue, no vnet header)";
+	default:
+		return strerror(err);
+	}
+}
+
+int net_tap_open(const char *ifname, struct net_backend **out)
+{
+	int create = !ifname || !*ifname;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	struct net_tap *t;
+	int fd, err;
+
+	if (!create && strlen(ifname) >= IFNAMSIZ) {
+		log_err("tap %s: interface names have at most %d characters", ifname, IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", create ? "hvm%d" : ifname);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		log_err("/dev/net/tun: %s", strerror(errno));
+		return err;
+	}
+	/* TUNSETIFF attaches to an existing interface of that name or creates one. */
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		log_err("tap %s: %s", create ? "(new)" : ifname, net_tap_why(errno, create));
+		close(fd);
+		return err;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		log_err("tap %s: out of memory", ifr.ifr_name);
+		close(fd);
+		return -ENOMEM;
+	}
+	t->be = (struct net_backend){ .ops = &net_tap_ops, .fd = fd };
+	snprintf(t->be.name, sizeof(t->be.name), "%s", ifr.ifr_name);
+	*out = &t->be;
+	return 0;
+}
