@@ -1,0 +1,482 @@
+#include "virtio_net.h"
+
+#include <errno.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "../vmm/log.h"
+#include "../vmm/vm.h"
+#include "iov.h"
+
+/* Headers and config go to and from guest memory as they are: x86 is little-endian too. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio-net fields are little-endian");
+
+#define VNET_RXQ         0
+#define VNET_TXQ         1
+#define VNET_QUEUE_SIZE  256
+#define VNET_HDR         ((uint32_t)sizeof(struct virtio_net_hdr_v1))	/* 12 with VERSION_1 */
+#define VNET_ETH_HLEN    14u
+#define VNET_RX_BATCH    64u	/* frames per wake-up; the level-triggered poll brings us back */
+#define VNET_KEY_BACKEND 1u
+#define VNET_KEY_TIMER   2u
+
+/* One warning per kind of loss (struct vnet.warned). */
+#define VNET_WARN_TX_SHORT    1u
+#define VNET_WARN_TX_OVERSIZE 2u
+#define VNET_WARN_TX_BACKEND  4u
+#define VNET_WARN_RX_OVERSIZE 8u
+#define VNET_WARN_RX_NOBUF    16u
+#define VNET_WARN_GONE        32u
+
+struct vnet_config {	/* virtio 1.2 5.1.4, up to the field of the last feature we offer */
+	uint8_t mac[6];
+	uint16_t status;
+	uint16_t max_virtqueue_pairs;
+	uint16_t mtu;
+} __attribute__((packed));
+
+/* Relaxed: a counter orders nothing; readers only want an eventually exact number. */
+static void vnet_count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static void vnet_warn_once(struct vnet *n, unsigned kind, const char *what, const char *why)
+{
+	if (n->warned & kind)
+		return;
+	n->warned |= kind;
+	log_warn("virtio-net: %s: %s (counted; further ones are not reported)", what, why);
+}
+
+/* ---- polling the backend ----------------------------------------------------------- */
+
+/* Makes the inner epoll wait for what the device can use now. */
+static void vnet_poll_update(struct vnet *n)
+{
+	uint32_t want = (n->rx_stalled ? 0 : EPOLLIN) | (n->tx_held || n->be_pending ? EPOLLOUT : 0);
+	struct epoll_event ev = { .events = want, .data.u32 = VNET_KEY_BACKEND };
+
+	if (n->be_gone || want == n->be_events)
+		return;
+	if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, n->be->fd, &ev) < 0)
+		log_warn("virtio-net: polling the backend: %s", strerror(errno));
+	else
+		n->be_events = want;
+}
+
+static void vnet_timer_arm(struct vnet *n, unsigned ms)
+{
+	struct itimerspec its = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000L } };
+
+	if (timerfd_settime(n->timer_fd, 0, &its, NULL) < 0)
+		log_warn("virtio-net: stall timer: %s", strerror(errno));
+}
+
+/* ---- transmit ---------------------------------------------------------------------- */
+
+/* Hands the frame of tx_chain to the backend; -EAGAIN when it must wait for room. */
+static int vnet_tx_one(struct vnet *n)
+{
+	struct virtq_chain *c = &n->tx_chain;
+	struct iovec frame[VIRTQ_MAX_SIZE];
+	size_t len = iov_size(c->iov, c->nread);	/* the guest's word, bounded below */
+	unsigned k;
+	int err;
+
+	if (len < VNET_HDR + VNET_ETH_HLEN) {
+		vnet_count(&n->tx_dropped_short);
+		vnet_warn_once(n, VNET_WARN_TX_SHORT, "transmit", "frame shorter than its headers");
+		return 0;
+	}
+	len -= VNET_HDR;
+	if (len > VNET_FRAME_MAX) {
+		vnet_count(&n->tx_dropped_oversize);
+		vnet_warn_once(n, VNET_WARN_TX_OVERSIZE, "transmit", "frame larger than the MTU allows");
+		return 0;
+	}
+	/* The header only matters with offloads, and we offer none: it is skipped unread. */
+	k = iov_slice(c->iov, c->nread, VNET_HDR, len, frame, VIRTQ_MAX_SIZE);
+	err = n->be_gone ? -ENOTCONN : n->be->ops->send(n->be, frame, k);
+	if (err == -EAGAIN)
+		return err;
+	if (err) {
+		vnet_count(&n->tx_dropped_backend);
+		vnet_warn_once(n, VNET_WARN_TX_BACKEND, n->be->name, strerror(-err));
+		return 0;
+	}
+	vnet_count(&n->tx_frames);
+	return 0;
+}
+
+static void vnet_broken(struct vnet *n)
+{
+	n->active = 0;
+	n->rx_held = n->tx_held = 0;
+	virtio_mmio_broken(&n->transport);
+}
+
+/* Writes out what the backend batched, and notes whether it has to wait for room. */
+static void vnet_flush(struct vnet *n)
+{
+	int err = 0;
+
+	if (!n->be_gone && n->be->ops->flush)
+		err = n->be->ops->flush(n->be);
+	n->be_pending = err == -EAGAIN;
+	if (err && err != -EAGAIN)
+		log_debug("virtio-net: %s: flush: %s", n->be->name, strerror(-err));
+	vnet_poll_update(n);
+}
+
+/* Sends what the guest queued, until the ring is empty or the backend is full. */
+static void vnet_tx_run(struct vnet *n)
+{
+	struct virtq *vq = &n->transport.vq[VNET_TXQ];
+	unsigned pushed = 0;
+	int r;
+
+	do {
+		for (;;) {
+			if (!n->tx_held) {
+				r = virtq_pop(vq, &n->transport.vm->mem, &n->tx_chain);
+				if (r < 0)
+					vnet_broken(n);
+				if (r <= 0)
+					break;
+				n->tx_held = 1;
+			}
+			if (vnet_tx_one(n) == -EAGAIN)
+				goto out;
+			n->tx_held = 0;
+			virtq_push(vq, n->tx_chain.head, 0);
+			pushed++;
+		}
+	} while (n->active && virtq_enable_notify(vq));
+out:
+	vnet_flush(n);
+	if (pushed)
+		virtio_mmio_used(&n->transport, VNET_TXQ);
+}
+
+/* ---- receive ----------------------------------------------------------------------- */
+
+/* The backend failed for good: stop polling it (or its error would wake us forever). */
+static void vnet_backend_gone(struct vnet *n, int err)
+{
+	if (n->be_gone)
+		return;
+	epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->be->fd, NULL);
+	n->be_gone = 1;
+	n->rx_stalled = 0;
+	vnet_timer_arm(n, 0);
+	vnet_warn_once(n, VNET_WARN_GONE, n->be->name,
+		       err ? strerror(-err) : "closed; the guest's network is down");
+	if (n->tx_held)		/* waits for room that will never come: send fails now */
+		vnet_tx_run(n);
+}
+
+/* Makes sure rx_chain holds a free buffer: 1 yes, 0 none posted, -1 the queue broke. */
+static int vnet_rx_buffer(struct vnet *n)
+{
+	struct virtq *vq = &n->transport.vq[VNET_RXQ];
+	int r;
+
+	if (n->rx_held)
+		return 1;
+	if (!n->active)
+		return 0;
+	r = virtq_pop(vq, &n->transport.vm->mem, &n->rx_chain);
+	if (r == 0 && virtq_enable_notify(vq))
+		r = virtq_pop(vq, &n->transport.vm->mem, &n->rx_chain);
+	/* Room for the header is the least a receive buffer must have (virtio 1.2 5.1.6.3.1). */
+	if (r == 1 && virtq_chain_writable(&n->rx_chain) < VNET_HDR) {
+		log_warn("virtio-net: receive buffer smaller than the header");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		vnet_broken(n);
+		return -1;
+	}
+	n->rx_held = r;
+	if (r)
+		n->rx_dropping = 0;
+	return r;
+}
+
+/* Receives one frame into rx_chain: 1 delivered, 0 dropped, -1 none waiting or gone. */
+static int vnet_rx_one(struct vnet *n)
+{
+	struct virtq_chain *c = &n->rx_chain;
+	struct iovec *w = c->iov + c->nread, data[VIRTQ_MAX_SIZE];
+	struct virtio_net_hdr_v1 hdr = { .num_buffers = 1 };	/* 1 without MRG_RXBUF */
+	uint64_t room = virtq_chain_writable(c) - VNET_HDR;
+	unsigned k = iov_slice(w, c->nwrite, VNET_HDR, room, data, VIRTQ_MAX_SIZE);
+	ssize_t len = n->be->ops->recv(n->be, data, k);
+
+	if (len == 0 || len == -EAGAIN)
+		return -1;
+	if (len > (ssize_t)VNET_FRAME_MAX)
+		len = -EMSGSIZE;	/* fits the buffer, but the MTU we promised forbids it */
+	if (len == -EMSGSIZE) {
+		vnet_count(&n->rx_dropped_oversize);
+		vnet_warn_once(n, VNET_WARN_RX_OVERSIZE, "receive",
+			       "frame larger than the guest's buffer or the MTU");
+		return 0;	/* the buffer stays ours for the next frame */
+	}
+	if (len < 0) {
+		vnet_backend_gone(n, (int)len);
+		return -1;
+	}
+	iov_from_buf(w, c->nwrite, 0, &hdr, VNET_HDR);
+	virtq_push(&n->transport.vq[VNET_RXQ], c->head, VNET_HDR + (uint32_t)len);
+	n->rx_held = 0;
+	vnet_count(&n->rx_frames);
+	return 1;
+}
+
+/* Reads one frame nobody can take and counts it; 0 when none was waiting. */
+static int vnet_rx_drop(struct vnet *n)
+{
+	uint8_t scratch[2048];	/* only the length matters; larger frames report -EMSGSIZE */
+	struct iovec v = { scratch, sizeof(scratch) };
+	ssize_t len = n->be->ops->recv(n->be, &v, 1);
+
+	if (len == 0 || len == -EAGAIN)
+		return 0;
+	if (len < 0 && len != -EMSGSIZE) {
+		vnet_backend_gone(n, (int)len);
+		return 0;
+	}
+	/* Debug only: hosts send multicast before any driver runs, which is no fault. */
+	vnet_count(&n->rx_dropped_no_buffer);
+	if (!(n->warned & VNET_WARN_RX_NOBUF))
+		log_debug("virtio-net: receive: no buffer posted by the guest; dropping");
+	n->warned |= VNET_WARN_RX_NOBUF;
+	return 1;
+}
+
+/* No buffer: leave frames in the backend (back-pressure) until the guest posts or time is up. */
+static void vnet_rx_stall(struct vnet *n)
+{
+	n->rx_stalled = 1;
+	vnet_timer_arm(n, VNET_STALL_MS);
+	vnet_poll_update(n);
+}
+
+/* Moves frames from the backend into receive buffers, at most a batch per call. */
+static void vnet_rx_run(struct vnet *n)
+{
+	unsigned pushed = 0;
+
+	for (unsigned i = 0; i < VNET_RX_BATCH && !n->be_gone && !n->rx_stalled; i++) {
+		int r = vnet_rx_buffer(n);
+
+		if (r < 0)
+			break;
+		if (r == 0 && n->active && !n->rx_dropping) {
+			vnet_rx_stall(n);
+			break;
+		}
+		if (r == 0) {
+			if (!vnet_rx_drop(n))
+				break;
+			continue;
+		}
+		r = vnet_rx_one(n);
+		if (r < 0)
+			break;
+		pushed += (unsigned)r;
+	}
+	if (pushed)
+		virtio_mmio_used(&n->transport, VNET_RXQ);
+}
+
+/* The guest posted buffers (or the stall timed out): read the backend again. */
+static void vnet_rx_resume(struct vnet *n, int dropping)
+{
+	if (n->rx_stalled) {
+		n->rx_stalled = 0;
+		n->rx_dropping = dropping;
+		if (!dropping)
+			vnet_timer_arm(n, 0);
+		vnet_poll_update(n);
+	}
+	vnet_rx_run(n);
+}
+
+/* ---- the I/O thread ---------------------------------------------------------------- */
+
+static void vnet_on_backend(struct vnet *n, uint32_t events)
+{
+	if (events & EPOLLOUT)
+		vnet_tx_run(n);
+	if (events & EPOLLIN)
+		vnet_rx_run(n);
+	else if (events & (EPOLLERR | EPOLLHUP))
+		vnet_backend_gone(n, 0);	/* reported even while we do not read: it is over */
+}
+
+static void vnet_on_ready(void *opaque, int fd, uint32_t events)
+{
+	struct vnet *n = opaque;
+	struct epoll_event ev[2];
+	uint64_t expirations;
+	int k = epoll_wait(n->epfd, ev, 2, 0);
+
+	(void)fd;
+	(void)events;
+	for (int i = 0; i < k; i++) {
+		if (ev[i].data.u32 == VNET_KEY_BACKEND && !n->be_gone) {
+			vnet_on_backend(n, ev[i].events);
+		} else if (ev[i].data.u32 == VNET_KEY_TIMER &&
+			   read(n->timer_fd, &expirations, sizeof(expirations)) > 0) {
+			vnet_rx_resume(n, 1);
+		}
+	}
+}
+
+static void vnet_queue_notify(void *dev, unsigned q)
+{
+	struct vnet *n = dev;
+
+	if (q == VNET_RXQ)
+		vnet_rx_resume(n, 0);
+	else if (!n->tx_held)	/* a held frame goes first, once the backend has room */
+		vnet_tx_run(n);
+}
+
+static uint64_t vnet_features(void *dev)
+{
+	(void)dev;
+	return (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+	       (1ULL << VIRTIO_NET_F_MTU);
+}
+
+static void vnet_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct vnet *n = dev;
+	struct vnet_config cfg = {
+		.status = VIRTIO_NET_S_LINK_UP, .max_virtqueue_pairs = 1, .mtu = VNET_MTU,
+	};
+
+	memcpy(cfg.mac, n->mac, sizeof(cfg.mac));
+	memcpy(data, (uint8_t *)&cfg + off, len);	/* the transport checked off + len */
+}
+
+static void vnet_activate(void *dev, uint64_t features)
+{
+	struct vnet *n = dev;
+
+	(void)features;		/* nothing we offer changes the data path */
+	n->active = 1;
+	vnet_rx_run(n);
+}
+
+static void vnet_reset(void *dev)
+{
+	struct vnet *n = dev;
+
+	/* Held chains belong to the old rings; frames now drop until the driver is back. */
+	n->active = n->rx_held = n->tx_held = 0;
+	n->rx_stalled = n->rx_dropping = 0;
+	vnet_timer_arm(n, 0);
+	vnet_poll_update(n);
+}
+
+static const struct virtio_dev_ops vnet_ops = {
+	.name = "virtio-net",
+	.device_id = VIRTIO_ID_NET,
+	.num_queues = 2,
+	.queue_max = VNET_QUEUE_SIZE,
+	.features = vnet_features,
+	.config_size = sizeof(struct vnet_config),
+	.config_read = vnet_config_read,
+	.activate = vnet_activate,
+	.queue_notify = vnet_queue_notify,
+	.reset = vnet_reset,
+};
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+static int vnet_setup_poll(struct vnet *n)
+{
+	struct epoll_event be_ev = { .events = EPOLLIN, .data.u32 = VNET_KEY_BACKEND };
+	struct epoll_event timer_ev = { .events = EPOLLIN, .data.u32 = VNET_KEY_TIMER };
+
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (n->epfd < 0 || n->timer_fd < 0 ||
+	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->be->fd, &be_ev) < 0 ||
+	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->timer_fd, &timer_ev) < 0) {
+		int err = -errno;
+		log_err("virtio-net: polling %s: %s", n->be->name, strerror(errno));
+		return err;
+	}
+	n->be_events = EPOLLIN;
+	return 0;
+}
+
+static void vnet_close_fds(struct vnet *n)
+{
+	if (n->epfd >= 0)
+		close(n->epfd);
+	if (n->timer_fd >= 0)
+		close(n->timer_fd);
+	n->epfd = n->timer_fd = -1;
+	if (n->be)
+		n->be->ops->close(n->be);
+	n->be = NULL;
+}
+
+int vnet_attach(struct vnet *n, struct vm *vm, gpa_t base, unsigned irq, const uint8_t mac[6],
+		struct net_backend *be)
+{
+	int err;
+
+	memset(n, 0, sizeof(*n));
+	n->epfd = n->timer_fd = -1;
+	n->be = be;
+	memcpy(n->mac, mac, sizeof(n->mac));
+	if (!be) {
+		log_err("virtio-net: no backend");
+		return -EINVAL;
+	}
+	err = vnet_setup_poll(n);
+	if (err)
+		goto fail;
+	err = virtio_mmio_attach(&n->transport, vm, base, irq, &vnet_ops, n);
+	if (err)
+		goto fail;
+	/* The backend shares the loop with the queue notifications: one thread owns all state. */
+	err = io_thread_watch(&n->transport.io, n->epfd, EPOLLIN, vnet_on_ready, n);
+	if (err)
+		goto fail_detach;
+	return 0;
+
+fail_detach:
+	virtio_mmio_detach(&n->transport);
+fail:
+	vnet_close_fds(n);
+	return err;
+}
+
+void vnet_detach(struct vnet *n)
+{
+	virtio_mmio_detach(&n->transport);	/* the I/O thread is gone after this */
+	vnet_close_fds(n);
+	log_debug("virtio-net: rx %llu frames, dropped %llu without buffer, %llu oversize; "
+		  "tx %llu frames, dropped %llu short, %llu oversize, %llu by the backend",
+		  (unsigned long long)atomic_load(&n->rx_frames),
+		  (unsigned long long)atomic_load(&n->rx_dropped_no_buffer),
+		  (unsigned long long)atomic_load(&n->rx_dropped_oversize),
+		  (unsigned long long)atomic_load(&n->tx_frames),
+		  (unsigned long long)atomic_load(&n->tx_dropped_short),
+		  (unsigned long long)atomic_load(&n->tx_dropped_oversize),
+		  (unsigned long long)atomic_load(&n->tx_dropped_backend));
+}

@@ -1,0 +1,63 @@
+/*
+ * virtio-net (virtio 1.2 section 5.1): one receive and one transmit queue, a MAC and a link
+ * that is always up, an MTU of 1500 and no offloads, over any struct net_backend. Everything
+ * runs on the device's I/O thread, which also polls the backend. The guest can never make
+ * the device spin or block: when it posts no receive buffers the backend is left unread for
+ * a moment (back-pressure) and then drained into the drop counter; docs/net.md has the rules.
+ */
+#ifndef HVM_VIRTIO_NET_H
+#define HVM_VIRTIO_NET_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "net_backend.h"
+#include "virtio_mmio.h"
+
+#define VNET_MTU        1500u
+#define VNET_FRAME_MAX  (VNET_MTU + 14u + 4u)	/* Ethernet header and one VLAN tag */
+#define VNET_STALL_MS   100u	/* no receive buffer this long: frames are dropped */
+
+struct vnet {
+	struct virtio_mmio transport;
+	struct net_backend *be;
+	uint8_t mac[6];
+	int epfd;			/* inner epoll: backend fd and stall timer */
+	int timer_fd;
+	/* I/O thread only. */
+	uint32_t be_events;		/* what epfd waits for on be->fd */
+	int active;			/* DRIVER_OK and not broken */
+	int be_gone;			/* the backend failed for good; it is no longer polled */
+	int be_pending;			/* the backend holds buffered output: wait for EPOLLOUT */
+	int rx_held;			/* rx_chain was popped and is still unused */
+	int rx_stalled;			/* no receive buffer: the backend is not read */
+	int rx_dropping;		/* stalled past VNET_STALL_MS: frames are dropped */
+	int tx_held;			/* tx_chain waits for room in the backend */
+	unsigned warned;		/* one warning per kind (VNET_WARN_* in virtio_net.c) */
+	struct virtq_chain rx_chain, tx_chain;
+	/* Counters, readable from any thread. */
+	_Atomic uint64_t rx_frames, tx_frames;
+	_Atomic uint64_t rx_dropped_no_buffer;	/* the guest posted no receive buffer */
+	_Atomic uint64_t rx_dropped_oversize;	/* larger than the buffer or the MTU */
+	_Atomic uint64_t tx_dropped_short;	/* chain shorter than header + Ethernet header */
+	_Atomic uint64_t tx_dropped_oversize;	/* frame over VNET_FRAME_MAX */
+	_Atomic uint64_t tx_dropped_backend;	/* the backend failed to take it */
+};
+
+/*
+ * Attaches a virtio-net device with this MAC at base/irq, moving frames through be; takes
+ * ownership of be (closed on failure too). 0 or -errno (logged).
+ */
+int vnet_attach(struct vnet *n, struct vm *vm, gpa_t base, unsigned irq, const uint8_t mac[6],
+		struct net_backend *be);
+
+/* Stops the I/O thread, closes the backend and logs the counters at debug level. */
+void vnet_detach(struct vnet *n);
+
+/* A random locally administered unicast MAC (from getrandom). */
+void net_random_mac(uint8_t mac[6]);
+
+/* Parses "aa:bb:cc:dd:ee:ff" (a unicast, non-zero address); 0 or -EINVAL. */
+int net_parse_mac(const char *s, uint8_t mac[6]);
+
+#endif
