@@ -1,0 +1,726 @@
+/*
+ * virtio-net without KVM: this file is the guest driver (registers through
+ * virtio_mmio_access, rings and buffers in a malloc'd "RAM") and the host side (the other end
+ * of a socket pair behind a datagram or stream backend; passt when it is installed). Every
+ * wait is a poll with a deadline.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../devices/virtio_net.h"
+#include "../../vmm/clock.h"
+#include "../../vmm/log.h"
+#include "../../vmm/vm.h"
+#include "../harness.h"
+
+#define RAM        (4u << 20)
+#define QSIZE      64
+#define MMIO_BASE  0xd0000000ULL
+#define HDR        12u			/* virtio_net_hdr_v1 */
+#define RX_BUF     2048u		/* like Linux's small buffers: header + 1518 fits */
+#define RING(q)    (0x1000ULL + (q) * 0x3000ULL)	/* desc; avail +0x1000; used +0x2000 */
+#define RX_BUFS    0x10000ULL
+#define TX_BUF     0x100000ULL
+#define WAIT_MS    3000		/* generous: only reached when something is wrong */
+
+enum { RXQ, TXQ };
+
+static const uint8_t guest_mac[6] = { 0x02, 0x68, 0x76, 0x6d, 0x00, 0x01 };
+static uint8_t *ram;
+static struct vm vm;
+static struct vnet dev;
+static int host_fd = -1;		/* the host end of the backend's socket pair */
+static uint16_t rx_avail, rx_seen, tx_avail;
+
+/* ---- the guest driver ------------------------------------------------------------- */
+
+static struct vring_desc *desc(int q) { return (struct vring_desc *)(ram + RING(q)); }
+static struct vring_avail *avail(int q) { return (struct vring_avail *)(ram + RING(q) + 0x1000); }
+static struct vring_used *used(int q) { return (struct vring_used *)(ram + RING(q) + 0x2000); }
+
+static void reg_write(uint64_t off, uint32_t v)
+{
+	virtio_mmio_access(&dev.transport, off, (uint8_t *)&v, 4, 1);
+}
+
+static uint32_t reg_read(uint64_t off)
+{
+	uint32_t v;
+
+	virtio_mmio_access(&dev.transport, off, (uint8_t *)&v, 4, 0);
+	return v;
+}
+
+static uint64_t deadline_us(int ms)
+{
+	return clock_now_us() + (uint64_t)ms * 1000;
+}
+
+/* Waits until used(q)->idx reaches `want` (16-bit arithmetic); 1 on time. */
+static int wait_used(int q, uint16_t want, int ms)
+{
+	uint64_t end = deadline_us(ms);
+
+	while ((int16_t)(__atomic_load_n(&used(q)->idx, __ATOMIC_ACQUIRE) - want) < 0) {
+		if (clock_now_us() > end)
+			return 0;
+		usleep(100);
+	}
+	return 1;
+}
+
+/* Waits until a counter reaches want; 1 on time. */
+static int wait_count(_Atomic uint64_t *c, uint64_t want, int ms)
+{
+	uint64_t end = deadline_us(ms);
+
+	while (atomic_load(c) < want) {
+		if (clock_now_us() > end)
+			return 0;
+		usleep(200);
+	}
+	return 1;
+}
+
+static void publish(int q, uint16_t *idx, uint16_t head)
+{
+	avail(q)->ring[*idx % QSIZE] = head;
+	/* Release: the ring entry (and the descriptors) before the index that publishes it. */
+	__atomic_store_n(&avail(q)->idx, ++*idx, __ATOMIC_RELEASE);
+	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)q);
+}
+
+/* Posts receive buffer `slot` (one writable descriptor of len bytes). */
+static void rx_post(uint16_t slot, uint32_t len)
+{
+	desc(RXQ)[slot] = (struct vring_desc){
+		.addr = RX_BUFS + (uint64_t)RX_BUF * slot, .len = len, .flags = VRING_DESC_F_WRITE,
+	};
+	publish(RXQ, &rx_avail, slot);
+}
+
+static void rx_fill(unsigned n)
+{
+	for (uint16_t s = 0; s < n; s++)
+		rx_post(s, RX_BUF);
+}
+
+/* Takes the next received frame: its length (header excluded) and slot, or -1 on timeout. */
+static int guest_recv(uint8_t *frame, struct virtio_net_hdr_v1 *h, int ms)
+{
+	struct vring_used_elem e;
+
+	if (!wait_used(RXQ, (uint16_t)(rx_seen + 1), ms))
+		return -1;
+	e = used(RXQ)->ring[rx_seen++ % QSIZE];
+	CHECK(e.id < QSIZE && e.len >= HDR && e.len <= RX_BUF);
+	if (e.id >= QSIZE || e.len < HDR || e.len > RX_BUF)
+		return -1;
+	memcpy(h, ram + RX_BUFS + (uint64_t)RX_BUF * e.id, HDR);
+	memcpy(frame, ram + RX_BUFS + (uint64_t)RX_BUF * e.id + HDR, e.len - HDR);
+	return (int)(e.len - HDR);
+}
+
+/* Queues one frame: header + data split over `parts` descriptors; waits until it is used. */
+static int tx_send_parts(const uint8_t *frame, uint32_t len, unsigned parts)
+{
+	uint32_t total = HDR + len, off = 0;
+
+	memset(ram + TX_BUF, 0, HDR);	/* no offloads: an all-zero header */
+	memcpy(ram + TX_BUF + HDR, frame, len);
+	for (unsigned i = 0; i < parts; i++) {
+		uint32_t piece = i + 1 == parts ? total - off : total / parts;
+		desc(TXQ)[i] = (struct vring_desc){
+			.addr = TX_BUF + off, .len = piece,
+			.flags = i + 1 < parts ? VRING_DESC_F_NEXT : 0, .next = (uint16_t)(i + 1),
+		};
+		off += piece;
+	}
+	publish(TXQ, &tx_avail, 0);
+	return wait_used(TXQ, tx_avail, WAIT_MS);
+}
+
+static int tx_send(const uint8_t *frame, uint32_t len)
+{
+	return tx_send_parts(frame, len, 1);
+}
+
+static void queue_setup(int q)
+{
+	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
+	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
+	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
+	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
+	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
+}
+
+static uint64_t device_features(void)
+{
+	reg_write(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	uint64_t f = reg_read(VIRTIO_MMIO_DEVICE_FEATURES);
+	reg_write(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	return f | (uint64_t)reg_read(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+}
+
+/* Resets the device and brings it up as Linux would, accepting MAC, STATUS, MTU, VERSION_1. */
+static void driver_init(void)
+{
+	uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	uint64_t want = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+			(1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_F_VERSION_1);
+
+	reg_write(VIRTIO_MMIO_STATUS, 0);
+	memset(ram, 0, 0x10000);
+	rx_avail = rx_seen = tx_avail = 0;
+	reg_write(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	reg_write(VIRTIO_MMIO_STATUS, s);
+	CHECK_EQ(device_features() & want, want);
+	reg_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
+	reg_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
+	reg_write(VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK);
+	CHECK(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
+	queue_setup(RXQ);
+	queue_setup(TXQ);
+	reg_write(VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/* ---- the host side ---------------------------------------------------------------- */
+
+static int wait_fd(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* One datagram from the device, or -1 when none came in ms. */
+static ssize_t host_recv(uint8_t *buf, size_t cap, int ms)
+{
+	if (!wait_fd(host_fd, ms))
+		return -1;
+	return recv(host_fd, buf, cap, MSG_DONTWAIT);
+}
+
+static void host_send(const uint8_t *frame, size_t len)
+{
+	CHECK_EQ(send(host_fd, frame, len, MSG_NOSIGNAL), len);
+}
+
+/* Reads exactly n bytes of a stream within the deadline; returns how many came. */
+static size_t host_read_all(uint8_t *buf, size_t n, int ms)
+{
+	uint64_t end = deadline_us(ms);
+	size_t got = 0;
+
+	while (got < n && clock_now_us() < end) {
+		ssize_t r;
+		if (!wait_fd(host_fd, 10))
+			continue;
+		r = read(host_fd, buf + got, n - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static void fill_frame(uint8_t *f, size_t len, unsigned seed)
+{
+	memcpy(f, guest_mac, 6);		/* destination: the guest */
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x09", 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;				/* local experimental ethertype */
+	for (size_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * 7 + seed);
+}
+
+/* CPU time of the whole process over ms milliseconds of idling, in milliseconds. */
+static uint64_t cpu_ms_while_idle(int ms)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	usleep((useconds_t)ms * 1000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	return (uint64_t)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000);
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+/* A device over a socket pair of `type`, datagram or stream backend; the guest driver up. */
+static void dev_up(int type)
+{
+	struct net_backend *be = NULL;
+	int sv[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!ram)
+		ram = malloc(RAM);
+	memset(ram, 0, RAM);
+	memset(&vm, 0, sizeof(vm));
+	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
+	guest_mem_init(&vm.mem, ram, RAM);
+	CHECK_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
+	host_fd = sv[1];
+	CHECK_EQ(type == SOCK_STREAM ? net_stream_open(sv[0], &be) : net_dgram_open(sv[0], &be), 0);
+	CHECK_EQ(vnet_attach(&dev, &vm, MMIO_BASE, 5, guest_mac, be), 0);
+	driver_init();
+}
+
+static void dev_down(void)
+{
+	vnet_detach(&dev);
+	if (host_fd >= 0)
+		close(host_fd);
+	host_fd = -1;
+}
+
+/* ---- cases ------------------------------------------------------------------------- */
+
+static void identity_features_and_config(void)
+{
+	uint8_t cfg[12] = { 0 };
+	uint16_t status, mtu;
+	uint64_t f;
+
+	dev_up(SOCK_DGRAM);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	f = device_features();
+	/* No checksum or segmentation offload of any kind, and no merged buffers. */
+	CHECK_EQ(f & ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+		      (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
+		      (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) |
+		      (1ULL << VIRTIO_NET_F_MQ)), 0);
+	virtio_mmio_access(&dev.transport, VIRTIO_MMIO_CONFIG, cfg, sizeof(cfg), 0);
+	CHECK(memcmp(cfg, guest_mac, 6) == 0);
+	memcpy(&status, cfg + 6, 2);
+	memcpy(&mtu, cfg + 10, 2);
+	CHECK_EQ(status, VIRTIO_NET_S_LINK_UP);
+	CHECK_EQ(mtu, 1500);
+	dev_down();
+}
+
+static void tx_frame_arrives_exactly(void)
+{
+	uint8_t f[1518], got[2048];
+
+	dev_up(SOCK_DGRAM);
+	fill_frame(f, sizeof(f), 1);
+	CHECK(tx_send_parts(f, 60, 1));
+	CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), 60);
+	CHECK(memcmp(got, f, 60) == 0);
+	/* Header and data over three descriptors, the largest frame allowed (VLAN-tagged 1500). */
+	CHECK(tx_send_parts(f, sizeof(f), 3));
+	CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), sizeof(f));
+	CHECK(memcmp(got, f, sizeof(f)) == 0);
+	CHECK_EQ(used(TXQ)->ring[1].len, 0);	/* transmit buffers are only read */
+	CHECK_EQ(atomic_load(&dev.tx_frames), 2);
+	dev_down();
+}
+
+static void rx_frame_lands_in_a_posted_buffer(void)
+{
+	struct virtio_net_hdr_v1 h, zero = { .num_buffers = 1 };
+	uint8_t f[1514], got[RX_BUF];
+
+	dev_up(SOCK_DGRAM);
+	rx_fill(4);
+	fill_frame(f, sizeof(f), 2);
+	host_send(f, 100);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), 100);
+	CHECK(memcmp(got, f, 100) == 0);
+	CHECK(memcmp(&h, &zero, sizeof(h)) == 0);	/* no offload flags, num_buffers 1 */
+	host_send(f, sizeof(f));
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), sizeof(f));
+	CHECK(memcmp(got, f, sizeof(f)) == 0);
+	CHECK_EQ(atomic_load(&dev.rx_frames), 2);
+	CHECK_EQ(atomic_load(&dev.rx_dropped_no_buffer), 0);
+	dev_down();
+}
+
+static void rx_without_buffers_drops_and_never_spins(void)
+{
+	struct virtio_net_hdr_v1 h;
+	uint8_t f[200], got[RX_BUF];
+
+	dev_up(SOCK_DGRAM);
+	fill_frame(f, sizeof(f), 3);
+	/* A guest briefly behind loses nothing: the frame waits in the backend. */
+	host_send(f, sizeof(f));
+	usleep(20 * 1000);
+	rx_post(0, RX_BUF);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), sizeof(f));
+	CHECK_EQ(atomic_load(&dev.rx_dropped_no_buffer), 0);
+	/* A guest that posts nothing: frames are dropped and counted after the stall. */
+	for (int i = 0; i < 5; i++)
+		host_send(f, sizeof(f));
+	CHECK(wait_count(&dev.rx_dropped_no_buffer, 5, WAIT_MS));
+	usleep(50 * 1000);
+	CHECK_EQ(atomic_load(&dev.rx_dropped_no_buffer), 5);
+	CHECK(cpu_ms_while_idle(300) < 60);		/* a spinning I/O thread would burn ~300 */
+	for (int i = 0; i < 3; i++)
+		host_send(f, sizeof(f));
+	CHECK(wait_count(&dev.rx_dropped_no_buffer, 8, WAIT_MS));
+	CHECK(cpu_ms_while_idle(300) < 60);
+	/* Buffers come back: delivery resumes, no more drops. */
+	rx_post(1, RX_BUF);
+	host_send(f, 60);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), 60);
+	CHECK_EQ(atomic_load(&dev.rx_dropped_no_buffer), 8);
+	CHECK_EQ(atomic_load(&dev.rx_frames), 2);
+	dev_down();
+}
+
+static void rx_oversize_is_dropped_and_the_buffer_kept(void)
+{
+	struct virtio_net_hdr_v1 h;
+	uint8_t f[1600], got[RX_BUF];
+
+	log_set_level(LOG_ERROR);	/* the drop warns once; expected here */
+	dev_up(SOCK_DGRAM);
+	fill_frame(f, sizeof(f), 4);
+	rx_post(0, 512);
+	host_send(f, 1000);			/* larger than the buffer */
+	CHECK(wait_count(&dev.rx_dropped_oversize, 1, WAIT_MS));
+	host_send(f, 300);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), 300);
+	CHECK_EQ(used(RXQ)->ring[0].id, 0);	/* in the very buffer the big one did not fit */
+	rx_post(1, RX_BUF);
+	host_send(f, 1519);			/* fits the buffer, but not the MTU of 1500 */
+	CHECK(wait_count(&dev.rx_dropped_oversize, 2, WAIT_MS));
+	host_send(f, 64);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), 64);
+	CHECK(memcmp(got, f, 64) == 0);
+	dev_down();
+	log_set_level(LOG_WARN);
+}
+
+static void tx_short_and_oversize_are_dropped(void)
+{
+	uint8_t f[1600], got[2048];
+
+	log_set_level(LOG_ERROR);	/* the drops warn once; expected here */
+	dev_up(SOCK_DGRAM);
+	fill_frame(f, sizeof(f), 5);
+	/* A chain shorter than the virtio-net header: 8 bytes. */
+	desc(TXQ)[0] = (struct vring_desc){ .addr = TX_BUF, .len = 8 };
+	publish(TXQ, &tx_avail, 0);
+	CHECK(wait_used(TXQ, tx_avail, WAIT_MS));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_short), 1);
+	/* A header and 10 bytes: not even an Ethernet header. */
+	CHECK(tx_send(f, 10));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_short), 2);
+	/* One byte over 1500 + Ethernet header + VLAN tag. */
+	CHECK(tx_send(f, 1519));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_oversize), 1);
+	CHECK_EQ(host_recv(got, sizeof(got), 50), -1);	/* none of them reached the host */
+	CHECK(tx_send(f, 1518));
+	CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), 1518);
+	CHECK_EQ(atomic_load(&dev.tx_frames), 1);
+	dev_down();
+	log_set_level(LOG_WARN);
+}
+
+/* Queues n frames of len bytes at once (byte 20 numbers them), with a tiny socket buffer. */
+static void tx_burst(uint8_t *f, uint32_t len, uint16_t n)
+{
+	int buf = 4096;
+
+	/* The host side fills after a few frames: the device must wait, not drop. */
+	CHECK_EQ(setsockopt(dev.be->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)), 0);
+	for (uint16_t i = 0; i < n; i++) {
+		memset(ram + TX_BUF + 0x1000ULL * i, 0, HDR);
+		f[20] = (uint8_t)i;
+		memcpy(ram + TX_BUF + 0x1000ULL * i + HDR, f, len);
+		desc(TXQ)[i] = (struct vring_desc){ .addr = TX_BUF + 0x1000ULL * i, .len = HDR + len };
+		avail(TXQ)->ring[tx_avail++ % QSIZE] = i;
+	}
+	__atomic_store_n(&avail(TXQ)->idx, tx_avail, __ATOMIC_RELEASE);
+	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+}
+
+static void tx_waits_for_room_in_the_backend(void)
+{
+	uint8_t f[1514], got[2048];
+	unsigned sent = 0, n = 0;
+
+	dev_up(SOCK_DGRAM);
+	fill_frame(f, sizeof(f), 6);
+	tx_burst(f, sizeof(f), 32);
+	/* All 32 arrive, in order, as the host drains; none is dropped. */
+	while (n < 32 && host_recv(got, sizeof(got), WAIT_MS) == (ssize_t)sizeof(f))
+		sent += got[20] == n++;
+	CHECK_EQ(n, 32);
+	CHECK_EQ(sent, 32);
+	CHECK(wait_used(TXQ, tx_avail, WAIT_MS));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_backend), 0);
+	dev_down();
+}
+
+static void stream_backend_frames_both_ways(void)
+{
+	struct virtio_net_hdr_v1 h;
+	uint8_t f[1514], got[RX_BUF], wire[4 + sizeof(f)];
+	uint32_t be_len;
+
+	dev_up(SOCK_STREAM);
+	fill_frame(f, sizeof(f), 7);
+	/* Guest to host: a big-endian length, then the frame. */
+	CHECK(tx_send(f, 300));
+	CHECK_EQ(host_read_all(wire, 4 + 300, WAIT_MS), 304);
+	memcpy(&be_len, wire, 4);
+	CHECK_EQ(ntohl(be_len), 300);
+	CHECK(memcmp(wire + 4, f, 300) == 0);
+	/* Host to guest, split at awkward places: inside the prefix, inside the frame. */
+	rx_fill(4);
+	be_len = htonl(sizeof(f));
+	memcpy(wire, &be_len, 4);
+	memcpy(wire + 4, f, sizeof(f));
+	CHECK_EQ(write(host_fd, wire, 2), 2);
+	usleep(20 * 1000);
+	CHECK_EQ(write(host_fd, wire + 2, 700), 700);
+	usleep(20 * 1000);
+	CHECK_EQ(rx_seen, 0);
+	CHECK_EQ(__atomic_load_n(&used(RXQ)->idx, __ATOMIC_ACQUIRE), 0);	/* nothing half-done */
+	CHECK_EQ(write(host_fd, wire + 702, sizeof(wire) - 702), sizeof(wire) - 702);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), sizeof(f));
+	CHECK(memcmp(got, f, sizeof(f)) == 0);
+	/* Two frames in one write come out as two. */
+	uint8_t two[2 * (4 + 60)];
+	be_len = htonl(60);
+	for (int i = 0; i < 2; i++) {
+		memcpy(two + i * 64, &be_len, 4);
+		memcpy(two + i * 64 + 4, f, 60);
+		two[i * 64 + 4 + 20] = (uint8_t)i;
+	}
+	CHECK_EQ(write(host_fd, two, sizeof(two)), sizeof(two));
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(guest_recv(got, &h, WAIT_MS), 60);
+		CHECK_EQ(got[20], i);
+	}
+	/* A burst larger than the socket takes: buffered, flushed as the host reads, in order. */
+	tx_burst(f, sizeof(f), 60);
+	unsigned in_order = 0;
+	for (int i = 0; i < 60; i++) {
+		CHECK_EQ(host_read_all(wire, sizeof(wire), WAIT_MS), sizeof(wire));
+		memcpy(&be_len, wire, 4);
+		in_order += ntohl(be_len) == sizeof(f) && wire[4 + 20] == i &&
+			    memcmp(wire + 4 + 21, f + 21, sizeof(f) - 21) == 0;
+	}
+	CHECK_EQ(in_order, 60);
+	CHECK(wait_used(TXQ, tx_avail, WAIT_MS));
+	CHECK_EQ(atomic_load(&dev.tx_frames), 61);
+	CHECK_EQ(atomic_load(&dev.tx_dropped_backend), 0);
+	dev_down();
+}
+
+static void stream_bogus_length_stops_the_backend_only(void)
+{
+	uint8_t f[100], got[RX_BUF];
+	uint32_t huge = htonl(0x7fffffffu);
+	struct virtio_net_hdr_v1 h;
+
+	log_set_level(LOG_ERROR);	/* "backend gone" warns once; expected here */
+	dev_up(SOCK_STREAM);
+	rx_fill(4);
+	fill_frame(f, sizeof(f), 8);
+	CHECK_EQ(write(host_fd, &huge, 4), 4);
+	CHECK_EQ(write(host_fd, f, sizeof(f)), sizeof(f));	/* never parsed as a frame */
+	CHECK_EQ(guest_recv(got, &h, 200), -1);
+	CHECK(cpu_ms_while_idle(300) < 60);
+	/* The guest goes on; its frames are counted as lost by the backend. */
+	CHECK(tx_send(f, sizeof(f)));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_backend), 1);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	dev_down();
+	log_set_level(LOG_WARN);
+}
+
+static void peer_gone_drops_tx_and_never_spins(void)
+{
+	uint8_t f[100];
+
+	log_set_level(LOG_ERROR);
+	dev_up(SOCK_SEQPACKET);
+	rx_fill(4);
+	close(host_fd);		/* like a TAP device deleted or passt killed */
+	host_fd = -1;
+	usleep(50 * 1000);
+	CHECK(cpu_ms_while_idle(300) < 60);
+	fill_frame(f, sizeof(f), 9);
+	CHECK(tx_send(f, sizeof(f)));
+	CHECK(tx_send(f, sizeof(f)));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_backend), 2);
+	CHECK_EQ(atomic_load(&dev.tx_frames), 0);
+	dev_down();
+	log_set_level(LOG_WARN);
+}
+
+static void reset_and_reinit_keep_working(void)
+{
+	struct virtio_net_hdr_v1 h;
+	uint8_t f[80], got[RX_BUF];
+
+	dev_up(SOCK_DGRAM);
+	rx_fill(2);
+	driver_init();			/* the driver resets: old buffers are forgotten */
+	fill_frame(f, sizeof(f), 10);
+	host_send(f, sizeof(f));
+	CHECK(wait_count(&dev.rx_dropped_no_buffer, 1, WAIT_MS));
+	rx_fill(2);
+	host_send(f, sizeof(f));
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), sizeof(f));
+	CHECK(tx_send(f, sizeof(f)));
+	CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), sizeof(f));
+	dev_down();
+}
+
+static void mac_helpers(void)
+{
+	uint8_t m[6], r[6];
+	static const char *bad[] = {
+		"", "02:00:00:00:00", "02:00:00:00:00:0g", "02-00-00-00-00-01", "02:00:00:00:00:011",
+		"01:00:5e:00:00:01", "00:00:00:00:00:00", " 2:00:00:00:00:01",
+	};
+
+	CHECK_EQ(net_parse_mac("aa:BB:cc:dd:ee:0f", m), 0);
+	CHECK(memcmp(m, "\xaa\xbb\xcc\xdd\xee\x0f", 6) == 0);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ(net_parse_mac(bad[i], m), -EINVAL);
+	net_random_mac(m);
+	net_random_mac(r);
+	CHECK_EQ(m[0] & 3, 2);		/* locally administered, unicast */
+	CHECK_EQ(r[0] & 3, 2);
+	CHECK(memcmp(m, r, 6) != 0);
+}
+
+/* ---- passt, when installed --------------------------------------------------------- */
+
+static int passt_installed(void)
+{
+	return access("/usr/bin/passt", X_OK) == 0 || access("/usr/local/bin/passt", X_OK) == 0;
+}
+
+/* Next frame from passt (stream framing) with the given ethertype; its length or -1. */
+static ssize_t passt_next(struct net_backend *be, uint16_t type, uint8_t *buf, size_t cap, int ms)
+{
+	uint64_t end = deadline_us(ms);
+	struct iovec v = { buf, cap };
+
+	while (clock_now_us() < end) {
+		ssize_t r = be->ops->recv(be, &v, 1);
+		if (r < 0)
+			return -1;
+		if (r >= 14 && buf[12] == type >> 8 && buf[13] == (type & 0xff))
+			return r;
+		if (r == 0)
+			wait_fd(be->fd, 10);
+	}
+	return -1;
+}
+
+static void passt_answers_and_publishes_only_what_it_is_told(void)
+{
+	struct net_port_map map = { .host_port = 18123, .guest_port = 8080 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint8_t arp[60] = { 0 }, buf[4096];
+	struct net_backend *be;
+	struct iovec v = { arp, sizeof(arp) };
+	int fd;
+
+	if (!passt_installed()) {
+		fprintf(stderr, "skip: passt is not installed (Debian package 'passt')\n");
+		return;
+	}
+	CHECK_EQ(net_passt_start(&map, 1, guest_mac, &be), 0);
+	/* An ARP request for a link-local address: passt answers for everything but the guest. */
+	memset(arp, 0xff, 6);
+	memcpy(arp + 6, guest_mac, 6);
+	memcpy(arp + 12, "\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01", 10);
+	memcpy(arp + 22, guest_mac, 6);
+	memcpy(arp + 38, "\xa9\xfe\x00\x02", 4);
+	CHECK_EQ(be->ops->send(be, &v, 1), 0);
+	CHECK_EQ(be->ops->flush(be), 0);
+	ssize_t n = passt_next(be, 0x0806, buf, sizeof(buf), WAIT_MS);
+	if (n < 0) {
+		fprintf(stderr, "skip: passt did not answer ARP (no IPv4 on this host?)\n");
+	} else {
+		CHECK(memcmp(buf, guest_mac, 6) == 0);		/* to us */
+		CHECK_EQ(buf[21], 2);				/* a reply */
+		CHECK(memcmp(buf + 28, "\xa9\xfe\x00\x02", 4) == 0);	/* for what we asked */
+		CHECK(memcmp(buf + 32, guest_mac, 6) == 0);
+	}
+	/* The published port: a host connection becomes a SYN to guest port 8080. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	a.sin_port = htons(18123);
+	connect(fd, (struct sockaddr *)&a, sizeof(a));
+	n = passt_next(be, 0x0800, buf, sizeof(buf), WAIT_MS);
+	CHECK(n >= 14 + 20 + 20);
+	if (n >= 14 + 20 + 20) {
+		unsigned ihl = (buf[14] & 15u) * 4;
+		CHECK_EQ(buf[14 + 9], IPPROTO_TCP);
+		CHECK_EQ(buf[14 + ihl + 2] << 8 | buf[14 + ihl + 3], 8080);
+		CHECK(buf[14 + ihl + 13] & 0x02);		/* SYN */
+	}
+	close(fd);
+	/* Any other port is not bound by passt: refused. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_port = htons(18124);
+	CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == ECONNREFUSED);
+	close(fd);
+	be->ops->close(be);
+	/* Stopped: the published port is free again. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_port = htons(18123);
+	CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == ECONNREFUSED);
+	close(fd);
+}
+
+static void passt_reports_a_taken_port(void)
+{
+	struct net_port_map map = { .host_port = 18125, .guest_port = 80 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(18125) };
+	struct net_backend *be = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (!passt_installed()) {
+		fprintf(stderr, "skip: passt is not installed (Debian package 'passt')\n");
+		close(fd);
+		return;
+	}
+	CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+	fprintf(stderr, "(an error about port 18125 follows; it is expected)\n");
+	CHECK_EQ(net_passt_start(&map, 1, guest_mac, &be), -EADDRINUSE);
+	close(fd);
+}
+
+static void cleanup(void)
+{
+	free(ram);
+	ram = NULL;
+}
+
+HARNESS_MAIN(identity_features_and_config, tx_frame_arrives_exactly,
+	     rx_frame_lands_in_a_posted_buffer, rx_without_buffers_drops_and_never_spins,
+	     rx_oversize_is_dropped_and_the_buffer_kept, tx_short_and_oversize_are_dropped,
+	     tx_waits_for_room_in_the_backend, stream_backend_frames_both_ways,
+	     stream_bogus_length_stops_the_backend_only, peer_gone_drops_tx_and_never_spins,
+	     reset_and_reinit_keep_working, mac_helpers,
+	     passt_answers_and_publishes_only_what_it_is_told, passt_reports_a_taken_port, cleanup)
