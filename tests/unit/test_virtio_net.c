@@ -6,6 +6,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
@@ -15,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,12 +268,9 @@ static uint64_t cpu_ms_while_idle(int ms)
 
 /* ---- set-up ------------------------------------------------------------------------ */
 
-/* A device over a socket pair of `type`, datagram or stream backend; the guest driver up. */
-static void dev_up(int type)
+/* A device over be; the guest driver up. */
+static void dev_up_with(struct net_backend *be)
 {
-	struct net_backend *be = NULL;
-	int sv[2];
-
 	signal(SIGPIPE, SIG_IGN);
 	if (!ram)
 		ram = malloc(RAM);
@@ -277,11 +278,20 @@ static void dev_up(int type)
 	memset(&vm, 0, sizeof(vm));
 	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
 	guest_mem_init(&vm.mem, ram, RAM);
+	CHECK_EQ(vnet_attach(&dev, &vm, MMIO_BASE, 5, guest_mac, be), 0);
+	driver_init();
+}
+
+/* A device over a socket pair of `type`, datagram or stream backend. */
+static void dev_up(int type)
+{
+	struct net_backend *be = NULL;
+	int sv[2];
+
 	CHECK_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
 	host_fd = sv[1];
 	CHECK_EQ(type == SOCK_STREAM ? net_stream_open(sv[0], &be) : net_dgram_open(sv[0], &be), 0);
-	CHECK_EQ(vnet_attach(&dev, &vm, MMIO_BASE, 5, guest_mac, be), 0);
-	driver_init();
+	dev_up_with(be);
 }
 
 static void dev_down(void)
@@ -573,6 +583,54 @@ static void peer_gone_drops_tx_and_never_spins(void)
 	log_set_level(LOG_WARN);
 }
 
+/* A persistent TAP interface to attach to; 0 when this host cannot make one (printed). */
+static int tap_make(char name[IFNAMSIZ])
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), ok;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", "hvmut%d");
+	ok = fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0 && ioctl(fd, TUNSETPERSIST, 1) == 0;
+	if (!ok)
+		fprintf(stderr, "skip: cannot make a TAP interface here (%s)\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	return ok;
+}
+
+static void tap_vanishing_drops_and_counts(void)
+{
+	struct net_backend *be = NULL;
+	char name[IFNAMSIZ], cmd[64];
+	uint8_t f[100];
+
+	if (access("/sbin/ip", X_OK) && access("/usr/sbin/ip", X_OK)) {
+		fprintf(stderr, "skip: no ip(8) to delete a TAP interface with\n");
+		return;
+	}
+	if (!tap_make(name))
+		return;
+	CHECK_EQ(net_tap_open(name, &be), 0);
+	if (!be)
+		return;
+	CHECK_STR(be->name, name);
+	log_set_level(LOG_ERROR);	/* "backend gone" warns once; expected here */
+	dev_up_with(be);
+	rx_fill(4);
+	fill_frame(f, sizeof(f), 11);
+	snprintf(cmd, sizeof(cmd), "ip link del %s", name);
+	CHECK_EQ(system(cmd), 0);
+	usleep(50 * 1000);
+	CHECK(cpu_ms_while_idle(300) < 60);
+	CHECK(tx_send(f, sizeof(f)));
+	CHECK(tx_send(f, sizeof(f)));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_backend), 2);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	dev_down();
+	log_set_level(LOG_WARN);
+}
+
 static void reset_and_reinit_keep_working(void)
 {
 	struct virtio_net_hdr_v1 h;
@@ -722,5 +780,5 @@ HARNESS_MAIN(identity_features_and_config, tx_frame_arrives_exactly,
 	     rx_oversize_is_dropped_and_the_buffer_kept, tx_short_and_oversize_are_dropped,
 	     tx_waits_for_room_in_the_backend, stream_backend_frames_both_ways,
 	     stream_bogus_length_stops_the_backend_only, peer_gone_drops_tx_and_never_spins,
-	     reset_and_reinit_keep_working, mac_helpers,
+	     tap_vanishing_drops_and_counts, reset_and_reinit_keep_working, mac_helpers,
 	     passt_answers_and_publishes_only_what_it_is_told, passt_reports_a_taken_port, cleanup)
