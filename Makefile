@@ -12,7 +12,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissi
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHVM_VERSION='"$(VERSION)"' -MMD -MP
 LDFLAGS ?=
-LDLIBS  := -lpthread
+LDLIBS  := -lseccomp -lpthread
 
 ifeq ($(V),1)
 Q :=

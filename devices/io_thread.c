@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "../vmm/log.h"
+#include "../vmm/seccomp.h"
 
 int io_thread_init(struct io_thread *t, const char *name)
 {
@@ -99,6 +101,13 @@ static void *io_thread_main(void *arg)
 	/* Signals are for the main thread (and vCPU kicks); this thread never takes one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/*
+	 * Before the first event: nothing the guest controls is handled unfiltered. Without a
+	 * filter this thread must not serve at all, and stopping it would hang io_thread_call:
+	 * fail closed (seccomp_install logged why).
+	 */
+	if (seccomp_install(SECCOMP_IO))
+		abort();
 	for (;;) {
 		int n = epoll_wait(t->epfd, ev, IO_THREAD_MAX_FDS + 1, -1);
 

@@ -3,7 +3,7 @@
 # Usage: mk/deps.sh [GROUP...]   groups: build kernel run bench test (default: all)
 set -eu
 
-pkgs_build="gcc make libc6-dev musl-tools pkg-config dpkg-dev libarchive-dev libcjson-dev zlib1g-dev libssl-dev"
+pkgs_build="gcc make libc6-dev musl-tools pkg-config dpkg-dev libarchive-dev libcjson-dev zlib1g-dev libssl-dev libseccomp-dev"
 pkgs_kernel="linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils"
 pkgs_run="busybox-static e2fsprogs"
 pkgs_bench="qemu-system-x86"

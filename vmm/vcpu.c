@@ -12,6 +12,7 @@
 #include "../boot/cpu.h"
 #include "clock.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 
 #define MSR_IA32_MISC_ENABLE     0x1a0
@@ -247,6 +248,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* Before the first KVM_RUN: no guest instruction runs on an unfiltered thread. */
+	if (seccomp_install(SECCOMP_VCPU)) {
+		vm_stop(vm, VM_STOP_ERROR);
+		return NULL;
+	}
 	if (vcpu->id == 0)
 		atomic_store(&vm->first_entry_us, clock_now_us());
 

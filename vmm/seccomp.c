@@ -1,0 +1,400 @@
+#include "seccomp.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1	/* si_code of a filter's SIGSYS (asm-generic/siginfo.h) */
+#endif
+
+/*
+ * One row: a system call, its reason, and at most two argument checks (libseccomp takes one
+ * check per argument). Rows for the same call are alternatives. A row with err fails the
+ * call with that errno instead of allowing it.
+ */
+struct seccomp_rule {
+	int nr;
+	const char *name;
+	const char *why;
+	int err;
+	int self_pid;		/* cmp[0] compares with our pid, known only at run time */
+	unsigned ncmp;
+	struct scmp_arg_cmp cmp[2];
+};
+
+#define CMP(i, o, a, b) { .arg = (i), .op = (o), .datum_a = (a), .datum_b = (b) }
+#define ROW(sys, label, why_, n, ...) \
+	{ .nr = SCMP_SYS(sys), .name = label, .why = why_, .ncmp = n, .cmp = { __VA_ARGS__ } }
+#define ALLOW(sys, why) ROW(sys, #sys, why, 0, CMP(0, 0, 0, 0))
+/* The kernel reads an ioctl request as 32 bits: compare exactly those. */
+#define IOCTL(req, why) ROW(ioctl, "ioctl " #req, why, 1, \
+			    CMP(1, SCMP_CMP_MASKED_EQ, 0xffffffffULL, (req)))
+/* No new executable memory on any thread: the binary is static and loads no code. */
+#define NO_EXEC(sys, why) ROW(sys, #sys " without PROT_EXEC", why, 1, \
+			      CMP(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))
+/* A pid_t in [0, INT_MAX] exactly as the kernel reads it (low 32 bits, upper ones clear). */
+#define PID_NOT_NEGATIVE CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffff80000000ULL, 0)
+
+/* Every thread, whatever its kind: glibc's own needs and the violation report. */
+static const struct seccomp_rule seccomp_common[] = {
+	ALLOW(write, "log lines on stderr (and the violation report); eventfd signals"),
+	ALLOW(futex, "mutexes and condition variables (bus, devices, io_thread_call, joins)"),
+	ALLOW(rt_sigprocmask, "glibc blocks signals around pthread_kill and at thread exit"),
+	ALLOW(rt_sigreturn, "returning from a signal handler (the vCPU kick)"),
+	ALLOW(restart_syscall, "the kernel resumes a sleep a signal interrupted"),
+	NO_EXEC(mmap, "malloc (arenas, large blocks) and thread stacks"),
+	NO_EXEC(mprotect, "malloc grows a thread's arena; thread stack guard pages"),
+	ALLOW(munmap, "free of large blocks; teardown unmaps guest RAM and kvm_run"),
+	ALLOW(brk, "malloc in the main arena"),
+	ROW(madvise, "madvise MADV_DONTNEED", "glibc frees a finished thread's stack and trims arenas",
+	    1, CMP(2, SCMP_CMP_EQ, MADV_DONTNEED, 0)),
+	ALLOW(clock_gettime, "clock_now_us when the vDSO is not used"),
+	ALLOW(getpid, "pthread_kill (tgkill needs the pid)"),
+	ALLOW(gettid, "pthread_kill on the calling thread"),
+	ALLOW(exit, "a thread returns (the VM stopped, or its device was detached)"),
+	ALLOW(exit_group, "process exit, and the violation report's _exit"),
+};
+
+/* The run loop of a vCPU thread, and everything a KVM exit leads to. */
+static const struct seccomp_rule seccomp_vcpu[] = {
+	IOCTL(KVM_RUN, "the run loop"),
+	IOCTL(KVM_IRQ_LINE, "serial interrupts; virtio interrupts where KVM has no irqfd"),
+	IOCTL(KVM_GET_REGS, "reporting a KVM internal error: RIP"),
+	IOCTL(KVM_TRANSLATE, "reporting a KVM internal error: the code bytes at RIP"),
+	{ .nr = SCMP_SYS(tgkill), .name = "tgkill (our own threads)",
+	  .why = "vm_stop kicks the other vCPUs out of KVM_RUN (pthread_kill)", .self_pid = 1,
+	  .ncmp = 1, .cmp = { CMP(0, SCMP_CMP_EQ, 0, 0) } },
+};
+
+/* A device's epoll loop and the files of the devices it serves. */
+static const struct seccomp_rule seccomp_io[] = {
+	ALLOW(epoll_wait, "the loop; virtio-vsock and virtio-net poll their own sets"),
+	ALLOW(epoll_ctl, "watching and dropping host connections and backend fds"),
+	ALLOW(read, "eventfds (wake, queue notify), timerfds, a network stream backend"),
+	ALLOW(readv, "virtio-net: a frame from the TAP device"),
+	ALLOW(writev, "virtio-net: a frame to the TAP device"),
+	ALLOW(preadv, "virtio-blk reads"),
+	ALLOW(pwritev, "virtio-blk writes"),
+	ALLOW(fdatasync, "virtio-blk flush: acknowledged once on stable storage"),
+	ALLOW(recvmsg, "virtio-vsock and datagram network backends receive"),
+	ALLOW(sendmsg, "virtio-vsock and datagram network backends send"),
+	ALLOW(recvfrom, "recv: the CONNECT line of a host vsock client; stream backends"),
+	ALLOW(sendto, "send: the OK answer to a host vsock client; stream backends"),
+	ALLOW(accept4, "virtio-vsock: a host program connects (hvm-run exec)"),
+	ROW(socket, "socket AF_UNIX", "virtio-vsock: a guest connects to a host port (a Unix socket)",
+	    1, CMP(0, SCMP_CMP_EQ, AF_UNIX, 0)),
+	ALLOW(connect, "virtio-vsock: to the host port's Unix socket"),
+	ALLOW(shutdown, "virtio-vsock: a half-close from either side"),
+	ALLOW(close, "virtio-vsock: a connection ends"),
+	ALLOW(timerfd_settime, "virtio-vsock and virtio-net deadlines"),
+	IOCTL(KVM_IRQ_LINE, "virtio interrupts where KVM has no irqfd"),
+};
+
+/*
+ * The front end's thread from just before the vCPUs start to exit. vCPU threads are cloned
+ * from it after its filter is loaded and run under both filters (filters stack), so the main
+ * list also carries the vCPU rows and what a new thread does before loading its own.
+ */
+static const struct seccomp_rule seccomp_main[] = {
+	ROW(clone, "clone CLONE_THREAD", "vm_start creates the vCPU threads (threads only, no fork)",
+	    1, CMP(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)),
+	{ .nr = SCMP_SYS(clone3), .name = "clone3 (fails ENOSYS)",
+	  .why = "its flags are out of a filter's reach: glibc then falls back to clone",
+	  .err = ENOSYS },
+	ALLOW(rseq, "a new vCPU thread registers with the kernel (glibc)"),
+	ALLOW(set_robust_list, "a new vCPU thread registers with the kernel (glibc)"),
+	ALLOW(seccomp, "a new vCPU thread adds its own filter (only ever narrows)"),
+	ROW(prctl, "prctl PR_SET_NO_NEW_PRIVS", "a new vCPU thread adds its own filter",
+	    1, CMP(0, SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, 0)),
+	ROW(rt_sigaction, "rt_sigaction except SIGSYS",
+	    "vcpu_start installs the kick handler; the SIGSYS reporter stays in place",
+	    1, CMP(0, SCMP_CMP_NE, SIGSYS, 0)),
+	ALLOW(poll, "the serve loop; draining the agent; a stopping network backend"),
+	ALLOW(read, "signalfd, stdin, the agent's socket, /proc/self/smaps"),
+	ALLOW(accept4, "the agent and other guest programs connect"),
+	ALLOW(close, "sessions end; teardown closes every device and KVM fd"),
+	ALLOW(epoll_ctl, "teardown: virtio-vsock drops its connections"),
+	ALLOW(openat, "/proc/self/smaps (memory metrics) and the --metrics-json file"),
+	ALLOW(newfstatat, "stdio sizes the buffer of a file it opens"),
+	ALLOW(fstat, "stdio sizes the buffer of a file it opens"),
+	IOCTL(TIOCGWINSZ, "-t: the terminal's size after SIGWINCH"),
+	IOCTL(TCGETS, "-t: isatty and tcgetattr on the terminal"),
+	IOCTL(TCSETS, "-t: the terminal's mode restored at exit"),
+	ROW(kill, "kill SIGTERM (pid >= 0)", "stopping passt at teardown",
+	    2, PID_NOT_NEGATIVE, CMP(1, SCMP_CMP_EQ, SIGTERM, 0)),
+	ROW(kill, "kill SIGKILL (pid >= 0)", "killing a passt that ignored SIGTERM",
+	    2, PID_NOT_NEGATIVE, CMP(1, SCMP_CMP_EQ, SIGKILL, 0)),
+	ALLOW(wait4, "reaping passt"),
+	ALLOW(clock_nanosleep, "usleep between reaping attempts"),
+	ALLOW(nanosleep, "usleep between reaping attempts"),
+	ALLOW(unlink, "removing the vsock sockets"),
+	ALLOW(rmdir, "removing the private socket directory"),
+};
+
+struct seccomp_part {
+	const struct seccomp_rule *rule;
+	unsigned n;
+};
+
+#define PART(a) { a, sizeof(a) / sizeof(a[0]) }
+
+static const struct seccomp_list {
+	const char *name;
+	const char *thread;	/* for "in the ... thread" */
+	int hot;		/* checked first: the call the thread makes most */
+	struct seccomp_part part[4];	/* ends with an empty part */
+} seccomp_lists[SECCOMP_NKINDS] = {
+	[SECCOMP_VCPU] = { "vCPU", "a vCPU", SCMP_SYS(ioctl),
+			   { PART(seccomp_common), PART(seccomp_vcpu) } },
+	[SECCOMP_IO] = { "I/O", "an I/O", SCMP_SYS(epoll_wait),
+			 { PART(seccomp_common), PART(seccomp_io) } },
+	/* ioctl: KVM_RUN of the vCPU threads, which run under this filter too. */
+	[SECCOMP_MAIN] = { "main", "the main", SCMP_SYS(ioctl),
+			   { PART(seccomp_common), PART(seccomp_vcpu), PART(seccomp_main) } },
+};
+
+static atomic_int seccomp_on = 1;
+static atomic_int seccomp_exit_status = -1;
+static pthread_mutex_t seccomp_lock = PTHREAD_MUTEX_INITIALIZER;	/* libseccomp's globals */
+static pthread_once_t seccomp_once = PTHREAD_ONCE_INIT;
+static _Thread_local int seccomp_thread_kind = -1;
+
+/* Syscall names for the report, resolved before any filter: the handler cannot allocate. */
+#define SECCOMP_NAMES_MAX 512
+static char seccomp_name_pool[8192];
+static uint16_t seccomp_name_at[SECCOMP_NAMES_MAX];	/* offset + 1; 0: unknown */
+
+const char *seccomp_kind_name(enum seccomp_kind kind)
+{
+	return (unsigned)kind < SECCOMP_NKINDS ? seccomp_lists[kind].name : "unknown";
+}
+
+void seccomp_set_enabled(int on)
+{
+	atomic_store(&seccomp_on, !!on);
+	if (!on) {
+		/* Written whatever the log level: nobody should miss that this is off. */
+		static const char warn[] =
+			"hvm: warn: *** seccomp is OFF (--no-seccomp): a guest that takes over a "
+			"VMM thread can make any system call this user can. Debugging only. ***\n";
+		ssize_t ignored = write(STDERR_FILENO, warn, sizeof(warn) - 1);
+		(void)ignored;
+	}
+}
+
+int seccomp_enabled(void)
+{
+	return atomic_load(&seccomp_on);
+}
+
+void seccomp_set_violation_exit(int status)
+{
+	atomic_store(&seccomp_exit_status, status);
+}
+
+int seccomp_rule_info(enum seccomp_kind kind, unsigned i, const char **name, const char **why)
+{
+	if ((unsigned)kind >= SECCOMP_NKINDS)
+		return -ENOENT;
+	for (const struct seccomp_part *p = seccomp_lists[kind].part; p->rule; p++) {
+		if (i < p->n) {
+			*name = p->rule[i].name;
+			*why = p->rule[i].why;
+			return 0;
+		}
+		i -= p->n;
+	}
+	return -ENOENT;
+}
+
+/* ---- the violation report (a SIGSYS handler: async-signal-safe calls only) ------------ */
+
+static size_t put_str(char *buf, size_t at, size_t cap, const char *s)
+{
+	while (*s && at < cap)
+		buf[at++] = *s++;
+	return at;
+}
+
+static size_t put_num(char *buf, size_t at, size_t cap, long v)
+{
+	char digits[24];
+	int n = 0;
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10) && n < (int)sizeof(digits));
+	if (v < 0 && at < cap)
+		buf[at++] = '-';
+	while (n && at < cap)
+		buf[at++] = digits[--n];
+	return at;
+}
+
+static void seccomp_on_sigsys(int sig, siginfo_t *si, void *ucontext)
+{
+	int nr = si->si_syscall, kind = seccomp_thread_kind, status;
+	char msg[256];
+	size_t n = 0;
+
+	(void)sig;
+	(void)ucontext;
+	if (si->si_code != SYS_SECCOMP)
+		return;		/* somebody's kill(SIGSYS), not a filter: not ours to report */
+	status = atomic_load(&seccomp_exit_status);
+	n = put_str(msg, n, sizeof(msg), "hvm: error: seccomp: forbidden syscall ");
+	if (nr >= 0 && nr < SECCOMP_NAMES_MAX && seccomp_name_at[nr])
+		n = put_str(msg, n, sizeof(msg), seccomp_name_pool + seccomp_name_at[nr] - 1);
+	else
+		n = put_str(msg, n, sizeof(msg), "unknown");
+	n = put_str(msg, n, sizeof(msg), " (");
+	n = put_num(msg, n, sizeof(msg), nr);
+	n = put_str(msg, n, sizeof(msg), ") in ");
+	n = put_str(msg, n, sizeof(msg), kind >= 0 ? seccomp_lists[kind].thread : "a new");
+	n = put_str(msg, n, sizeof(msg), " thread");
+	if (status >= 0) {
+		n = put_str(msg, n, sizeof(msg), "; exiting with status ");
+		n = put_num(msg, n, sizeof(msg), status);
+	}
+	if (n == sizeof(msg))
+		n--;
+	msg[n++] = '\n';
+	ssize_t ignored = write(STDERR_FILENO, msg, n);
+	(void)ignored;
+	if (status >= 0)
+		_exit(status);
+	/*
+	 * SIGSYS is blocked while its handler runs: a second trapped call makes the kernel
+	 * reset it to its default action, so the process dies of SIGSYS. No filter allows
+	 * this number (none exists).
+	 */
+	syscall(0x3fff);
+	_exit(128 + SIGSYS);	/* not reached */
+}
+
+static void seccomp_resolve_names(void)
+{
+	size_t used = 0;
+
+	for (int nr = 0; nr < SECCOMP_NAMES_MAX; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		size_t len = name ? strlen(name) + 1 : 0;
+		if (len && used + len <= sizeof(seccomp_name_pool)) {
+			memcpy(seccomp_name_pool + used, name, len);
+			seccomp_name_at[nr] = (uint16_t)(used + 1);
+			used += len;
+		}
+		free(name);
+	}
+}
+
+/* Once per process, before the first filter: the names and the SIGSYS handler. */
+static void seccomp_setup_process(void)
+{
+	struct sigaction sa = { .sa_sigaction = seccomp_on_sigsys, .sa_flags = SA_SIGINFO };
+
+	seccomp_resolve_names();
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
+}
+
+/* ---- building and loading --------------------------------------------------------------- */
+
+static int seccomp_add_row(scmp_filter_ctx ctx, const struct seccomp_rule *r, pid_t self)
+{
+	struct scmp_arg_cmp cmp[2];
+	uint32_t act = r->err ? SCMP_ACT_ERRNO((uint32_t)r->err) : SCMP_ACT_ALLOW;
+
+	memcpy(cmp, r->cmp, sizeof(cmp));
+	if (r->self_pid)
+		cmp[0].datum_a = (scmp_datum_t)self;
+	return seccomp_rule_add_exact_array(ctx, act, r->nr, r->ncmp, cmp);
+}
+
+/* Kind's filter, not loaded; NULL with *err set (logged with the failing row). */
+static scmp_filter_ctx seccomp_build(enum seccomp_kind kind, int *err)
+{
+	const struct seccomp_list *l = &seccomp_lists[kind];
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	pid_t self = getpid();
+
+	*err = ctx ? 0 : -ENOMEM;
+	/* A 32-bit (int 0x80) or x32 call has other numbers: kill, never match by accident. */
+	if (!*err)
+		*err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (!*err)
+		*err = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);	/* real errnos */
+	for (const struct seccomp_part *p = l->part; !*err && p->rule; p++)
+		for (unsigned i = 0; !*err && i < p->n; i++)
+			if ((*err = seccomp_add_row(ctx, &p->rule[i], self)))
+				log_err("seccomp: %s list: %s: %s", l->name, p->rule[i].name,
+					strerror(-*err));
+	if (!*err)
+		*err = seccomp_syscall_priority(ctx, l->hot, 255);
+	if (*err && ctx) {
+		seccomp_release(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int seccomp_verify(enum seccomp_kind kind)
+{
+	int err = -EINVAL;
+	scmp_filter_ctx ctx;
+
+	if ((unsigned)kind >= SECCOMP_NKINDS)
+		return err;
+	pthread_mutex_lock(&seccomp_lock);
+	ctx = seccomp_build(kind, &err);
+	pthread_mutex_unlock(&seccomp_lock);
+	seccomp_release(ctx);
+	return err;
+}
+
+int seccomp_install(enum seccomp_kind kind)
+{
+	scmp_filter_ctx ctx;
+	sigset_t sys;
+	int err;
+
+	if (!atomic_load(&seccomp_on))
+		return 0;
+	if ((unsigned)kind >= SECCOMP_NKINDS)
+		return -EINVAL;
+	pthread_once(&seccomp_once, seccomp_setup_process);
+	/* A blocked SIGSYS would make the kernel kill us without the report. */
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
+	seccomp_thread_kind = (int)kind;	/* before the load: a violation may follow at once */
+	pthread_mutex_lock(&seccomp_lock);
+	ctx = seccomp_build(kind, &err);
+	if (ctx) {
+		err = seccomp_load(ctx);
+		if (err)
+			log_err("seccomp: loading the %s thread's filter: %s", seccomp_lists[kind].name,
+				strerror(-err));
+	}
+	pthread_mutex_unlock(&seccomp_lock);
+	seccomp_release(ctx);
+	if (err)
+		seccomp_thread_kind = -1;
+	return err;
+}
