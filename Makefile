@@ -29,7 +29,7 @@ LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IM
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/run_request.c \
 	   tools/run_volume.c tools/run_loop.c tools/run_exec.c tools/run_tty.c \
-	   tools/host_session.c agent/proto.c
+	   tools/host_session.c tools/run_net.c agent/proto.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 
 BUSYBOX := /bin/busybox

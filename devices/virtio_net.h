@@ -16,7 +16,8 @@
 
 #define VNET_MTU        1500u
 #define VNET_FRAME_MAX  (VNET_MTU + 14u + 4u)	/* Ethernet header and one VLAN tag */
-#define VNET_STALL_MS   100u	/* no receive buffer this long: frames are dropped */
+/* No receive buffer this long: frames are dropped (a guest that never refills costs no more). */
+#define VNET_STALL_MS   100u
 
 struct vnet {
 	struct virtio_mmio transport;

@@ -105,7 +105,13 @@ static int build_config(struct run *r)
 	if (!err)
 		err = plan_disks(r);
 	if (!err)
-		err = run_request_boot(&r->boot, f, !f->console);
+		err = run_net_setup(&f->net, &r->net);
+	if (!err && r->net.backend) {
+		c->net = r->net.backend;
+		memcpy(c->mac, r->net.mac, sizeof(c->mac));
+	}
+	if (!err)
+		err = run_request_boot(&r->boot, f, &r->net.guest, !f->console);
 	run_tty_size(STDIN_FILENO, &rows, &cols);
 	if (!err)
 		err = run_request_process(f, &r->image.config, rows, cols, &r->run_json);
@@ -147,14 +153,17 @@ int main(int argc, char **argv)
 	}
 	if (r.flags.exec)
 		return run_exec(&r.flags);
-	if (build_config(&r))
+	if (build_config(&r)) {
+		run_net_teardown(&r.net);
 		return EXIT_HVM_ERROR;
+	}
 	if (r.flags.print_cmdline)
 		return print_cmdline(&r);
 	status = run_vm(&r);
 	run_tty_restore();
 	if (r.flags.metrics_json && run_metrics_write(&r.metrics, r.flags.metrics_json))
 		status = status ? status : EXIT_HVM_ERROR;
+	run_net_teardown(&r.net);
 	cpio_free(&r.boot);
 	free(r.run_json);
 	if (r.image_resolved)

@@ -22,6 +22,7 @@ struct run {
 	struct machine_config cfg;
 	struct run_metrics metrics;
 	struct cpio boot;		/* boot settings for the agent (second initramfs) */
+	struct run_net net;		/* backend and guest addresses; the machine takes the backend */
 	struct image image;		/* --image, or the embedded default image */
 	int image_resolved;		/* image came from image_resolve: free it */
 	char vol_serial[RUN_MAX_VOLUMES][16];

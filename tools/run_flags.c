@@ -30,6 +30,14 @@ const char run_flags_usage[] =
 	"  -v, --volume HOST:GUEST[:ro]\n"
 	"                       attach the disk image file HOST, mounted at GUEST; a missing\n"
 	"                       file is created and formatted ext4 (--volume-size MiB, 1024)\n"
+	"  -p, --publish HOST:GUEST[/tcp|/udp]\n"
+	"                       make guest port GUEST reachable on the host's HOST (implies\n"
+	"                       --net user); nothing else of the guest is reachable\n"
+	"  --net MODE           none (default without -p), user (rootless, through passt;\n"
+	"                       the guest gets the host's address), tap[:NAME] (root)\n"
+	"  --ip A.B.C.D/N, --gateway A.B.C.D, --dns A.B.C.D\n"
+	"                       the guest's addresses with --net tap\n"
+	"  --mac MAC            the guest's MAC (default: random, locally administered)\n"
 	"  --read-only          the image root as is, read-only (no writable overlay)\n"
 	"  --rm                 accepted for docker compatibility: VMs never outlive a run\n"
 	"  --kernel PATH        guest kernel: vmlinux (ELF) or bzImage (default: the HyperKernel)\n"
@@ -39,6 +47,7 @@ const char run_flags_usage[] =
 	"  --memory MIB         guest RAM in MiB (default 128)\n"
 	"  --timeout SEC        stop the VM after SEC seconds and exit 124\n"
 	"  --console            show the guest kernel log on stderr\n"
+	"  --no-seccomp         run without the syscall filters (debugging only; insecure)\n"
 	"  --print-cmdline      print the guest kernel command line and exit\n"
 	"  --metrics-json FILE  write boot phase timings and VMM memory use to FILE\n"
 	"  --log-level LEVEL    error, warn (default), info or debug\n"
@@ -51,7 +60,12 @@ const char run_flags_usage[] =
 enum {
 	OPT_API_SOCKET = 300, OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
+	OPT_NO_SECCOMP = 390,
+	OPT_NET_FIRST = 400,	/* networking flags, handled by run_net_flag() by name */
 };
+
+/* In OPT_NET_FIRST order. */
+static const char *const net_option_names[] = { "net", "ip", "gateway", "dns", "mac" };
 
 static const struct option run_options[] = {
 	{ "cmd", required_argument, NULL, OPT_CMD },
@@ -59,6 +73,12 @@ static const struct option run_options[] = {
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "tty", no_argument, NULL, 't' },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "publish", required_argument, NULL, 'p' },
+	{ "net", required_argument, NULL, OPT_NET_FIRST },
+	{ "ip", required_argument, NULL, OPT_NET_FIRST + 1 },
+	{ "gateway", required_argument, NULL, OPT_NET_FIRST + 2 },
+	{ "dns", required_argument, NULL, OPT_NET_FIRST + 3 },
+	{ "mac", required_argument, NULL, OPT_NET_FIRST + 4 },
 	{ "env", required_argument, NULL, 'e' },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "user", required_argument, NULL, 'u' },
@@ -74,6 +94,7 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "console", no_argument, NULL, OPT_CONSOLE },
 	{ "print-cmdline", no_argument, NULL, OPT_PRINT_CMDLINE },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "metrics-json", required_argument, NULL, OPT_METRICS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -150,6 +171,11 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	case 'w': f->workdir = arg; break;
 	case 'u': f->user = arg; break;
 	case 'v': err = parse_volume(f, arg); break;
+	case 'p': err = run_net_flag(&f->net, "publish", arg); break;
+	case OPT_NET_FIRST: case OPT_NET_FIRST + 1: case OPT_NET_FIRST + 2:
+	case OPT_NET_FIRST + 3: case OPT_NET_FIRST + 4:
+		err = run_net_flag(&f->net, net_option_names[opt - OPT_NET_FIRST], arg);
+		break;
 	case OPT_VOLUME_SIZE:
 		err = parse_number("volume-size", arg, 16, 16 * 1024 * 1024, "MiB", &f->volume_size_mib);
 		break;
@@ -171,6 +197,7 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 		break;
 	case OPT_CONSOLE: f->console = 1; break;
 	case OPT_PRINT_CMDLINE: f->print_cmdline = 1; break;
+	case OPT_NO_SECCOMP: f->no_seccomp = 1; break;
 	case OPT_METRICS: f->metrics_json = arg; break;
 	case OPT_LOG_LEVEL: f->log_level = arg; break;
 	case OPT_HELP: f->help = 1; break;
@@ -215,10 +242,10 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		optind = 2;
 	}
 	/* "+": stop at the first non-flag, so the guest command keeps its own flags. */
-	while ((opt = getopt_long(argc, argv, "+e:w:u:v:it", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:w:u:v:p:it", run_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
-			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuvit", optopt))))
+			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuvpit", optopt))))
 				fprintf(stderr, "hvm-run: unknown flag %s (see --help)\n", bad);
 			else
 				fprintf(stderr, "hvm-run: flag %s: missing or unexpected value\n", bad);
@@ -229,6 +256,8 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	}
 	if (f->help || f->version)
 		return 0;
+	if (run_net_check(&f->net))
+		return -EINVAL;
 	if (f->exec && !f->api_socket) {
 		fprintf(stderr, "hvm-run: exec: --api-socket PATH names the VM to run in\n");
 		return -EINVAL;

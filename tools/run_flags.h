@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "run_net.h"
+
 #define RUN_DEFAULT_CPUS        1
 #define RUN_DEFAULT_MEM_MIB     128
 #define RUN_DEFAULT_VOLUME_MIB  1024
@@ -32,6 +34,7 @@ struct run_flags {
 	const char *user;		/* -u USER[:GROUP] */
 	struct run_volume volumes[RUN_MAX_VOLUMES];
 	int nvolumes;
+	struct run_net_flags net;	/* -p, --net, --ip, --gateway, --dns, --mac */
 	uint64_t volume_size_mib;	/* size of volumes hvm creates */
 	int read_only;			/* --read-only: no overlay on the image */
 	const char *kernel;		/* NULL: the built-in HyperKernel */
@@ -41,6 +44,7 @@ struct run_flags {
 	uint64_t mem_mib;
 	unsigned timeout_s;		/* 0: none */
 	int console;
+	int no_seccomp;			/* --no-seccomp: debugging only, warned about loudly */
 	int print_cmdline;
 	int help, version;
 	const char *metrics_json;

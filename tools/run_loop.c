@@ -19,6 +19,7 @@
 
 #include "../vmm/clock.h"
 #include "../vmm/log.h"
+#include "../vmm/seccomp.h"
 #include "run.h"
 #include "run_tty.h"
 
@@ -314,15 +315,20 @@ int run_vm(struct run *r)
 	r->cfg.ready_opaque = r;
 	if (r->flags.tty)
 		run_tty_raw(STDIN_FILENO);
+	r->net.backend = NULL;	/* the machine owns it from here, whatever happens */
+	seccomp_set_enabled(!r->flags.no_seccomp);	/* before the I/O threads start */
+	seccomp_set_violation_exit(EXIT_HVM_ERROR);
 	if (machine_create(&r->machine, &r->cfg))
 		goto out;
 	r->metrics.kvm_ready_us = r->machine.kvm_ready_us;
-	if (machine_start(&r->machine) == 0)
+	/* The main thread's list is installed last: the vCPU threads inherit it and stack theirs. */
+	if (seccomp_install(SECCOMP_MAIN) == 0 && machine_start(&r->machine) == 0)
 		status = serve_vm(r, sigfd);
 	r->metrics.vm_exit_us = clock_now_us();
 	r->metrics.first_entry_us = atomic_load(&r->machine.vm.first_entry_us);
 	if (r->metrics.vmm_rss_kib < 0)
 		run_metrics_sample_rss(&r->metrics, &r->machine);
+	run_metrics_sample_net(&r->metrics, &r->machine);
 	machine_destroy(&r->machine);
 out:
 	run_tty_restore();

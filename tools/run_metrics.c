@@ -75,6 +75,22 @@ static void put_phase(FILE *f, const char *name, uint64_t t0, uint64_t t, int la
 		fprintf(f, "    \"%s\": null%s\n", name, last ? "" : ",");
 }
 
+void run_metrics_sample_net(struct run_metrics *m, const struct machine *machine)
+{
+	const struct vnet *n = &machine->net;
+
+	m->has_net = machine->has_net;
+	if (!m->has_net)
+		return;
+	m->net_rx_frames = atomic_load(&n->rx_frames);
+	m->net_tx_frames = atomic_load(&n->tx_frames);
+	m->net_rx_dropped_no_buffer = atomic_load(&n->rx_dropped_no_buffer);
+	m->net_rx_dropped_oversize = atomic_load(&n->rx_dropped_oversize);
+	m->net_tx_dropped_short = atomic_load(&n->tx_dropped_short);
+	m->net_tx_dropped_oversize = atomic_load(&n->tx_dropped_oversize);
+	m->net_tx_dropped_backend = atomic_load(&n->tx_dropped_backend);
+}
+
 int run_metrics_write(const struct run_metrics *m, const char *path)
 {
 	FILE *f = fopen(path, "we");
@@ -90,8 +106,20 @@ int run_metrics_write(const struct run_metrics *m, const char *path)
 	put_phase(f, "agent_ready", m->t0_us, m->agent_ready_us, 0);
 	put_phase(f, "command_exit", m->t0_us, m->command_exit_us, 0);
 	put_phase(f, "vm_exit", m->t0_us, m->vm_exit_us, 1);
-	fprintf(f, "  },\n  \"vmm_rss_kib\": %lld,\n  \"guest_ram_resident_kib\": %lld\n}\n",
+	fprintf(f, "  },\n  \"vmm_rss_kib\": %lld,\n  \"guest_ram_resident_kib\": %lld",
 		(long long)m->vmm_rss_kib, (long long)m->guest_resident_kib);
+	if (m->has_net)
+		fprintf(f, ",\n  \"net\": {\"rx_frames\": %llu, \"tx_frames\": %llu, "
+			"\"rx_dropped_no_buffer\": %llu, \"rx_dropped_oversize\": %llu, "
+			"\"tx_dropped_short\": %llu, \"tx_dropped_oversize\": %llu, "
+			"\"tx_dropped_backend\": %llu}",
+			(unsigned long long)m->net_rx_frames, (unsigned long long)m->net_tx_frames,
+			(unsigned long long)m->net_rx_dropped_no_buffer,
+			(unsigned long long)m->net_rx_dropped_oversize,
+			(unsigned long long)m->net_tx_dropped_short,
+			(unsigned long long)m->net_tx_dropped_oversize,
+			(unsigned long long)m->net_tx_dropped_backend);
+	fprintf(f, "\n}\n");
 	if (fclose(f) != 0) {
 		int err = -errno;
 		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", path, strerror(errno));

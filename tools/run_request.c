@@ -43,7 +43,24 @@ void run_volume_serial(char *buf, size_t cap, int i)
 	snprintf(buf, cap, "hvm-vol%d", i);
 }
 
-int run_request_boot(struct cpio *out, const struct run_flags *f, int quiet)
+/* eth0's settings; none when the guest has no network device. */
+static void put_net(struct records *r, const struct run_net_guest *net)
+{
+	char mtu[16];
+
+	if (!net || !net->addr[0])
+		return;
+	put(r, RUN_KEY_NET_ADDR, net->addr);
+	if (net->gateway[0])
+		put(r, RUN_KEY_NET_GW, net->gateway);
+	snprintf(mtu, sizeof(mtu), "%u", net->mtu);
+	put(r, RUN_KEY_NET_MTU, mtu);
+	for (int i = 0; i < net->ndns; i++)
+		put(r, RUN_KEY_NET_DNS, net->dns[i]);
+}
+
+int run_request_boot(struct cpio *out, const struct run_flags *f, const struct run_net_guest *net,
+		     int quiet)
 {
 	struct records r = { 0 };
 	char rec[PATH_MAX + 64], serial[32];
@@ -57,6 +74,7 @@ int run_request_boot(struct cpio *out, const struct run_flags *f, int quiet)
 			 f->volumes[i].guest);
 		put(&r, RUN_KEY_MOUNT, rec);
 	}
+	put_net(&r, net);
 	if (quiet)
 		put(&r, RUN_KEY_QUIET, "1");
 	if (kvm_host_is_pvm())

@@ -10,9 +10,10 @@
 
 /*
  * Writes the boot archive (a second initramfs holding RUN_REQUEST_PATH): root disk, overlay,
- * volumes, console level and platform workarounds. Returns 0 or -ENOMEM.
+ * volumes, eth0's addresses, console level and platform workarounds. Returns 0 or -ENOMEM.
  */
-int run_request_boot(struct cpio *out, const struct run_flags *f, int quiet);
+int run_request_boot(struct cpio *out, const struct run_flags *f, const struct run_net_guest *net,
+		     int quiet);
 
 /*
  * Composes the process spec (a RUN frame's JSON) from the flags and the image's config,

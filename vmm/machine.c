@@ -103,10 +103,10 @@ static gpa_t machine_virtio_base(unsigned i)
 	return LAYOUT_VIRTIO_MMIO + i * LAYOUT_VIRTIO_MMIO_SIZE;
 }
 
-/* Virtio-mmio slots in use: the disks, then vsock. */
+/* Virtio-mmio slots in use: the disks, then vsock, then the network. */
 static unsigned machine_virtio_count(const struct machine_config *cfg)
 {
-	return cfg->ndisks + (cfg->vsock_uds ? 1 : 0);
+	return cfg->ndisks + (cfg->vsock_uds ? 1 : 0) + (cfg->net ? 1 : 0);
 }
 
 int machine_config_check(const struct machine_config *cfg)
@@ -220,11 +220,20 @@ static int machine_attach_devices(struct machine *m, const struct machine_config
 				   machine_virtio_irqs[slot], cfg->vsock_cid, cfg->vsock_uds);
 		m->has_vsock = !err;
 	}
+	if (!err && cfg->net) {
+		unsigned slot = cfg->ndisks + (cfg->vsock_uds ? 1 : 0);
+		err = vnet_attach(&m->net, &m->vm, machine_virtio_base(slot),
+				  machine_virtio_irqs[slot], cfg->mac, cfg->net);
+		m->has_net = !err;
+	}
 	return err;
 }
 
 static void machine_detach_devices(struct machine *m)
 {
+	if (m->has_net)
+		vnet_detach(&m->net);
+	m->has_net = 0;
 	if (m->has_vsock)
 		vsock_detach(&m->vsock);
 	m->has_vsock = 0;

@@ -12,6 +12,7 @@
 #include "../devices/boot_timer.h"
 #include "../devices/serial.h"
 #include "../devices/virtio_blk.h"
+#include "../devices/virtio_net.h"
 #include "../devices/virtio_vsock.h"
 #include "kvm.h"
 #include "vm.h"
@@ -39,6 +40,8 @@ struct machine_config {
 	unsigned ndisks;
 	const char *vsock_uds;		/* virtio-vsock bridged to this AF_UNIX path, or NULL */
 	uint64_t vsock_cid;
+	struct net_backend *net;	/* virtio-net on this backend (the machine takes it), or NULL */
+	uint8_t mac[6];
 	serial_output_fn *serial_output;/* every byte the guest sends on COM1 */
 	void *serial_opaque;
 	void (*on_ready)(void *opaque);	/* the agent wrote the boot timer */
@@ -54,6 +57,8 @@ struct machine {
 	unsigned nblk;			/* attached so far */
 	struct vsock vsock;
 	int has_vsock;
+	struct vnet net;
+	int has_net;
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	uint64_t kvm_ready_us;		/* clock_now_us() once KVM and the VM exist */
 };

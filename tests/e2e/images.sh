@@ -79,3 +79,19 @@ debian_minbase() {
 	fi
 	echo "$cache/debian-minbase.tar"
 }
+
+# debian_nginx: prints the path of a cached Debian 12 rootfs directory with nginx-light,
+# busybox and iperf3 (debootstrap minbase), built once under $BUILD/test-cache.
+debian_nginx() {
+	local cache=${HVM_TEST_CACHE:-$BUILD/test-cache} d
+	mkdir -p "$cache"
+	if [ ! -x "$cache/debian-nginx/usr/sbin/nginx" ]; then
+		d=$(mktemp -d "$cache/debootstrap.XXXXXX")
+		debootstrap --variant=minbase --include=nginx-light,busybox,iperf3 bookworm "$d" \
+			http://deb.debian.org/debian >"$d.log" 2>&1 ||
+			{ tail -5 "$d.log" >&2; rm -rf "$d" "$d.log"; return 1; }
+		rm -rf "$cache/debian-nginx" "$d.log"
+		mv "$d" "$cache/debian-nginx"
+	fi
+	echo "$cache/debian-nginx"
+}

@@ -116,4 +116,62 @@ static void bad_input(void)
 	CHECK_EQ(parse(&f, ARGV("--cpus", "1")), -EINVAL);	/* no command */
 }
 
-HARNESS_MAIN(cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input)
+static void stdio_and_exec(void)
+{
+	struct run_flags f;
+
+	CHECK_EQ(parse(&f, ARGV("-i", "-t", "--api-socket", "/s", "--cmd", "cat")), 0);
+	CHECK(f.interactive && f.tty && !f.exec);
+	CHECK_STR(f.api_socket, "/s");
+	CHECK_EQ(parse(&f, ARGV("exec", "--api-socket", "/s", "-i", "--", "sh")), 0);
+	CHECK(f.exec && f.interactive);
+	CHECK_STR(f.args[0], "sh");
+	CHECK_EQ(parse(&f, ARGV("exec", "--cmd", "true")), -EINVAL);	/* which VM? */
+}
+
+static void network(void)
+{
+	struct run_flags f;
+
+	CHECK_EQ(parse(&f, ARGV("-p", "8080:80", "--publish", "53:5353/udp", "--mac",
+				"02:00:00:00:00:01", "--cmd", "true")), 0);
+	CHECK_EQ(f.net.nports, 2);
+	CHECK_EQ(f.net.ports[0].host, 8080);
+	CHECK_EQ(f.net.ports[0].guest, 80);
+	CHECK(!f.net.ports[0].udp && f.net.ports[1].udp);
+	CHECK_EQ(f.net.mode, RUN_NET_AUTO);
+	CHECK_STR(f.net.mac, "02:00:00:00:00:01");
+	CHECK_EQ(parse(&f, ARGV("--net", "tap:tap7", "--ip", "10.0.0.2/24", "--gateway", "10.0.0.1",
+				"--dns", "10.0.0.1", "--cmd", "true")), 0);
+	CHECK_EQ(f.net.mode, RUN_NET_TAP);
+	CHECK_STR(f.net.tap_name, "tap7");
+	CHECK_STR(f.net.ip, "10.0.0.2/24");
+	CHECK_EQ(f.net.ndns, 1);
+	CHECK_EQ(parse(&f, ARGV("--net", "tap", "--cmd", "true")), 0);
+	CHECK(f.net.tap_name == NULL);
+	CHECK_EQ(parse(&f, ARGV("--net", "user", "--cmd", "true")), 0);
+	CHECK_EQ(f.net.mode, RUN_NET_USER);
+}
+
+static void bad_network(void)
+{
+	struct run_flags f;
+
+	CHECK_EQ(parse(&f, ARGV("-p", "99999:80", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-p", "80", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-p", "0:80", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("-p", "80:80/sctp", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--net", "bogus", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--net", "tap:", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--net", "tap:averyveryverylongname", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--net", "none", "-p", "1:1", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--ip", "10.0.0.2/24", "--cmd", "true")), -EINVAL);	/* not tap */
+	CHECK_EQ(parse(&f, ARGV("--net", "tap", "--ip", "10.0.0.2", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--net", "tap", "--ip", "10.0.0.2/33", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--net", "tap", "--gateway", "10.0.0.1", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--mac", "01:00:00:00:00:01", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--mac", "zz", "--cmd", "true")), -EINVAL);
+}
+
+HARNESS_MAIN(cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
+	     stdio_and_exec, network, bad_network)

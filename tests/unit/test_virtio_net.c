@@ -181,12 +181,12 @@ static uint64_t device_features(void)
 	return f | (uint64_t)reg_read(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 }
 
-/* Resets the device and brings it up as Linux would, accepting MAC, STATUS, MTU, VERSION_1. */
+/* Resets the device and brings it up as Linux would, accepting MAC, STATUS, VERSION_1. */
 static void driver_init(void)
 {
 	uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	uint64_t want = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
-			(1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_F_VERSION_1);
+			(1ULL << VIRTIO_F_VERSION_1);
 
 	reg_write(VIRTIO_MMIO_STATUS, 0);
 	memset(ram, 0, 0x10000);

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Network issue: nginx in a real Debian image served through -p (rootless, passt) under wrk
+# load, the guest reaching a host server, unpublished ports unreachable, TAP in a namespace,
+# and oversized guest frames dropped and counted while the VM keeps working.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/images.sh"
+o=$WORK/o e=$WORK/e
+export XDG_CACHE_HOME=$WORK/cache
+calibrate
+wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
+
+base=$(debian_nginx) || { bad "debootstrap a Debian rootfs with nginx"; finish; exit 1; }
+IMG=$WORK/nginx
+cp -a "$base" "$IMG"
+echo "hvm-e2e-page-$$" >"$IMG/var/www/html/index.html"
+
+# The guest also listens on 5000, which is not published: it must not be reachable.
+"$HVM" --image "$IMG" -p 18080:80 --cmd 'busybox nc -l -p 5000 -e echo leaked & exec nginx -g "daemon off;"' >$o 2>$e </dev/null &
+pid=$!
+up=0
+for _ in $(seq 1 "$VM_TIMEOUT"); do
+	curl -fsS -m 5 http://127.0.0.1:18080/ >$WORK/page 2>/dev/null && { up=1; break; }
+	kill -0 $pid 2>/dev/null || break
+	sleep 1
+done
+[ $up = 1 ] && ok "nginx serves through -p 18080:80" || bad "nginx serves through -p 18080:80" "$(tail -5 $e)"
+[ "$(cat $WORK/page 2>/dev/null)" = "$(cat $IMG/var/www/html/index.html)" ] && ok "the page is the image's file" ||
+	bad "the page is the image's file"
+if [ $up = 1 ]; then
+	# Per-request time is the emulated guest kernel's; allow for it as for every VM here.
+	wrk -t2 -c20 -d10s --timeout $((VM_TIMEOUT / 10))s http://127.0.0.1:18080/ >$WORK/wrk 2>&1
+	grep -q 'Requests/sec' $WORK/wrk && ok "wrk ran: $(grep Requests/sec $WORK/wrk)" || bad "wrk ran" "$(cat $WORK/wrk)"
+	! grep -q 'Socket errors' $WORK/wrk && ok "wrk: no socket errors" || bad "wrk: no socket errors" "$(grep 'Socket errors' $WORK/wrk)"
+	! grep -q 'Non-2xx' $WORK/wrk && ok "wrk: only 2xx answers" || bad "wrk: only 2xx answers"
+	! curl -s -m 3 http://127.0.0.1:5000/ >/dev/null 2>&1 && ok "an unpublished guest port is unreachable" ||
+		bad "an unpublished guest port is unreachable"
+fi
+kill -TERM $pid; wait $pid
+
+# The guest reaches a server on the host through the gateway address.
+python3 -m http.server 18181 --bind 0.0.0.0 --directory "$WORK" >/dev/null 2>&1 &
+hp=$!
+echo host-file-ok >$WORK/hostfile
+vm $o $e --image "$IMG" --net user --cmd 'busybox wget -q -O - http://$(busybox ip route | busybox awk "/default/{print \$3}"):18181/hostfile'
+kill $hp
+grep -q host-file-ok $o && ok "guest fetches from a host server via the gateway" || bad "guest fetches from a host server via the gateway" "$(cat $o $e | tail -5)"
+vm $o $e --image "$IMG" --net user --cmd 'cat /etc/resolv.conf'
+grep -q '^nameserver ' $o && ok "resolv.conf written from the host's name servers" || bad "resolv.conf written" "$(cat $o)"
+
+# Bad input.
+vm $o $e -p 99999:80 --cmd true; expect_rc "-p 99999:80 exits 125" 125
+expect_err_has "-p error names the flag" "\-p 99999:80"
+vm $o $e --net bogus --cmd true; expect_rc "--net bogus exits 125" 125
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0",18082)); s.listen(); time.sleep(600)' &
+busy=$!; sleep 0.5
+vm $o $e -p 18082:80 --cmd true; expect_rc "a host port in use exits 125" 125
+expect_err_has "a host port in use is named" "18082"
+kill $busy
+timeout "$VM_TIMEOUT" env PATH=/nonexistent "$HVM" -p 18083:80 --cmd true >$o 2>$e </dev/null; RC=$?
+expect_rc "passt missing exits 125" 125
+expect_err_has "passt missing names the Debian package" "passt"
+
+# TAP inside a network namespace made here: ping both ways, then oversized frames.
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && [ -c /dev/net/tun ]; then
+	ns=hvme2e$$
+	ip netns add $ns
+	ip netns exec $ns ip link set lo up
+	ip netns exec $ns ip tuntap add dev hvmtap0 mode tap
+	ip netns exec $ns ip addr add 10.213.0.1/24 dev hvmtap0
+	ip netns exec $ns ip link set hvmtap0 up
+	mkdir -p $WORK/t && cp "$BUILD/tests/guest/net_oversize" $WORK/t/
+	mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
+	ip netns exec $ns "$HVM" --image "$IMG" --net tap:hvmtap0 --ip 10.213.0.2/24 --gateway 10.213.0.1 \
+		-v $WORK/t.img:/t:ro --metrics-json $WORK/m.json \
+		--cmd 'busybox ping -c 3 -W 5 10.213.0.1 && echo guest-pinged; /t/net_oversize 10.213.0.1 20000 3; busybox ping -c 1 -W 5 10.213.0.1 >/dev/null && echo still-pings; echo waiting; exec sleep 600' >$o 2>$e </dev/null &
+	pid=$!
+	wait_for $o waiting
+	ip netns exec $ns ping -c 3 -W 5 10.213.0.2 >$WORK/ping 2>&1 && ok "TAP: the host side pings the guest" ||
+		bad "TAP: the host side pings the guest" "$(tail -3 $WORK/ping)"
+	kill -INT $pid 2>/dev/null; wait $pid
+	grep -q guest-pinged $o && ok "TAP: the guest pings the host side" || bad "TAP: the guest pings the host side" "$(cat $o $e | tail -5)"
+	grep -q 'sent 3 frames of 20000 bytes' $o && ok "guest sent oversized frames" || bad "guest sent oversized frames" "$(cat $o)"
+	grep -q still-pings $o && ok "the network works after oversized frames" || bad "the network works after oversized frames"
+	python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["net"]["tx_dropped_oversize"] >= 3, m["net"]' $WORK/m.json 2>/dev/null &&
+		ok "oversized frames dropped and counted" || bad "oversized frames dropped and counted" "$(cat $WORK/m.json 2>/dev/null)"
+	ip netns del $ns
+else
+	echo "# TAP tests skipped: need root, ip and /dev/net/tun"
+fi
+finish
