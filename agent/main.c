@@ -207,10 +207,31 @@ static void serve(int sigfd, int listen_fd, int no_avx)
 	}
 }
 
+/* Request, network and root file system; 0, or -errno with msg saying what failed. */
+static int boot_system(struct boot_request *req, char *msg, size_t cap)
+{
+	const char *why;
+	int err = boot_request_read(req, &why);
+
+	if (err == -ENOENT)
+		err = 0;	/* no request: the initramfs is the whole system */
+	if (req->quiet)
+		klogctl(SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 1);	/* panics only from here on */
+	if (err)
+		snprintf(msg, cap, "%s: %s", why, strerror(-err));
+	else
+		err = net_configure(&req->net, msg, cap);
+	if (!err)
+		err = rootfs_enter(req, msg, cap);
+	int dns_err = err ? 0 : net_write_resolv_conf(&req->net);
+	if (dns_err)	/* a read-only root: the command runs, without our name servers */
+		console_print("writing /etc/resolv.conf: %s", strerror(-dns_err));
+	return err;
+}
+
 int main(void)
 {
 	struct boot_request req;
-	const char *why;
 	char msg[512];
 	sigset_t chld;
 	int sigfd, listen_fd, host;
@@ -220,23 +241,13 @@ int main(void)
 	rootfs_mount_kernel_fs("");
 	console_open();
 	host = vsock_connect_host();
-	if (host < 0)
+	int err = boot_system(&req, msg, sizeof(msg));
+	if (host < 0) {
+		/* No host to serve (a VMM without our vsock bridge): boot timing still counts. */
+		boot_timer_signal();
 		agent_poweroff();
+	}
 	struct session *s = session_add(host, 1);
-	int err = boot_request_read(&req, &why);
-	if (err == -ENOENT)
-		err = 0;	/* no request: the initramfs is the whole system */
-	if (req.quiet)
-		klogctl(SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 1);	/* panics only from here on */
-	if (err)
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-err));
-	else
-		err = net_configure(&req.net, msg, sizeof(msg));
-	if (!err)
-		err = rootfs_enter(&req, msg, sizeof(msg));
-	int dns_err = err ? 0 : net_write_resolv_conf(&req.net);
-	if (dns_err)	/* a read-only root: the command runs, without our name servers */
-		console_print("writing /etc/resolv.conf: %s", strerror(-dns_err));
 	if (err) {
 		session_error(s, "%s", msg);	/* the host exits 125 with this */
 		fcntl(host, F_SETFL, 0);	/* blocking: the message must get out before we stop */

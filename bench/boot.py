@@ -27,6 +27,8 @@ HVM = os.path.join(BUILD, "hvm-run")
 TIMER = os.path.join(BUILD, "hvm-exec-timer")
 KERNEL = os.path.join(BUILD, "vmlinux")
 INITRD = os.path.join(BUILD, "hvm-initramfs.cpio")
+ROOTFS = os.path.join(BUILD, "hvm-rootfs.ext4")
+ROOT_SERIAL = "hvm-root"         # tools/run_request.h RUN_ROOT_SERIAL
 
 
 def cpio_entry(name, mode, data=b"", ino=[100]):
@@ -40,9 +42,12 @@ def cpio_entry(name, mode, data=b"", ino=[100]):
 
 
 def qemu_initrd(path):
-    """The built-in initramfs plus the run request for `true`, as hvm-run appends it."""
+    """The built-in initramfs plus the boot request hvm-run appends: the same root disk and
+    overlay. QEMU has no vsock bridge here, so the agent reports ready and powers off."""
     base = open(INITRD, "rb").read()
-    request = b"arg=/bin/sh\0arg=-c\0arg=true\0quiet=1\0"
+    request = b"root=" + ROOT_SERIAL.encode() + b"\0overlay=1\0quiet=1\0"
+    if os.path.isdir("/sys/module/kvm_pvm"):
+        request += b"no_avx=1\0"
     extra = (cpio_entry("hvm", 0o040755) + cpio_entry("hvm/run", 0o100444, request)
              + cpio_entry("TRAILER!!!", 0))
     with open(path, "wb") as f:
@@ -91,6 +96,8 @@ def run_qemu(work, cmdline, initrd):
            "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", "1",
            "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
            "-serial", "null", "-kernel", KERNEL, "-initrd", initrd, "-append", cmdline,
+           "-drive", f"id=root,file={ROOTFS},format=raw,if=none,readonly=on",
+           "-device", f"virtio-blk-device,drive=root,serial={ROOT_SERIAL}",
            "-chardev", f"pipe,id=dbg,path={fifo}",
            "-device", f"isa-debugcon,iobase={BOOT_TIMER_PORT:#x},chardev=dbg"]
     env = dict(os.environ, HVM_T0_FILE=t0file)
