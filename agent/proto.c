@@ -1,5 +1,7 @@
 /* Frame reading and writing for the agent protocol; compiled into both the agent and hvm-run. */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "protocol.h"
@@ -60,4 +62,22 @@ uint8_t *proto_space(struct proto_reader *r, size_t *room)
 void proto_filled(struct proto_reader *r, size_t n)
 {
 	r->have += n;
+}
+
+int proto_hello_check(const uint8_t *body, size_t len, char *why, size_t cap)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "version");
+	int err = 0;
+
+	if (!cJSON_IsNumber(v)) {
+		snprintf(why, cap, "malformed HELLO (no version)");
+		err = -EPROTO;
+	} else if (v->valueint != PROTO_VERSION) {
+		snprintf(why, cap, "peer speaks protocol version %d, this side %d", v->valueint,
+			 PROTO_VERSION);
+		err = -EPROTONOSUPPORT;
+	}
+	cJSON_Delete(j);
+	return err;
 }

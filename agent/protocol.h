@@ -62,6 +62,9 @@ uint8_t *proto_space(struct proto_reader *r, size_t *room);
 /* Records that n bytes were read into proto_space(). */
 void proto_filled(struct proto_reader *r, size_t n);
 
+/* Checks a HELLO body: 0 when its version is ours; else -EPROTO/-EPROTONOSUPPORT and why. */
+int proto_hello_check(const uint8_t *body, size_t len, char *why, size_t cap);
+
 /* Encodes a header into 12 bytes. */
 void proto_put_hdr(uint8_t out[PROTO_HDR_SIZE], uint32_t type, uint32_t stream, uint32_t len);
 

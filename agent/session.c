@@ -92,6 +92,10 @@ static int session_frame(struct session *s, const struct proto_hdr *h, const uin
 	}
 	switch (h->type) {
 	case PROTO_HELLO:
+		if (proto_hello_check(body, h->len, why, sizeof(why)) < 0) {
+			session_error(s, "%s", why);
+			return -1;
+		}
 		s->hello = 1;
 		return 0;
 	case PROTO_RUN:

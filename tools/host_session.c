@@ -109,7 +109,13 @@ static int on_frame(struct host_session *s, const struct proto_hdr *h, const uin
 		return -1;
 	}
 	switch (h->type) {
-	case PROTO_HELLO:
+	case PROTO_HELLO: {
+		char why[128];
+		if (proto_hello_check(body, h->len, why, sizeof(why)) < 0) {
+			fprintf(stderr, "hvm-run: %s: %s; session ended\n", s->name, why);
+			end(s, EXIT_HVM_ERROR, 1);
+			return -1;
+		}
 		s->hello = 1;
 		if (s->run_json && queue(s, PROTO_RUN, s->run_json, strlen(s->run_json)) < 0) {
 			fprintf(stderr, "hvm-run: %s: process spec too large\n", s->name);
@@ -117,6 +123,7 @@ static int on_frame(struct host_session *s, const struct proto_hdr *h, const uin
 			return -1;
 		}
 		return 0;
+	}
 	case PROTO_STDOUT: write_all(STDOUT_FILENO, body, h->len); return 0;
 	case PROTO_STDERR: write_all(STDERR_FILENO, body, h->len); return 0;
 	case PROTO_EXIT: on_exit_frame(s, body, h->len); return -1;

@@ -68,9 +68,10 @@ mkdir -p $WORK/t && cp "$BUILD/tests/guest/bad_frames" $WORK/t/
 mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
 vm $o $e -v $WORK/t.img:/t:ro --cmd '/t/bad_frames; echo vm-still-fine'
 expect_rc "command exits 0 after protocol abuse" 0
-for c in oversized truncated unknown-type wrong-direction; do
+for c in oversized truncated unknown-type wrong-direction wrong-version; do
 	grep -q "^$c: closed" $o && ok "host ends a session sending $c frames" || bad "host ends a session sending $c frames" "$(cat $o)"
 done
 grep -q vm-still-fine $o && ok "the VM keeps running" || bad "the VM keeps running"
 grep -q 'invalid frame' $e && ok "host names the invalid frame" || bad "host names the invalid frame" "$(cat $e)"
+grep -q 'protocol version 99' $e && ok "host names the version mismatch" || bad "host names the version mismatch" "$(cat $e)"
 finish

@@ -1,7 +1,7 @@
 /*
  * Guest-side test program: opens extra connections to the host's agent port and sends frames
  * that break the protocol (oversized, truncated, unknown type, a valid HELLO followed by a
- * frame the host never accepts from a guest). For each case it prints "CASE: closed" when the
+ * frame the host never accepts from a guest, a HELLO of a protocol version nobody speaks). For each case it prints "CASE: closed" when the
  * host ended the session, or "CASE: open" when it did not within the wait. Built static with
  * musl and put on a test disk by tests/e2e/test_stdio.sh.
  */
@@ -105,5 +105,10 @@ int main(void)
 	put_hdr(buf + PROTO_HDR_SIZE + sizeof(hello) - 1, PROTO_RUN, 0, 2);
 	memcpy(buf + 2 * PROTO_HDR_SIZE + sizeof(hello) - 1, "{}", 2);
 	run_case("wrong-direction", buf, 2 * PROTO_HDR_SIZE + sizeof(hello) + 1, 0);
+
+	static const char future[] = "{\"version\":99,\"role\":\"agent\"}";
+	put_hdr(buf, PROTO_HELLO, 0, sizeof(future) - 1);
+	memcpy(buf + PROTO_HDR_SIZE, future, sizeof(future) - 1);
+	run_case("wrong-version", buf, PROTO_HDR_SIZE + sizeof(future) - 1, 0);
 	return 0;
 }
