@@ -153,6 +153,7 @@ test-e2e: all $(GUEST_TEST_BIN)
 
 bench: all
 	$(Q)python3 bench/boot.py $(BUILD) $(BENCH_RUNS)
+	$(Q)python3 bench/stdio.py $(BUILD) $(BENCH_RUNS)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
