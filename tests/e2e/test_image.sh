@@ -56,13 +56,14 @@ else
 	bad "debootstrap of a Debian minbase rootfs"
 fi
 
-# Volumes: 50 MiB written in one VM, read back byte-exact in the next.
+# Volumes: 50 MiB written in one VM, read back byte-exact in the next. Bulk data crosses
+# emulated guest kernel code twice: allow many boots' worth of time for these two.
 head -c 52428800 /dev/urandom > $WORK/bb/payload
 want=$(sha $WORK/bb/payload)
-vm $o $e --image $WORK/bb -v $WORK/vol.img:/vol --volume-size 128 --cmd 'cat /payload > /vol/p && sync'
+VM_TIMEOUT=$((VM_TIMEOUT * 8)) vm $o $e --image $WORK/bb -v $WORK/vol.img:/vol --volume-size 128 --cmd 'cat /payload > /vol/p && sync'
 expect_rc "50 MiB written to a new volume" 0
 rm $WORK/bb/payload
-vm $o $e --image $WORK/bb -v $WORK/vol.img:/vol --cmd 'sha256sum /vol/p'
+VM_TIMEOUT=$((VM_TIMEOUT * 8)) vm $o $e --image $WORK/bb -v $WORK/vol.img:/vol --cmd 'sha256sum /vol/p'
 [ "$(cut -d' ' -f1 < $o)" = "$want" ] && ok "volume data survives byte-exact" || bad "volume data survives byte-exact"
 vm $o $e --image $WORK/bb -v $WORK/vol.img:/vol:ro --cmd 'echo y > /vol/q'
 [ "$RC" -ne 0 ] && ok "read-only volume rejects writes" || bad "read-only volume rejects writes"
