@@ -1,0 +1,154 @@
+/*
+ * DRAFT (issue 6, not implemented yet): the proposed public API of libhvm, to become
+ * include/hvm.h once vmm/ implements it and hvm-run is rebuilt on it.
+ *
+ * libhvm: run a command inside a KVM micro-VM from your own program.
+ *
+ * One opaque handle per VM. Configure it with one call per concern, start it, wait for the
+ * command, destroy it. Every call returns 0 or -errno; after a failure hvm_error() says what
+ * and why in one line. No call exits, installs signal handlers, changes the caller's
+ * terminal or touches global state: two VMs in one process are independent, and each handle
+ * may be used from several threads (calls on one handle are serialized by the library).
+ *
+ * Lifecycle: hvm_create -> hvm_set_* -> hvm_start -> hvm_wait (any number of times, with a
+ * timeout) / hvm_kill / hvm_resize -> hvm_destroy. Setters fail with -EBUSY after
+ * hvm_start; hvm_start a second time fails with -EALREADY.
+ *
+ * Exit status convention (hvm_wait): the command's own exit code; 128+N when it died of
+ * signal N; 124 when the VM was stopped by the timeout of hvm_set_timeout; 125 when hvm or
+ * the guest failed (hvm_error() says why).
+ */
+#ifndef HVM_H
+#define HVM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HVM_API_VERSION 1
+
+struct hvm;
+
+/* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: 1 vCPU, 128 MiB, the built-in
+ * kernel, initramfs and busybox image (found next to the running binary or in
+ * HVM_DATA_DIR), no network, stdio not connected (/dev/null and discarded output). */
+int hvm_create(struct hvm **out);
+
+/* The last error on this handle as "what: why", or "" when none. Valid until the next call. */
+const char *hvm_error(const struct hvm *vm);
+
+/* ---- what to boot ---------------------------------------------------------------------- */
+
+/* Guest kernel: an ELF vmlinux or a bzImage; NULL: the built-in HyperKernel. */
+int hvm_set_kernel(struct hvm *vm, const char *path);
+/* Initramfs to boot instead of the built-in one (the agent); NULL: built-in. */
+int hvm_set_initrd(struct hvm *vm, const char *path);
+/* Extra words for the guest kernel command line. */
+int hvm_set_cmdline_extra(struct hvm *vm, const char *words);
+/* vCPUs (1..32) and guest RAM in MiB. -EINVAL outside the limits. */
+int hvm_set_cpus(struct hvm *vm, unsigned cpus);
+int hvm_set_memory(struct hvm *vm, uint64_t mib);
+
+/* ---- the root file system and disks ---------------------------------------------------- */
+
+/* Root file system: a directory, tar/tar.gz, docker-save tar or OCI layout; converted once
+ * and cached by content (under $XDG_CACHE_HOME/hvm). NULL: the built-in busybox image.
+ * The image's Entrypoint/Cmd/Env/WorkingDir/User become the process defaults. */
+int hvm_set_image(struct hvm *vm, const char *image);
+/* The root as is, read-only (no writable tmpfs overlay). */
+int hvm_set_read_only(struct hvm *vm, int read_only);
+/* A disk image file mounted at guest_path (created and formatted ext4 with size_mib when
+ * missing; size_mib 0: 1024). At most 6. */
+int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path, int read_only,
+		   uint64_t size_mib);
+
+/* ---- network --------------------------------------------------------------------------- */
+
+/* "none" (default), "user" (rootless, passt) or "tap" / "tap:NAME" (root). */
+int hvm_set_net(struct hvm *vm, const char *mode);
+/* Publishes guest_port on the host's host_port (TCP, or UDP when udp); implies "user". */
+int hvm_add_port(struct hvm *vm, uint16_t host_port, uint16_t guest_port, int udp);
+/* With "tap": the guest's address "A.B.C.D/N", gateway and one name server (each may be NULL). */
+int hvm_set_net_addr(struct hvm *vm, const char *cidr, const char *gateway, const char *dns);
+/* The guest's MAC "aa:bb:cc:dd:ee:ff"; default random, locally administered. */
+int hvm_set_mac(struct hvm *vm, const char *mac);
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+/* argv (NULL-terminated) replaces the image's Cmd and follows its Entrypoint (docker's rule);
+ * argv NULL: the image's own. */
+int hvm_set_args(struct hvm *vm, const char *const *argv);
+/* Runs `/bin/sh -c command` instead of the image's Entrypoint and Cmd. */
+int hvm_set_shell_command(struct hvm *vm, const char *command);
+/* Replaces the whole process command line, ignoring the image's Entrypoint and Cmd. */
+int hvm_set_argv(struct hvm *vm, const char *const *argv);
+/* Adds KEY=VALUE to the environment (wins over the image's Env). */
+int hvm_add_env(struct hvm *vm, const char *key_value);
+/* Working directory, and user as "USER[:GROUP]" (names or numbers) in the guest. */
+int hvm_set_workdir(struct hvm *vm, const char *dir);
+int hvm_set_user(struct hvm *vm, const char *user);
+/* Guest host name (default "hvm"). */
+int hvm_set_hostname(struct hvm *vm, const char *name);
+
+/*
+ * Where the command's stdio goes: the library relays bytes between these fds and the guest
+ * on its own thread (it does not close them). in_fd -1: the command's stdin is empty (EOF at
+ * once); out_fd/err_fd -1: output discarded. With tty, the command gets a pseudo-terminal of
+ * rows x cols; out_fd carries both its output streams and err_fd is unused.
+ */
+int hvm_set_stdio(struct hvm *vm, int in_fd, int out_fd, int err_fd);
+int hvm_set_tty(struct hvm *vm, int tty, unsigned rows, unsigned cols);
+
+/* The guest kernel log goes to fd (-1: nowhere, the default). */
+int hvm_set_console(struct hvm *vm, int fd);
+/* Stop the VM after seconds (0: never); hvm_wait then reports 124. */
+int hvm_set_timeout(struct hvm *vm, unsigned seconds);
+/* Exposes the VM's vsock bridge at path ("CONNECT <port>\n"); see docs/vsock.md. Needed for
+ * hvm_exec() from other processes. */
+int hvm_set_api_socket(struct hvm *vm, const char *path);
+
+/* ---- running --------------------------------------------------------------------------- */
+
+/* Creates the VM and boots it; returns once the vCPUs run (the command starts when the
+ * guest agent is up). -EALREADY when already started; other -errno with hvm_error(). */
+int hvm_start(struct hvm *vm);
+
+/*
+ * Waits up to timeout_ms (-1: forever, 0: poll) for the command to end and the VM to stop;
+ * 0 with *status set (see the convention above), or -ETIMEDOUT, or -EINVAL when not started.
+ */
+int hvm_wait(struct hvm *vm, int timeout_ms, int *status);
+
+/* Delivers signal sig to the command in the guest; SIGKILL stops the VM at once (the status
+ * is then 137). -ESRCH when it has already ended. */
+int hvm_kill(struct hvm *vm, int sig);
+
+/* The command's terminal size (with hvm_set_tty). */
+int hvm_resize(struct hvm *vm, unsigned rows, unsigned cols);
+
+/* Pausing is not supported yet: -ENOTSUP. */
+int hvm_pause(struct hvm *vm);
+int hvm_resume(struct hvm *vm);
+
+/* Boot phase timings (us since hvm_start) and VMM memory, as a JSON object; malloc'd or NULL. */
+char *hvm_metrics_json(struct hvm *vm);
+
+/* Stops the VM if it runs, waits for it, frees everything (passt, sockets, temp files). */
+void hvm_destroy(struct hvm *vm);
+
+/*
+ * Runs one more process in the running VM behind api_socket (see hvm_set_api_socket),
+ * relaying its stdio to in_fd/out_fd/err_fd like hvm_set_stdio; blocks until it ends.
+ * argv NULL-terminated, env (may be NULL) of KEY=VALUE. 0 with *status, or -errno.
+ */
+int hvm_exec(const char *api_socket, const char *const *argv, const char *const *env,
+	     const char *cwd, const char *user, int tty, int in_fd, int out_fd, int err_fd,
+	     int *status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
