@@ -152,6 +152,12 @@ int virtq_should_interrupt(struct virtq *vq)
 	uint16_t old = vq->signalled_used, now = vq->used_idx;
 
 	/*
+	 * A queue that never became ready has no rings (NULL pointers): a guest may notify it
+	 * anyway, and nothing was pushed on it, so there is nothing to signal.
+	 */
+	if (!vq->ready)
+		return 0;
+	/*
 	 * Full barrier: our used->idx store must be visible before we read the driver's
 	 * suppression state, or a driver re-enabling interrupts right now could be missed.
 	 */
