@@ -36,7 +36,7 @@ BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)
 
 .SECONDARY:
-.PHONY: all deps kernel test test-unit test-kvm test-e2e bench clean distclean run-default
+.PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
 
@@ -140,13 +140,19 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 
 # deps first: on a fresh machine `make test` alone must work (it installs only what is missing).
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-unit test-kvm test-e2e
+	$(Q)$(MAKE) --no-print-directory test-unit test-kvm test-hostile test-e2e
 
 test-unit: $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
 
 test-kvm: $(KVM_BIN)
 	$(Q)sh tests/run.sh kvm $(KVM_BIN)
+
+# The hostile-guest suite: real devices attacked through their registers, no KVM needed;
+# one line per attack class (docs/threat-model.md).
+HOSTILE_BIN := $(BUILD)/tests/hostile/hostile
+test-hostile: $(HOSTILE_BIN)
+	$(Q)$(HOSTILE_BIN)
 
 test-e2e: all $(GUEST_TEST_BIN)
 	$(Q)sh tests/e2e/run.sh $(BUILD)
