@@ -265,8 +265,10 @@ static int vnet_rx_drop(struct vnet *n)
 static void vnet_rx_stall(struct vnet *n)
 {
 	struct virtq *vq = &n->transport.vq[VNET_RXQ];
-	log_debug("virtio-net: rx stall: last_avail %u avail %u used %u",
-		  vq->last_avail, __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE), vq->used_idx);
+
+	/* The driver may set DRIVER_OK without a ready receive queue: then there is no ring. */
+	log_debug("virtio-net: rx stall: last_avail %u avail %u used %u", vq->last_avail,
+		  vq->ready ? __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) : 0u, vq->used_idx);
 	n->rx_stalled = 1;
 	vnet_timer_arm(n, VNET_STALL_MS);
 	vnet_poll_update(n);
