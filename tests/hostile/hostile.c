@@ -268,13 +268,23 @@ static void make_disk(void)
 		close(fd);
 }
 
+/* The bystander: a read-only virtio-blk on the same image in slot 1 (attached once). */
+static void bystander_up(void)
+{
+	static int up;
+
+	if (up++)
+		return;
+	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
+	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
+}
+
 /* The victim blk device in slot 0, the bystander (read-only, same image) in slot 1. */
 static void blk_up(void)
 {
 	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
 	drv_init(&vb, &victim_blk.transport, SLOT(0), 1, F_BASE);
-	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
+	bystander_up();
 }
 
 /* After an attack: the victim is broken or failed the request; a reset brings it back. */
@@ -844,8 +854,7 @@ static void net_up(void)
 	EXPECT(net_dgram_open(sv[0], &be) == 0);
 	EXPECT(vnet_attach(&net, &vm, MMIO_BASE + 0x2000, 7, mac, be) == 0);
 	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
-	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
+	bystander_up();
 }
 
 /* Sends one TX chain of `len` bytes (header included) in one descriptor; waits until used. */
@@ -967,8 +976,7 @@ static void vs_up(void)
 	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
 	for (uint16_t i = 0; i < QSIZE; i++)
 		vs_rx_post(i);
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
-	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
+	bystander_up();
 }
 
 /* One TX packet: header + a payload buffer of `room` bytes ('x'). 1 when used in time. */
@@ -1217,6 +1225,136 @@ static void a_vsock_wrong_cid(void)
 	close(lfd);
 }
 
+/* ---- attack class: queues used before they are ready ----------------------------------- */
+
+/* Notifies every queue index (and some that do not exist) of a device without live queues. */
+static void notify_all(struct gdrv *g)
+{
+	for (uint32_t q = 0; q < 6; q++)
+		reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+}
+
+/* Brings a device to DRIVER_OK without making any queue ready. */
+static void driver_ok_bare(struct gdrv *g, struct virtio_mmio *t, gpa_t slot, uint64_t f)
+{
+	g->t = t;
+	g->slot = slot;
+	reg_write(g, VIRTIO_MMIO_STATUS, 0);
+	notify_all(g);					/* before anything at all */
+	reg_write(g, VIRTIO_MMIO_STATUS, S_AD);
+	features_write(g, f);
+	reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	notify_all(g);					/* live device, dead queues */
+}
+
+static void a_queue_not_ready(void)
+{
+	static const uint8_t frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 9,
+					   0x88, 0xb5 };
+	int lfd;
+
+	net_up();
+	vs_up();
+	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	driver_ok_bare(&vb, &victim_blk.transport, SLOT(0), F_BASE);
+	driver_ok_bare(&nd, &net.transport, SLOT(2), (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
+	driver_ok_bare(&vd, &vs.transport, SLOT(3), F_BASE);
+	/* Host traffic toward devices whose receive queues do not exist. */
+	EXPECT(send(net_host, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(frame));
+	lfd = vs_listen_port(5004);
+	{
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			EXPECT(write(fd, "CONNECT 9\n", 10) == 10);
+		usleep(VNET_STALL_MS * 3000);
+		if (fd >= 0)
+			close(fd);
+	}
+	/* Every device comes back after a reset and works. */
+	blk_recovers();
+	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
+	EXPECT(net_tx(NET_HDR + 60));
+	EXPECT(host_got_frame(WAIT_MS));
+	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vs_rx_post(i);
+	vs_still_works(lfd, 1300, 5004);
+	close(lfd);
+}
+
+/* ---- attack class: receive buffers the device cannot fill ------------------------------ */
+
+/* Waits for DEVICE_NEEDS_RESET on g; 1 when it came. */
+static int wait_broken(struct gdrv *g)
+{
+	uint64_t end = clock_now_us() + WAIT_MS * 1000ULL;
+
+	while (!needs_reset(g) && clock_now_us() < end)
+		usleep(100);
+	return needs_reset(g);
+}
+
+/* One RX descriptor {addr, len, flags} posted on net; a frame arrives; the device must break. */
+static void net_rx_bad(uint64_t addr, uint32_t len, uint16_t flags)
+{
+	static const uint8_t frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 9,
+					   0x88, 0xb5 };
+
+	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
+	gdesc(&nd, NRX)[0] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags };
+	publish(&nd, NRX, 0);
+	EXPECT(send(net_host, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(frame));
+	EXPECT(wait_broken(&nd));
+	EXPECT(atomic_load(&net.rx_frames) == 0);
+}
+
+/* The same on vsock's RX queue, with a host client's CONNECT as the traffic. */
+static void vs_rx_bad(uint64_t addr, uint32_t len, uint16_t flags)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
+	gdesc(&vd, VRX)[0] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags };
+	publish(&vd, VRX, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		EXPECT(write(fd, "CONNECT 9\n", 10) == 10);
+	EXPECT(wait_broken(&vd));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void a_rx_buffer_bad(void)
+{
+	gpa_t nb = BUF(SLOT(2)) + 0x40000, vb_ = BUF(SLOT(3)) + 0x40000;
+	int lfd;
+
+	net_up();
+	vs_up();
+	net_rx_bad(nb, 2048, 0);			/* device-readable only */
+	net_rx_bad(nb, 4, VRING_DESC_F_WRITE);		/* shorter than the header */
+	net_rx_bad(RAM - 16, 2048, VRING_DESC_F_WRITE);	/* running off the end of RAM */
+	vs_rx_bad(vb_, 4096, 0);
+	vs_rx_bad(vb_, 8, VRING_DESC_F_WRITE);
+	vs_rx_bad(MMIO_BASE, 4096, VRING_DESC_F_WRITE);
+	/* Both come back after a reset. */
+	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
+	EXPECT(net_tx(NET_HDR + 60));
+	EXPECT(host_got_frame(WAIT_MS));
+	lfd = vs_listen_port(5005);
+	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vs_rx_post(i);
+	vs_still_works(lfd, 1400, 5005);
+	close(lfd);
+}
+
 /* ---- attack class: serial ------------------------------------------------------------- */
 
 static _Atomic uint64_t serial_bytes;
@@ -1235,8 +1373,7 @@ static void a_serial_flood(void)
 	uint64_t t0;
 
 	EXPECT(serial_attach(&s, &vm, 0x3f8, 4, serial_count, NULL) == 0);
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
-	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
+	bystander_up();
 	/* 4 MiB of output as fast as the vCPU can write THR, interrupts on. */
 	v = 0x0f;
 	serial_access(&s, 1, &v, 1, 1);
@@ -1296,6 +1433,8 @@ static const struct attack attacks[] = {
 	{ "vsock-credit-abuse", a_vsock_credit_abuse },
 	{ "vsock-conn-flood", a_vsock_conn_flood },
 	{ "vsock-wrong-cid", a_vsock_wrong_cid },
+	{ "queue-not-ready", a_queue_not_ready },
+	{ "rx-buffer-bad", a_rx_buffer_bad },
 	{ "serial-flood", a_serial_flood },
 };
 
