@@ -138,8 +138,16 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain 
 
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->used->ring[vq->used_idx % vq->size];
+	struct vring_used_elem *e;
 
+	/*
+	 * A device may still hold a chain popped before the driver cleared QUEUE_READY; since
+	 * then the driver may have changed QUEUE_NUM (to 0: a division by zero; larger: an
+	 * index past the used ring that virtq_enable checked). The queue is gone: drop it.
+	 */
+	if (!vq->ready)
+		return;
+	e = &vq->used->ring[vq->used_idx % vq->size];
 	e->id = head;
 	e->len = len;
 	vq->used_idx++;
