@@ -71,8 +71,6 @@ static int virtq_enter_indirect(struct virtq *vq, const struct guest_mem *mem,
 				const struct vring_desc *d, const struct vring_desc **table,
 				unsigned *table_size)
 {
-	if (*table != vq->desc)
-		return virtq_fail(vq, "nested indirect table");
 	if (d->flags & VRING_DESC_F_NEXT)
 		return virtq_fail(vq, "indirect descriptor with NEXT set");
 	if (d->len == 0 || d->len % 16 || d->len / 16 > VIRTQ_MAX_SIZE)
@@ -89,6 +87,7 @@ static int virtq_walk(struct virtq *vq, const struct guest_mem *mem, uint16_t he
 {
 	const struct vring_desc *table = vq->desc;
 	unsigned table_size = vq->size, idx = head, hops = 0;
+	int indirect = 0;
 
 	c->head = head;
 	c->nread = c->nwrite = 0;
@@ -100,8 +99,15 @@ static int virtq_walk(struct virtq *vq, const struct guest_mem *mem, uint16_t he
 			return virtq_fail(vq, "descriptor index out of range or chain loops");
 		memcpy(&d, &table[idx], sizeof(d));	/* one read: the guest may be rewriting it */
 		if (d.flags & VRING_DESC_F_INDIRECT) {
+			/*
+			 * A flag, not table != vq->desc: an indirect table placed at the ring's own
+			 * address would pass as "not nested" and restart the walk forever.
+			 */
+			if (indirect)
+				return virtq_fail(vq, "nested indirect table");
 			if (virtq_enter_indirect(vq, mem, &d, &table, &table_size))
 				return -EINVAL;
+			indirect = 1;
 			idx = 0;
 			hops = 0;
 			continue;

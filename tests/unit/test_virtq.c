@@ -175,6 +175,12 @@ static void indirect_tables(void)
 	set_desc(0, 0x5000, 16, VRING_DESC_F_INDIRECT, 0);
 	offer(0);
 	expect_broken("cycle inside an indirect table");
+
+	/* Found by fuzz_virtio_blk: the descriptor table itself as the indirect table. */
+	fresh_queue();
+	set_desc(0, DESC_GPA, 16, VRING_DESC_F_INDIRECT, 0);
+	offer(0);
+	expect_broken("indirect table at the descriptor table's own address");
 }
 
 static void bad_queue_setup(void)
