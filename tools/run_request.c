@@ -105,8 +105,11 @@ static char **list_join(char *const *head, char *const *tail, int ntail)
 	list = calloc((size_t)(nhead + ntail + 1), sizeof(*list));
 	if (!list)
 		return NULL;
-	memcpy(list, head, (size_t)nhead * sizeof(*list));
-	memcpy(list + nhead, tail, (size_t)ntail * sizeof(*list));
+	/* An image without Entrypoint or Cmd has NULL lists: memcpy from NULL is undefined. */
+	if (nhead)
+		memcpy(list, head, (size_t)nhead * sizeof(*list));
+	if (ntail)
+		memcpy(list + nhead, tail, (size_t)ntail * sizeof(*list));
 	return list;
 }
 
