@@ -31,6 +31,9 @@ RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/run_reque
 	   tools/run_volume.c tools/run_loop.c tools/run_exec.c tools/run_tty.c \
 	   tools/host_session.c tools/run_net.c agent/proto.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
+# hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
+OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
+OCI_UNIT_OBJ := $(OCI_UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)
@@ -124,7 +127,7 @@ KVM_SRC  := $(wildcard tests/kvm/test_*.c)
 KVM_BIN  := $(KVM_SRC:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
 TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) $(BUILD)/obj/cjson.o \
 	     $(filter-out $(BUILD)/obj/tools/hvm-image.o,$(CONVERT_SRC:%.c=$(BUILD)/obj/%.o)) \
-	     $(BUILD)/libhvm.a
+	     $(OCI_UNIT_OBJ) $(BUILD)/libhvm.a
 
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)

@@ -1,0 +1,286 @@
+/* hvm-oci without a VM: runc's command line, config.json, state records, file binds. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../tools/oci_cli.h"
+#include "../../tools/oci_files.h"
+#include "../../tools/oci_spec.h"
+#include "../../tools/oci_state.h"
+#include "../harness.h"
+
+#define ARGV(...) ((char *[]){ "hvm-oci", __VA_ARGS__, NULL })
+
+static int parse(struct oci_cli *c, char **argv, char *err)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	return oci_cli_parse(c, argc, argv, err, 256);
+}
+
+static void cli_create_like_conmon(void)
+{
+	struct oci_cli c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, ARGV("--systemd-cgroup", "--root=/run/x", "--log", "/l.json",
+				"--log-format=json", "create", "--bundle", "/b", "--pid-file=/p",
+				"--console-socket", "/s", "--no-new-keyring", "c1"), err), 0);
+	CHECK_EQ(c.verb, OCI_CREATE);
+	CHECK_STR(c.root, "/run/x");
+	CHECK_STR(c.log, "/l.json");
+	CHECK_EQ(c.log_json, 1);
+	CHECK_STR(c.bundle, "/b");
+	CHECK_STR(c.pid_file, "/p");
+	CHECK_STR(c.console_socket, "/s");
+	CHECK_STR(c.id, "c1");
+	CHECK_EQ(parse(&c, ARGV("create", "-b", "/b2", "c2"), err), 0);
+	CHECK_STR(c.bundle, "/b2");
+	CHECK_STR(c.root, OCI_DEFAULT_ROOT);
+}
+
+static void cli_kill_signals(void)
+{
+	struct oci_cli c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, ARGV("kill", "c1", "KILL"), err), 0);
+	CHECK_EQ(c.signal, SIGKILL);
+	CHECK_EQ(parse(&c, ARGV("kill", "--all", "c1", "SIGUSR1"), err), 0);
+	CHECK_EQ(c.signal, SIGUSR1);
+	CHECK_EQ(c.all, 1);
+	CHECK_EQ(parse(&c, ARGV("kill", "c1", "9"), err), 0);
+	CHECK_EQ(c.signal, 9);
+	CHECK_EQ(parse(&c, ARGV("kill", "c1"), err), 0);
+	CHECK_EQ(c.signal, SIGTERM);
+	CHECK_EQ(oci_signal_parse("term"), SIGTERM);
+	CHECK_EQ(oci_signal_parse("SIGHUP"), SIGHUP);
+	CHECK_EQ(parse(&c, ARGV("kill", "c1", "NOPE"), err), -EINVAL);
+	CHECK_STR(err, "invalid signal: NOPE");
+	CHECK_EQ(oci_signal_parse("0"), -EINVAL);
+	CHECK_EQ(oci_signal_parse("65"), -EINVAL);
+}
+
+static void cli_exec_and_errors(void)
+{
+	struct oci_cli c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, ARGV("exec", "--process", "/p.json", "--detach", "--pid-file", "/x",
+				"c1"), err), 0);
+	CHECK_STR(c.process, "/p.json");
+	CHECK_EQ(c.detach, 1);
+	CHECK_EQ(c.nargs, 0);
+	CHECK_EQ(parse(&c, ARGV("exec", "-t", "-e", "A=1", "--env=B=2", "--cwd", "/tmp", "c1",
+				"ls", "-l"), err), 0);
+	CHECK_EQ(c.tty, 1);
+	CHECK_EQ(c.nenv, 2);
+	CHECK_STR(c.env[1], "B=2");
+	CHECK_EQ(c.nargs, 2);
+	CHECK_STR(c.args[1], "-l");	/* the command's own flags are left alone */
+	CHECK_EQ(parse(&c, ARGV("exec", "c1"), err), -EINVAL);
+	CHECK_EQ(parse(&c, ARGV("delete", "--force=true", "c1"), err), 0);
+	CHECK_EQ(c.force, 1);
+	CHECK_EQ(parse(&c, ARGV("create", "--bogus", "c1"), err), -EINVAL);
+	CHECK_STR(err, "flag provided but not defined: --bogus");
+	CHECK_EQ(parse(&c, ARGV("start"), err), -EINVAL);
+	CHECK_STR(err, "\"start\" requires a container id");
+	CHECK_EQ(parse(&c, ARGV("--log-format", "xml", "state", "c1"), err), -EINVAL);
+	CHECK_EQ(parse(&c, ARGV("frobnicate"), err), -EINVAL);
+	CHECK_EQ(parse(&c, ARGV("--version"), err), 0);
+	CHECK_EQ(c.version, 1);
+}
+
+static const char config[] =
+	"{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":true,\"consoleSize\":{\"height\":30,"
+	"\"width\":100},\"user\":{\"uid\":1000,\"gid\":100},\"args\":[\"sh\",\"-c\",\"echo hi\"],"
+	"\"env\":[\"PATH=/bin\",\"A=b c\"],\"cwd\":\"/data\"},"
+	"\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"h1\","
+	"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+	"{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/x/hosts\",\"options\":[\"rbind\",\"ro\"]},"
+	"{\"destination\":\"/etc/resolv.conf\",\"source\":\"/x/r\",\"options\":[\"bind\"]}],"
+	"\"annotations\":{\"k\":\"v\"},"
+	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/n1\"}],"
+	"\"resources\":{\"memory\":{\"limit\":268435457},\"cpu\":{\"quota\":150000,\"period\":100000}}}}";
+
+static void spec_full(void)
+{
+	struct oci_spec s;
+	char err[256];
+
+	CHECK_EQ(oci_spec_parse(config, "/bundle", &s, err, sizeof(err)), 0);
+	CHECK_STR(s.process.args[2], "echo hi");
+	CHECK(s.process.args[3] == NULL);
+	CHECK_STR(s.process.env[1], "A=b c");
+	CHECK_STR(s.process.cwd, "/data");
+	CHECK_EQ(s.process.uid, 1000);
+	CHECK_EQ(s.process.gid, 100);
+	CHECK_EQ(s.process.terminal, 1);
+	CHECK_EQ(s.process.rows, 30);
+	CHECK_EQ(s.process.cols, 100);
+	CHECK_STR(s.root, "/bundle/rootfs");
+	CHECK_EQ(s.root_read_only, 1);
+	CHECK_STR(s.hostname, "h1");
+	CHECK_EQ(s.nmounts, 3);
+	CHECK_EQ(s.mounts[0].bind, 0);
+	CHECK_EQ(s.mounts[1].bind, 1);
+	CHECK_EQ(s.mounts[1].read_only, 1);
+	CHECK_EQ(s.mounts[2].bind, 1);	/* no type, "bind" in the options */
+	CHECK_EQ(s.mem_mib, 257);	/* rounded up to whole MiB */
+	CHECK_EQ(s.cpus, 2);		/* 1.5 CPUs of quota: 2 vCPUs */
+	CHECK_STR(s.netns, "/run/netns/n1");
+	CHECK_STR(s.annotations, "{\"k\":\"v\"}");
+	oci_spec_free(&s);
+}
+
+static void spec_limits_and_errors(void)
+{
+	struct oci_spec s;
+	char err[256];
+
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"true\"]},\"root\":{\"path\":\"/abs\"},"
+				"\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576},"
+				"\"cpu\":{\"cpus\":\"0-3,6\"}}}}", "/b", &s, err, sizeof(err)), 0);
+	CHECK_STR(s.root, "/abs");
+	CHECK_EQ(s.mem_mib, OCI_MIN_MEM_MIB);
+	CHECK_EQ(s.cpus, 5);
+	CHECK(s.netns == NULL);
+	CHECK_STR(s.annotations, "{}");
+	CHECK_STR(s.process.cwd == NULL ? "none" : s.process.cwd, "none");
+	oci_spec_free(&s);
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[]},\"root\":{\"path\":\"r\"}}", "/b", &s,
+				err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "args must not be empty");
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"x\"]}}", "/b", &s, err, sizeof(err)),
+		 -EINVAL);
+	CHECK_STR(err, "root.path: missing in config.json");
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[1]},\"root\":{\"path\":\"r\"}}", "/b", &s,
+				err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "process.args must be an array of strings");
+	CHECK_EQ(oci_spec_parse("{nope", "/b", &s, err, sizeof(err)), -EINVAL);
+}
+
+static void process_json(void)
+{
+	struct oci_process p;
+	char err[256];
+
+	CHECK_EQ(oci_process_parse("{\"args\":[\"sh\",\"-c\",\"echo exec-ok\"],\"env\":[\"PATH=/bin\"],"
+				   "\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0}}", &p, err,
+				   sizeof(err)), 0);
+	CHECK_STR(p.args[0], "sh");
+	CHECK_STR(p.env[0], "PATH=/bin");
+	CHECK_EQ(p.terminal, 0);
+	oci_process_free(&p);
+}
+
+static char *tmpdir(void)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "/tmp/hvm-oci-test.XXXXXX");
+	return mkdtemp(buf);
+}
+
+static void state_round_trip(void)
+{
+	struct oci_state st = { .id = "c1", .pid = getpid(), .bundle = "/b",
+				.annotations = "{\"a\":\"1\"}", .status = "created",
+				.created = "2026-01-01T00:00:00.000000000Z" }, back;
+	char *dir = tmpdir(), path[128], buf[128], *json;
+
+	CHECK(dir != NULL);
+	st.pid_start = oci_pid_start(st.pid);
+	CHECK(st.pid_start > 0);
+	CHECK_EQ(oci_state_write(dir, &st), 0);
+	CHECK_EQ(oci_state_read(dir, &back), 0);
+	CHECK_STR(back.id, "c1");
+	CHECK_EQ(back.pid, getpid());
+	CHECK_EQ(back.pid_start, st.pid_start);
+	CHECK_STR(oci_state_status(&back), "created");
+	free(back.status);
+	back.status = strdup("running");
+	CHECK_STR(oci_state_status(&back), "running");
+	back.pid_start++;	/* the pid was reused by another process */
+	CHECK_STR(oci_state_status(&back), "stopped");
+	json = oci_state_json(&back, "running");
+	CHECK(json && strstr(json, "\"ociVersion\":\t\"1.0.2\"") && strstr(json, "\"a\":\t\"1\""));
+	free(json);
+	oci_state_free(&back);
+	snprintf(path, sizeof(path), "%s/%s", dir, OCI_STATE_FILE);
+	unlink(path);
+	CHECK_EQ(oci_state_read(dir, &back), -ENOENT);
+	rmdir(dir);
+	CHECK_EQ(oci_state_dir("/r", "..", buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(oci_state_dir("/r", "a/b", buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(oci_state_dir("/r", "ok", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "/r/ok");
+}
+
+static void state_dead_and_zombie(void)
+{
+	struct oci_state st = { .id = "c", .bundle = "/b", .annotations = "{}", .status = "running" };
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	st.pid = pid;
+	for (int i = 0; i < 500 && oci_pid_start(pid); i++)
+		usleep(1000);
+	CHECK_EQ(oci_pid_start(pid), 0);	/* a zombie is not alive */
+	CHECK_STR(oci_state_status(&st), "stopped");
+	waitpid(pid, NULL, 0);
+	CHECK_STR(oci_state_status(&st), "stopped");
+}
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void files_copied_inside_root(void)
+{
+	char *dir = tmpdir(), root[128], src[128], outside[128], p[192], *text;
+	struct oci_mount m[3] = { 0 };
+	struct oci_spec s = { .root = root, .mounts = m, .nmounts = 3 };
+
+	snprintf(root, sizeof(root), "%s/rootfs", dir);
+	snprintf(src, sizeof(src), "%s/hosts", dir);
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	mkdir(root, 0755);
+	write_file(src, "127.0.0.1 c1\n");
+	write_file(outside, "precious\n");
+	snprintf(p, sizeof(p), "%s/etc", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/etc/hosts", root);
+	CHECK_EQ(symlink(outside, p), 0);	/* a hostile image points the target out */
+	m[0] = (struct oci_mount){ .destination = "/etc/hosts", .source = src, .bind = 1 };
+	m[1] = (struct oci_mount){ .destination = "/run/deep/.containerenv", .source = src, .bind = 1 };
+	m[2] = (struct oci_mount){ .destination = "/proc", .source = "proc", .type = "proc" };
+	CHECK_EQ(oci_files_copy(&s), 0);
+	text = oci_read_file(p);
+	CHECK_STR(text, "127.0.0.1 c1\n");
+	free(text);
+	text = oci_read_file(outside);
+	CHECK_STR(text, "precious\n");
+	free(text);
+	snprintf(p, sizeof(p), "%s/run/deep/.containerenv", root);
+	text = oci_read_file(p);
+	CHECK_STR(text, "127.0.0.1 c1\n");
+	free(text);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	CHECK_EQ(system(p), 0);
+}
+
+HARNESS_MAIN(cli_create_like_conmon, cli_kill_signals, cli_exec_and_errors, spec_full,
+	     spec_limits_and_errors, process_json, state_round_trip, state_dead_and_zombie,
+	     files_copied_inside_root)

@@ -1,0 +1,22 @@
+/*
+ * Bind mounts of single files (/etc/hosts, /etc/resolv.conf, /etc/hostname, ...) as a micro-VM
+ * can have them: copied into the rootfs directory before it becomes the guest's root disk.
+ * Copies stay inside the rootfs: every path is resolved with RESOLVE_IN_ROOT, and a symlink at
+ * the destination is replaced, never followed.
+ */
+#ifndef HVM_OCI_FILES_H
+#define HVM_OCI_FILES_H
+
+#include "oci_spec.h"
+
+#define OCI_FILE_MAX (1u << 20)	/* larger file binds are skipped with a warning */
+
+/*
+ * Copies the source of every bind mount that is a regular file into root at its destination,
+ * unless the copy there is already identical. Directory binds and other mounts are left out
+ * (a warning each, except the kernel file systems the guest mounts itself). 0 or -errno for
+ * the first copy that failed (reported with oci_err).
+ */
+int oci_files_copy(const struct oci_spec *s);
+
+#endif

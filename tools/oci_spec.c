@@ -1,0 +1,314 @@
+#include "oci_spec.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *oci_read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			char *b = realloc(buf, cap ? cap * 2 : 8192);
+			if (!b) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = b;
+			cap = cap ? cap * 2 : 8192;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static char *dup_str(const cJSON *item)
+{
+	return cJSON_IsString(item) ? strdup(item->valuestring) : NULL;
+}
+
+/* A JSON array of strings as a NULL-terminated vector; absent: an empty one. */
+static int string_array(const cJSON *a, char ***out, const char *what, char *err, int errcap)
+{
+	int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0, i = 0;
+	char **v = calloc((size_t)n + 1, sizeof(*v));
+	const cJSON *e;
+
+	if (!v)
+		return -ENOMEM;
+	if (a && !cJSON_IsArray(a))
+		goto bad;
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e))
+			goto bad;
+		if (!(v[i++] = strdup(e->valuestring)))
+			goto nomem;
+	}
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, (size_t)errcap, "%s must be an array of strings", what);
+	for (int k = 0; k < i; k++)
+		free(v[k]);
+	free(v);
+	return -EINVAL;
+nomem:
+	for (int k = 0; k < i; k++)
+		free(v[k]);
+	free(v);
+	return -ENOMEM;
+}
+
+static void free_vec(char **v)
+{
+	for (int i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int process_from(const cJSON *p, struct oci_process *out, char *err, int errcap)
+{
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(p, "user");
+	const cJSON *size = cJSON_GetObjectItemCaseSensitive(p, "consoleSize");
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(user, "uid");
+	const cJSON *gid = cJSON_GetObjectItemCaseSensitive(user, "gid");
+	int e;
+
+	*out = (struct oci_process){ 0 };
+	if (!cJSON_IsObject(p)) {
+		snprintf(err, (size_t)errcap, "process: missing or not an object");
+		return -EINVAL;
+	}
+	e = string_array(cJSON_GetObjectItemCaseSensitive(p, "args"), &out->args, "process.args",
+			 err, errcap);
+	if (!e)
+		e = string_array(cJSON_GetObjectItemCaseSensitive(p, "env"), &out->env, "process.env",
+				 err, errcap);
+	if (e)
+		return e;
+	if (!out->args[0]) {
+		snprintf(err, (size_t)errcap, "args must not be empty");
+		return -EINVAL;
+	}
+	out->cwd = dup_str(cJSON_GetObjectItemCaseSensitive(p, "cwd"));
+	out->uid = cJSON_IsNumber(uid) ? (uint32_t)uid->valuedouble : 0;
+	out->gid = cJSON_IsNumber(gid) ? (uint32_t)gid->valuedouble : 0;
+	out->terminal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "terminal"));
+	if (cJSON_IsObject(size)) {
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(size, "height");
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(size, "width");
+		out->rows = cJSON_IsNumber(h) ? (unsigned)h->valuedouble : 0;
+		out->cols = cJSON_IsNumber(w) ? (unsigned)w->valuedouble : 0;
+	}
+	return 0;
+}
+
+int oci_process_parse(const char *json, struct oci_process *p, char *err, int errcap)
+{
+	cJSON *doc = cJSON_Parse(json);
+	int e;
+
+	if (!doc) {
+		snprintf(err, (size_t)errcap, "process: invalid JSON");
+		*p = (struct oci_process){ 0 };
+		return -EINVAL;
+	}
+	e = process_from(doc, p, err, errcap);
+	cJSON_Delete(doc);
+	if (e)
+		oci_process_free(p);
+	return e;
+}
+
+static int has_option(const cJSON *options, const char *want)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, options)
+		if (cJSON_IsString(o) && strcmp(o->valuestring, want) == 0)
+			return 1;
+	return 0;
+}
+
+static int mounts_from(const cJSON *a, struct oci_spec *s)
+{
+	const cJSON *m;
+
+	s->mounts = calloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(*s->mounts));
+	if (!s->mounts)
+		return -ENOMEM;
+	cJSON_ArrayForEach(m, a) {
+		struct oci_mount *o = &s->mounts[s->nmounts];
+		const cJSON *opts = cJSON_GetObjectItemCaseSensitive(m, "options");
+
+		o->destination = dup_str(cJSON_GetObjectItemCaseSensitive(m, "destination"));
+		if (!o->destination)
+			continue;
+		o->source = dup_str(cJSON_GetObjectItemCaseSensitive(m, "source"));
+		o->type = dup_str(cJSON_GetObjectItemCaseSensitive(m, "type"));
+		o->bind = (o->type && strcmp(o->type, "bind") == 0) || has_option(opts, "bind") ||
+			  has_option(opts, "rbind");
+		o->read_only = has_option(opts, "ro");
+		s->nmounts++;
+	}
+	return 0;
+}
+
+/* "0-3,7": how many CPUs a cpuset string names; 0 when it names none or is malformed. */
+static unsigned cpuset_count(const char *s)
+{
+	unsigned n = 0;
+
+	while (*s) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b = a;
+
+		if (end == s)
+			return 0;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtoul(s, &end, 10);
+			if (end == s || b < a)
+				return 0;
+		}
+		n += (unsigned)(b - a + 1);
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return 0;
+	}
+	return n;
+}
+
+/* linux.resources: memory limit -> guest RAM; CPU quota (or cpuset) -> vCPUs. */
+static void resources_from(const cJSON *r, struct oci_spec *s)
+{
+	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(r, "memory");
+	const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(r, "cpu");
+	const cJSON *limit = cJSON_GetObjectItemCaseSensitive(mem, "limit");
+	const cJSON *quota = cJSON_GetObjectItemCaseSensitive(cpu, "quota");
+	const cJSON *period = cJSON_GetObjectItemCaseSensitive(cpu, "period");
+	const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(cpu, "cpus");
+
+	if (cJSON_IsNumber(limit) && limit->valuedouble > 0) {
+		uint64_t mib = ((uint64_t)limit->valuedouble + (1u << 20) - 1) >> 20;
+		s->mem_mib = mib < OCI_MIN_MEM_MIB ? OCI_MIN_MEM_MIB : mib;
+	}
+	if (cJSON_IsNumber(quota) && quota->valuedouble > 0) {
+		double p = cJSON_IsNumber(period) && period->valuedouble > 0 ? period->valuedouble
+									   : 100000;
+		double n = quota->valuedouble / p;
+		s->cpus = (unsigned)n + (n > (unsigned)n);
+	} else if (cJSON_IsString(cpus)) {
+		s->cpus = cpuset_count(cpus->valuestring);
+	}
+	if (s->cpus > OCI_MAX_CPUS)
+		s->cpus = OCI_MAX_CPUS;
+}
+
+static void namespaces_from(const cJSON *a, struct oci_spec *s)
+{
+	const cJSON *ns;
+
+	cJSON_ArrayForEach(ns, a) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(ns, "type");
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(ns, "path");
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "network") == 0 &&
+		    cJSON_IsString(path) && path->valuestring[0])
+			s->netns = strdup(path->valuestring);
+	}
+}
+
+static int root_from(const cJSON *root, const char *bundle, struct oci_spec *s, char *err,
+		     int errcap)
+{
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(root, "path");
+
+	if (!cJSON_IsString(path) || !path->valuestring[0]) {
+		snprintf(err, (size_t)errcap, "root.path: missing in config.json");
+		return -EINVAL;
+	}
+	if (path->valuestring[0] == '/')
+		s->root = strdup(path->valuestring);
+	else if (asprintf(&s->root, "%s/%s", bundle, path->valuestring) < 0)
+		s->root = NULL;
+	s->root_read_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "readonly"));
+	return s->root ? 0 : -ENOMEM;
+}
+
+static int spec_from(const cJSON *doc, const char *bundle, struct oci_spec *s, char *err,
+		     int errcap)
+{
+	const cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(doc, "linux");
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(doc, "annotations");
+	int e = process_from(cJSON_GetObjectItemCaseSensitive(doc, "process"), &s->process, err,
+			     errcap);
+
+	if (!e)
+		e = root_from(cJSON_GetObjectItemCaseSensitive(doc, "root"), bundle, s, err, errcap);
+	if (!e)
+		e = mounts_from(cJSON_GetObjectItemCaseSensitive(doc, "mounts"), s);
+	if (e)
+		return e;
+	s->hostname = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "hostname"));
+	resources_from(cJSON_GetObjectItemCaseSensitive(linux_, "resources"), s);
+	namespaces_from(cJSON_GetObjectItemCaseSensitive(linux_, "namespaces"), s);
+	s->annotations = cJSON_IsObject(ann) ? cJSON_PrintUnformatted(ann) : strdup("{}");
+	return s->annotations ? 0 : -ENOMEM;
+}
+
+int oci_spec_parse(const char *json, const char *bundle, struct oci_spec *s, char *err, int errcap)
+{
+	cJSON *doc = cJSON_Parse(json);
+	int e;
+
+	*s = (struct oci_spec){ 0 };
+	if (!doc) {
+		snprintf(err, (size_t)errcap, "config.json: invalid JSON");
+		return -EINVAL;
+	}
+	e = spec_from(doc, bundle, s, err, errcap);
+	cJSON_Delete(doc);
+	if (e == -ENOMEM)
+		snprintf(err, (size_t)errcap, "config.json: out of memory");
+	if (e)
+		oci_spec_free(s);
+	return e;
+}
+
+void oci_process_free(struct oci_process *p)
+{
+	free_vec(p->args);
+	free_vec(p->env);
+	free(p->cwd);
+	*p = (struct oci_process){ 0 };
+}
+
+void oci_spec_free(struct oci_spec *s)
+{
+	oci_process_free(&s->process);
+	for (int i = 0; i < s->nmounts; i++) {
+		free(s->mounts[i].destination);
+		free(s->mounts[i].source);
+		free(s->mounts[i].type);
+	}
+	free(s->mounts);
+	free(s->root);
+	free(s->hostname);
+	free(s->netns);
+	free(s->annotations);
+	*s = (struct oci_spec){ 0 };
+}
