@@ -6,8 +6,8 @@ set -eu
 pkgs_build="gcc make libc6-dev musl-tools pkg-config dpkg-dev libarchive-dev libcjson-dev zlib1g-dev libssl-dev libseccomp-dev"
 pkgs_kernel="linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils"
 pkgs_run="busybox-static e2fsprogs passt"
-pkgs_bench="qemu-system-x86 iperf3"
-pkgs_test="umoci debootstrap python3 curl wrk iproute2 iputils-ping util-linux"
+pkgs_bench="qemu-system-x86 iperf3 podman crun"
+pkgs_test="umoci debootstrap python3 curl wrk iproute2 iputils-ping util-linux podman containerd"
 
 groups=${*:-build kernel run bench test}
 want=""
