@@ -67,6 +67,7 @@ static int json_read(struct convert *c, const char *dir, const char *rel, char *
 	int fd, err = blob_open(c, dir, rel, &fd);
 	ssize_t n;
 
+	*buf = NULL;	/* callers free it on every path (oci_manifest does) */
 	if (err)
 		return err;
 	*buf = malloc(JSON_MAX + 1);
