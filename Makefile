@@ -39,7 +39,8 @@ BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)
 
 .SECONDARY:
-.PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default
+.PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
+	fuzz fuzz-smoke
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
 
@@ -143,7 +144,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 
 # deps first: on a fresh machine `make test` alone must work (it installs only what is missing).
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-unit test-kvm test-hostile test-e2e
+	$(Q)$(MAKE) --no-print-directory test-unit test-kvm test-hostile test-e2e fuzz-smoke
 
 test-unit: $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
@@ -174,3 +175,38 @@ distclean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing: libFuzzer targets in tests/fuzz/ (clang; `sh mk/deps.sh fuzz`) -------------
+# Everything is rebuilt with clang, ASan and UBSan into $(BUILD)/fuzz/; `make fuzz` gives each
+# target FUZZ_TIME seconds, `make fuzz-smoke` (part of `make test`) 30 s, one at a time.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 300
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHVM_VERSION='"$(VERSION)"' -MMD -MP \
+	       -Wno-gnu-variable-sized-type-not-at-end -Wno-string-concatenation \
+	       -Wno-format-nonliteral -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+	       -fsanitize=fuzzer-no-link
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC) \
+		$(filter-out tools/hvm-run.c,$(RUN_SRC)) $(filter-out tools/hvm-image.c,$(CONVERT_SRC)))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/libhvm-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BIN): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libhvm-fuzz.a
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	$(Q)sh tests/fuzz/run.sh $(FUZZ_TIME) $(BUILD)/fuzz/artifacts $(FUZZ_BIN)
+
+fuzz-smoke: $(FUZZ_BIN)
+	$(Q)sh tests/fuzz/run.sh 30 $(BUILD)/fuzz/artifacts $(FUZZ_BIN)
+
+-include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

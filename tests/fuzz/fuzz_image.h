@@ -1,0 +1,75 @@
+/*
+ * What the image fuzzers share: a private directory per process holding an empty cache and
+ * a work directory (as hvm-image's work_open makes), emptied after every input and removed
+ * at exit, and the check that an input wrote nothing else next to them.
+ */
+#ifndef HVM_FUZZ_IMAGE_H
+#define HVM_FUZZ_IMAGE_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../image/convert.h"
+
+static char fuzz_base[64], fuzz_cache[96], fuzz_work[96];
+
+static void fuzz_image_cleanup(void)
+{
+	convert_remove_at(AT_FDCWD, fuzz_base);
+}
+
+/* Once: BASE/cache (stays empty: nothing is ever cached) and BASE/work. */
+static inline void fuzz_image_init(void)
+{
+	snprintf(fuzz_base, sizeof(fuzz_base), "/tmp/hvm-fuzz-image-%d", (int)getpid());
+	snprintf(fuzz_cache, sizeof(fuzz_cache), "%s/cache", fuzz_base);
+	snprintf(fuzz_work, sizeof(fuzz_work), "%s/work", fuzz_base);
+	convert_remove_at(AT_FDCWD, fuzz_base);
+	if (mkdir(fuzz_base, 0700) < 0 || mkdir(fuzz_cache, 0700) < 0)
+		abort();
+	atexit(fuzz_image_cleanup);
+}
+
+/* A conversion context as convert_image sets one up, with a fresh work directory. */
+static inline void fuzz_image_start(struct convert *c)
+{
+	*c = (struct convert){ .src = "fuzz-input", .cache_dir = fuzz_cache };
+	snprintf(c->work, sizeof(c->work), "%s", fuzz_work);
+	snprintf(c->path, sizeof(c->path), "%s", fuzz_work);
+	if (mkdir(fuzz_work, 0700) < 0)
+		abort();
+}
+
+/* After an input: nothing outside the work directory, which then goes. */
+static inline void fuzz_image_finish(struct convert *c)
+{
+	DIR *d = opendir(fuzz_base);
+	struct dirent *e;
+
+	free(c->config);
+	c->config = NULL;
+	convert_remove_at(AT_FDCWD, fuzz_work);
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "cache")) {
+			fprintf(stderr, "fuzz: %s/%s written outside the work directory\n", fuzz_base,
+				e->d_name);
+			abort();
+		}
+	if (d)
+		closedir(d);
+	d = opendir(fuzz_cache);
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			fprintf(stderr, "fuzz: %s written into the cache\n", e->d_name);
+			abort();
+		}
+	if (d)
+		closedir(d);
+}
+
+#endif
