@@ -1,0 +1,409 @@
+/*
+ * hvm-oci: an OCI runtime with runc's command line over libhvm; each container is a micro-VM.
+ * parse flags -> read the bundle or the container's state -> one verb -> exit status.
+ * Exit status: 0, or 125 with the reason on stderr and in --log; `exec` returns the
+ * process's own status.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "oci_cli.h"
+#include "oci_exec.h"
+#include "oci_log.h"
+#include "oci_spec.h"
+#include "oci_state.h"
+#include "oci_vm.h"
+
+#ifndef HVM_VERSION
+#define HVM_VERSION "0.1.0"
+#endif
+
+#define EXIT_HVM_ERROR 125
+#define DELETE_WAIT_MS 10000	/* a killed supervisor tears its VM down within this */
+
+static const char features_json[] =
+	"{\n"
+	"  \"ociVersionMin\": \"1.0.0\",\n"
+	"  \"ociVersionMax\": \"" OCI_SPEC_VERSION "\",\n"
+	"  \"hooks\": [],\n"
+	"  \"mountOptions\": [\"bind\", \"rbind\", \"ro\", \"rw\"],\n"
+	"  \"linux\": {\n"
+	"    \"namespaces\": [\"pid\", \"network\", \"ipc\", \"uts\", \"mount\"],\n"
+	"    \"capabilities\": [],\n"
+	"    \"cgroup\": {\"v1\": false, \"v2\": false, \"systemd\": false, \"systemdUser\": false},\n"
+	"    \"seccomp\": {\"enabled\": false},\n"
+	"    \"apparmor\": {\"enabled\": false},\n"
+	"    \"selinux\": {\"enabled\": false}\n"
+	"  },\n"
+	"  \"annotations\": {\n"
+	"    \"io.github.hvm.runtime\": \"micro-VM\",\n"
+	"    \"io.github.hvm.version\": \"" HVM_VERSION "\"\n"
+	"  }\n"
+	"}\n";
+
+/* Reads the state of c->id into st; reports a missing container the way runc does. */
+static int load(const struct oci_cli *c, char *dir, size_t cap, struct oci_state *st)
+{
+	int err = oci_state_dir(c->root, c->id, dir, cap);
+
+	if (err) {
+		oci_err("invalid container id: %s", c->id);
+		return err;
+	}
+	err = oci_state_read(dir, st);
+	if (err == -ENOENT)
+		oci_err("container \"%s\" does not exist", c->id);
+	else if (err)
+		oci_err("%s/%s: %s", dir, OCI_STATE_FILE, strerror(-err));
+	return err;
+}
+
+/* The image cache needs a home: engines may run us with neither HOME nor XDG_CACHE_HOME. */
+static void cache_home(void)
+{
+	if (!getenv("XDG_CACHE_HOME") && !getenv("HOME"))
+		setenv("XDG_CACHE_HOME", "/var/cache", 0);
+}
+
+/* mkdir -p: engines pass a --root whose parents may not exist yet. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int make_state_dir(const struct oci_cli *c, char *dir, size_t cap)
+{
+	int err = oci_state_dir(c->root, c->id, dir, cap);
+
+	if (err) {
+		oci_err("invalid container id: %s", c->id);
+		return err;
+	}
+	err = mkdir_p(c->root, 0711);
+	if (err) {
+		oci_err("root %s: %s", c->root, strerror(-err));
+		return err;
+	}
+	if (mkdir(dir, 0711) < 0) {
+		if (errno == EEXIST)
+			oci_err("container with id exists: %s", c->id);
+		else
+			oci_err("%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (dir[0] != '/') {	/* the supervisor leaves our working directory */
+		char abs[PATH_MAX];
+		if (!realpath(dir, abs) || strlen(abs) >= cap) {
+			oci_err("%s: %s", dir, strerror(errno ? errno : ENAMETOOLONG));
+			rmdir(dir);
+			return -ENAMETOOLONG;
+		}
+		strcpy(dir, abs);
+	}
+	return 0;
+}
+
+/* Removes the state directory and the few files the supervisor and we put in it. */
+static void remove_state_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static int cmd_start_request(const struct oci_cli *c, const char *dir)
+{
+	char msg[1024];
+
+	if (oci_vm_request(dir, "start", msg, sizeof(msg))) {
+		oci_err("cannot start container %s: %s", c->id, msg);
+		return EXIT_HVM_ERROR;
+	}
+	return 0;
+}
+
+static int cmd_create(const struct oci_cli *c)
+{
+	char bundle[PATH_MAX], path[PATH_MAX + 16], dir[PATH_MAX], err[512], *json;
+	struct oci_spec spec;
+	int status;
+	pid_t pid;
+
+	if (!realpath(c->bundle, bundle)) {
+		oci_err("bundle %s: %s", c->bundle, strerror(errno));
+		return EXIT_HVM_ERROR;
+	}
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	if (!(json = oci_read_file(path))) {
+		oci_err("%s: %s", path, strerror(errno));
+		return EXIT_HVM_ERROR;
+	}
+	status = oci_spec_parse(json, bundle, &spec, err, sizeof(err));
+	free(json);
+	if (status) {
+		oci_err("%s", err);
+		return EXIT_HVM_ERROR;
+	}
+	cache_home();
+	if (make_state_dir(c, dir, sizeof(dir))) {
+		oci_spec_free(&spec);
+		return EXIT_HVM_ERROR;
+	}
+	pid = oci_vm_create(c, dir, bundle, &spec);
+	if (pid > 0 && c->pid_file && oci_write_pid_file(c->pid_file, pid)) {
+		oci_err("pid file %s: %s", c->pid_file, strerror(errno));
+		kill(pid, SIGKILL);
+		pid = -EIO;
+	}
+	if (pid < 0)
+		remove_state_dir(dir);
+	oci_spec_free(&spec);
+	if (pid < 0)
+		return EXIT_HVM_ERROR;
+	if (c->verb != OCI_RUN)
+		return 0;
+	if (cmd_start_request(c, dir)) {
+		waitpid(pid, NULL, 0);
+		return EXIT_HVM_ERROR;
+	}
+	if (c->detach)
+		return 0;
+	status = EXIT_HVM_ERROR;
+	waitpid(pid, &status, 0);
+	remove_state_dir(dir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int cmd_start(const struct oci_cli *c)
+{
+	struct oci_state st;
+	char dir[PATH_MAX];
+	const char *status;
+	int rc = EXIT_HVM_ERROR;
+
+	if (load(c, dir, sizeof(dir), &st))
+		return EXIT_HVM_ERROR;
+	status = oci_state_status(&st);
+	if (strcmp(status, "created") == 0)
+		rc = cmd_start_request(c, dir);
+	else if (strcmp(status, "running") == 0)
+		oci_err("cannot start an already running container");
+	else
+		oci_err("cannot start a container that has stopped");
+	oci_state_free(&st);
+	return rc;
+}
+
+static int cmd_state(const struct oci_cli *c)
+{
+	struct oci_state st;
+	char dir[PATH_MAX], *json;
+
+	if (load(c, dir, sizeof(dir), &st))
+		return EXIT_HVM_ERROR;
+	json = oci_state_json(&st, oci_state_status(&st));
+	oci_state_free(&st);
+	if (!json) {
+		oci_err("state: out of memory");
+		return EXIT_HVM_ERROR;
+	}
+	puts(json);
+	free(json);
+	return 0;
+}
+
+static int cmd_kill(const struct oci_cli *c)
+{
+	struct oci_state st;
+	char dir[PATH_MAX], req[32], msg[1024];
+	int rc = 0;
+
+	if (load(c, dir, sizeof(dir), &st))
+		return EXIT_HVM_ERROR;
+	if (strcmp(oci_state_status(&st), "stopped") == 0) {
+		oci_err("container not running");
+		rc = EXIT_HVM_ERROR;
+	} else {
+		snprintf(req, sizeof(req), "kill %d", c->signal);
+		if (oci_vm_request(dir, req, msg, sizeof(msg))) {
+			/* the supervisor is unreachable: the signal still reaches the VM's owner */
+			if (kill(st.pid, c->signal) < 0) {
+				oci_err("kill %s: %s", c->id, msg);
+				rc = EXIT_HVM_ERROR;
+			}
+		}
+	}
+	oci_state_free(&st);
+	return rc;
+}
+
+/* Waits until the supervisor is gone (a zombie counts: its parent reaps it, not us). */
+static int wait_gone(const struct oci_state *st, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (strcmp(oci_state_status(st), "stopped") == 0)
+			return 0;
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+static int cmd_delete(const struct oci_cli *c)
+{
+	struct oci_state st;
+	char dir[PATH_MAX];
+	const char *status;
+	int err = oci_state_dir(c->root, c->id, dir, sizeof(dir));
+
+	if (!err && c->force && oci_state_read(dir, &st) == -ENOENT)
+		return 0;	/* runc: delete --force of what is not there succeeds */
+	if (load(c, dir, sizeof(dir), &st))
+		return EXIT_HVM_ERROR;
+	status = oci_state_status(&st);
+	if (strcmp(status, "stopped") != 0 && !c->force) {
+		oci_err("cannot delete container %s that is not stopped: %s", c->id, status);
+		oci_state_free(&st);
+		return EXIT_HVM_ERROR;
+	}
+	if (strcmp(status, "stopped") != 0) {
+		char msg[256];
+		if (oci_vm_request(dir, "kill 9", msg, sizeof(msg)) || wait_gone(&st, DELETE_WAIT_MS))
+			kill(st.pid, SIGKILL);
+		wait_gone(&st, DELETE_WAIT_MS);
+	}
+	remove_state_dir(dir);
+	oci_state_free(&st);
+	return 0;
+}
+
+static int cmd_list(const struct oci_cli *c)
+{
+	DIR *d = opendir(c->root);
+	struct dirent *e;
+	int first = 1;
+
+	if (c->list_json)
+		fputs("[", stdout);
+	else
+		printf("%-12s %-10s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+	while (d && (e = readdir(d))) {
+		char dir[PATH_MAX];
+		struct oci_state st;
+		const char *status;
+
+		if (e->d_name[0] == '.' || oci_state_dir(c->root, e->d_name, dir, sizeof(dir)) ||
+		    oci_state_read(dir, &st))
+			continue;
+		status = oci_state_status(&st);
+		if (c->list_json) {
+			char *json = oci_state_json(&st, status);
+			printf("%s%s", first ? "" : ",", json ? json : "{}");
+			free(json);
+		} else {
+			printf("%-12s %-10d %-10s %-40s %s\n", st.id,
+			       strcmp(status, "stopped") ? st.pid : 0, status, st.bundle,
+			       st.created ? st.created : "");
+		}
+		first = 0;
+		oci_state_free(&st);
+	}
+	if (d)
+		closedir(d);
+	if (c->list_json)
+		puts("]");
+	return 0;
+}
+
+static int cmd_exec(const struct oci_cli *c)
+{
+	char dir[PATH_MAX];
+
+	if (oci_state_dir(c->root, c->id, dir, sizeof(dir))) {
+		oci_err("invalid container id: %s", c->id);
+		return EXIT_HVM_ERROR;
+	}
+	cache_home();
+	return oci_exec(c, dir);
+}
+
+static int dispatch(const struct oci_cli *c)
+{
+	switch (c->verb) {
+	case OCI_CREATE:
+	case OCI_RUN:
+		return cmd_create(c);
+	case OCI_START:
+		return cmd_start(c);
+	case OCI_STATE:
+		return cmd_state(c);
+	case OCI_KILL:
+		return cmd_kill(c);
+	case OCI_DELETE:
+		return cmd_delete(c);
+	case OCI_EXEC:
+		return cmd_exec(c);
+	case OCI_LIST:
+		return cmd_list(c);
+	case OCI_FEATURES:
+		fputs(features_json, stdout);
+		return 0;
+	case OCI_UPDATE:
+		oci_warn("update %s: resources of a running micro-VM are fixed; ignored", c->id);
+		return 0;
+	default:
+		oci_err("%s: not supported by hvm-oci", c->verb_name);
+		return EXIT_HVM_ERROR;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct oci_cli c;
+	char err[512];
+	int perr = oci_cli_parse(&c, argc, argv, err, sizeof(err));
+
+	if (oci_log_open(c.log, c.log_json, c.debug) < 0)
+		fprintf(stderr, "hvm-oci: --log %s: %s\n", c.log, strerror(errno));
+	if (perr) {
+		oci_err("%s", err);
+		return EXIT_HVM_ERROR;
+	}
+	if (c.help) {
+		fputs(oci_cli_usage, stdout);
+		return 0;
+	}
+	if (c.version) {
+		printf("hvm-oci version %s\ncommit: hvm-oci-%s\nspec: %s\n", HVM_VERSION,
+		       HVM_VERSION, OCI_SPEC_VERSION);
+		return 0;
+	}
+	oci_debug("%s %s", c.verb_name, c.id ? c.id : "");
+	return dispatch(&c);
+}

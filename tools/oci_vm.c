@@ -1,0 +1,466 @@
+#include "oci_vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../include/hvm.h"
+#include "oci_console.h"
+#include "oci_files.h"
+#include "oci_log.h"
+#include "oci_state.h"
+
+#define CTL_READ_TIMEOUT_MS 5000	/* a request line arrives at once or not at all */
+
+struct sup {
+	struct hvm *vm;
+	const struct oci_spec *spec;
+	const char *dir;
+	struct oci_state st;
+	int listen_fd, sigfd, tty_fd;
+	int debug;			/* --debug: the guest kernel log goes to --log */
+	pthread_mutex_t lock;		/* vm may not be used once `ended` is set */
+	int ended;
+};
+
+int oci_sock_path(const char *dir, const char *name, char *buf, size_t cap, int *dirfd)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+
+	*dirfd = -1;
+	if (strlen(dir) + 1 + strlen(name) < max) {
+		snprintf(buf, cap, "%s/%s", dir, name);
+		return 0;
+	}
+	*dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return -errno;
+	snprintf(buf, cap, "/proc/self/fd/%d/%s", *dirfd, name);
+	return 0;
+}
+
+static int unix_addr(struct sockaddr_un *a, const char *path)
+{
+	size_t len = strlen(path);
+
+	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (len >= sizeof(a->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a->sun_path, path, len + 1);
+	return 0;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un a;
+	int fd, err = unix_addr(&a, path);
+
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un a;
+	int fd, err = unix_addr(&a, path);
+
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Reads one line (up to '\n' or EOF) from fd; timeout_ms -1 waits as long as it takes. */
+static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		ssize_t r;
+		if (poll(&p, 1, timeout_ms) != 1)
+			return -ETIMEDOUT;
+		r = read(fd, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return n ? 0 : -EIO;
+}
+
+int oci_vm_request(const char *dir, const char *req, char *msg, size_t cap)
+{
+	char path[256], line[1024];
+	int dirfd, fd, err = oci_sock_path(dir, OCI_CTL_SOCKET, path, sizeof(path), &dirfd);
+
+	fd = err ? err : connect_unix(path);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (fd < 0) {
+		snprintf(msg, cap, "%s", strerror(-fd));
+		return fd;
+	}
+	if (dprintf(fd, "%s\n", req) < 0 || read_line(fd, line, sizeof(line), -1) < 0) {
+		snprintf(msg, cap, "the container's supervisor did not answer");
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	if (strcmp(line, "ok") == 0)
+		return 0;
+	snprintf(msg, cap, "%s", strncmp(line, "err ", 4) == 0 ? line + 4 : line);
+	return -EIO;
+}
+
+/* ---- the supervisor ------------------------------------------------------------------ */
+
+static int vm_fail(struct sup *s, const char *what, int err)
+{
+	const char *why = s->vm ? hvm_error(s->vm) : "";
+
+	oci_err("%s: %s", what, why && why[0] ? why : strerror(-err));
+	return err;
+}
+
+static int configure_process(struct sup *s)
+{
+	const struct oci_process *p = &s->spec->process;
+	char user[32];
+	int err;
+
+	err = hvm_set_argv(s->vm, (const char *const *)p->args);
+	for (int i = 0; !err && p->env[i]; i++)
+		err = hvm_add_env(s->vm, p->env[i]);
+	if (!err && p->cwd)
+		err = hvm_set_workdir(s->vm, p->cwd);
+	snprintf(user, sizeof(user), "%u:%u", p->uid, p->gid);
+	if (!err)
+		err = hvm_set_user(s->vm, user);
+	if (!err && s->spec->hostname && s->spec->hostname[0])
+		err = hvm_set_hostname(s->vm, s->spec->hostname);
+	return err ? vm_fail(s, "process", err) : 0;
+}
+
+static int configure_stdio(struct sup *s)
+{
+	const struct oci_process *p = &s->spec->process;
+	unsigned rows, cols;
+	int err;
+
+	if (s->tty_fd >= 0) {
+		oci_console_size(s->tty_fd, &rows, &cols);
+		err = hvm_set_stdio(s->vm, s->tty_fd, s->tty_fd, -1);
+		if (!err)
+			err = hvm_set_tty(s->vm, 1, rows, cols);
+	} else {
+		err = hvm_set_stdio(s->vm, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO);
+		if (!err && p->terminal)	/* no console socket: our own stdin is the terminal */
+			err = hvm_set_tty(s->vm, 1, p->rows ? p->rows : 24, p->cols ? p->cols : 80);
+	}
+	return err ? vm_fail(s, "stdio", err) : 0;
+}
+
+/* The network namespace the engine made for the container: the VM's network lives there. */
+static int enter_netns(const struct oci_spec *spec)
+{
+	int fd;
+
+	if (!spec->netns)
+		return 0;
+	fd = open(spec->netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		oci_err("network namespace %s: %s", spec->netns, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
+static int configure_vm(struct sup *s)
+{
+	const struct oci_spec *spec = s->spec;
+	char api[256];
+	int dirfd, err = hvm_create(&s->vm);
+
+	if (err)
+		return vm_fail(s, "hvm_create", err);
+	err = hvm_set_image(s->vm, spec->root);
+	if (!err)
+		err = hvm_set_read_only(s->vm, spec->root_read_only);
+	if (!err && spec->mem_mib)
+		err = hvm_set_memory(s->vm, spec->mem_mib);
+	if (!err && spec->cpus)
+		err = hvm_set_cpus(s->vm, spec->cpus);
+	if (!err && s->debug && oci_log_fd() >= 0)
+		err = hvm_set_console(s->vm, oci_log_fd());
+	if (!err)
+		err = oci_sock_path(s->dir, OCI_API_SOCKET, api, sizeof(api), &dirfd);
+	if (!err)	/* dirfd, if any, stays open for the supervisor's life */
+		err = hvm_set_api_socket(s->vm, api);
+	if (err)
+		return vm_fail(s, "VM", err);
+	err = configure_process(s);
+	return err ? err : configure_stdio(s);
+}
+
+/* Signals the supervisor takes for the container: all that can be caught and make sense to
+ * forward. They are blocked in every thread (libhvm's included) and read from a signalfd. */
+static int block_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+				    SIGCONT, SIGALRM };
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void finish(struct sup *s, int status) __attribute__((noreturn));
+static void finish(struct sup *s, int status)
+{
+	char path[4096];
+
+	pthread_mutex_lock(&s->lock);
+	s->ended = 1;
+	pthread_mutex_unlock(&s->lock);
+	snprintf(path, sizeof(path), "%s/%s", s->dir, OCI_CTL_SOCKET);
+	unlink(path);
+	if (s->vm)
+		hvm_destroy(s->vm);
+	exit(status);
+}
+
+/* A signal for the container. Before start there is no process yet: like runc's init
+ * waiting for start, the container dies of any signal that would kill a process. */
+static void deliver(struct sup *s, int sig, int started)
+{
+	unsigned rows, cols;
+
+	if (sig == SIGWINCH) {
+		if (started && s->tty_fd >= 0) {
+			oci_console_size(s->tty_fd, &rows, &cols);
+			pthread_mutex_lock(&s->lock);
+			if (!s->ended)
+				hvm_resize(s->vm, rows, cols);
+			pthread_mutex_unlock(&s->lock);
+		}
+		return;
+	}
+	if (!started) {
+		if (sig != SIGCONT && sig != SIGCHLD && sig != SIGURG)
+			finish(s, 128 + sig);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (!s->ended)
+		hvm_kill(s->vm, sig);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int do_start(struct sup *s, char *reply, size_t cap)
+{
+	int err = hvm_start(s->vm);
+
+	if (err) {
+		snprintf(reply, cap, "err start: %s", hvm_error(s->vm)[0] ? hvm_error(s->vm)
+									 : strerror(-err));
+		return err;
+	}
+	free(s->st.status);
+	s->st.status = strdup("running");
+	err = oci_state_write(s->dir, &s->st);
+	snprintf(reply, cap, err ? "err state: %s" : "ok", strerror(-err));
+	return err;
+}
+
+/* Serves one ctl connection. Returns 1 when it started the container. */
+static int serve_one(struct sup *s, int started)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC), sig = 0, start = 0, err;
+	char line[256], reply[1024] = "ok";
+
+	if (fd < 0)
+		return 0;
+	if (read_line(fd, line, sizeof(line), CTL_READ_TIMEOUT_MS) < 0) {
+		close(fd);
+		return 0;
+	}
+	if (strcmp(line, "start") == 0 && started) {
+		snprintf(reply, sizeof(reply), "err cannot start an already running container");
+	} else if (strcmp(line, "start") == 0) {
+		err = do_start(s, reply, sizeof(reply));
+		start = 1;
+		if (err) {
+			dprintf(fd, "%s\n", reply);
+			close(fd);
+			oci_err("%s", reply + 4);
+			finish(s, 125);
+		}
+	} else if (sscanf(line, "kill %d", &sig) != 1 || sig <= 0 || sig >= NSIG) {
+		sig = 0;
+		snprintf(reply, sizeof(reply), "err unknown request: %s", line);
+	}
+	dprintf(fd, "%s\n", reply);
+	close(fd);
+	if (sig)
+		deliver(s, sig, started);
+	return start;
+}
+
+/* Polls ctl.sock and the signalfd; returns once a start request succeeded (before start) or
+ * never (after start: the thread body). */
+static void serve(struct sup *s, int started)
+{
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },
+				       { .fd = s->sigfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents && read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+			deliver(s, (int)si.ssi_signo, started);
+		if (p[0].revents && serve_one(s, started) && !started)
+			return;
+	}
+}
+
+static void *serve_thread(void *arg)
+{
+	serve(arg, 1);
+	return NULL;
+}
+
+static void supervise(struct sup *s) __attribute__((noreturn));
+static void supervise(struct sup *s)
+{
+	pthread_t t;
+	int status = 125, err;
+
+	serve(s, 0);
+	pthread_create(&t, NULL, serve_thread, s);
+	err = hvm_wait(s->vm, -1, &status);
+	if (err) {
+		oci_err("wait: %s", hvm_error(s->vm));
+		status = 125;
+	}
+	oci_debug("container %s exited with status %d", s->st.id, status);
+	finish(s, status);
+}
+
+/* The supervisor's setup; tells the parent through ready_fd, then serves. */
+static void supervisor_main(struct sup *s, int ready_fd) __attribute__((noreturn));
+static void supervisor_main(struct sup *s, int ready_fd)
+{
+	char ctl[256], now[64];
+	int dirfd, err;
+
+	setsid();
+	if (chdir("/") < 0)	/* hold no engine directory busy; every path here is absolute */
+		_exit(125);
+	if (s->tty_fd >= 0)	/* SIGWINCH when the engine resizes the master, SIGHUP on close */
+		ioctl(s->tty_fd, TIOCSCTTY, 0);
+	s->sigfd = block_signals();
+	err = s->sigfd < 0 ? s->sigfd : enter_netns(s->spec);
+	if (!err)
+		err = configure_vm(s);
+	if (!err)
+		err = oci_sock_path(s->dir, OCI_CTL_SOCKET, ctl, sizeof(ctl), &dirfd);
+	if (!err && (s->listen_fd = listen_unix(ctl)) < 0) {
+		err = s->listen_fd;
+		oci_err("%s: %s", ctl, strerror(-err));
+	}
+	oci_now_rfc3339(now, sizeof(now));
+	s->st.pid = getpid();
+	s->st.pid_start = oci_pid_start(s->st.pid);
+	s->st.created = strdup(now);
+	s->st.status = strdup("created");
+	if (!err && (err = oci_state_write(s->dir, &s->st)) < 0)
+		oci_err("%s/%s: %s", s->dir, OCI_STATE_FILE, strerror(-err));
+	if (err)
+		_exit(125);
+	if (write(ready_fd, "", 1) != 1)
+		_exit(125);
+	close(ready_fd);
+	supervise(s);
+}
+
+pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle,
+		    const struct oci_spec *spec)
+{
+	static struct sup s;	/* the child's, for the rest of its life */
+	int ready[2], status;
+	pid_t pid;
+	char b;
+
+	s = (struct sup){ .spec = spec, .dir = dir, .tty_fd = -1, .listen_fd = -1, .sigfd = -1,
+			  .debug = c->debug, .lock = PTHREAD_MUTEX_INITIALIZER };
+	s.st = (struct oci_state){ .id = (char *)c->id, .bundle = (char *)bundle,
+				   .annotations = spec->annotations };
+	if (oci_files_copy(spec))
+		return -EIO;
+	if (c->console_socket) {
+		s.tty_fd = oci_console_open(c->console_socket, spec->process.rows,
+					    spec->process.cols);
+		if (s.tty_fd < 0)
+			return s.tty_fd;
+	}
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(ready[0]);
+		supervisor_main(&s, ready[1]);
+	}
+	close(ready[1]);
+	if (s.tty_fd >= 0)
+		close(s.tty_fd);
+	if (read(ready[0], &b, 1) != 1) {	/* it failed and said why */
+		waitpid(pid, &status, 0);
+		close(ready[0]);
+		return -EIO;
+	}
+	close(ready[0]);
+	return pid;
+}
