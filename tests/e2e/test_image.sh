@@ -80,6 +80,7 @@ head -c 5000 /dev/urandom > $WORK/random.bin
 vm $o $e --image $WORK/random.bin --cmd true
 expect_rc "unknown format: 125" 125
 cp -r $WORK/oci $WORK/ocibad
+umoci gc --layout $WORK/ocibad	# only referenced blobs left: any one of them must be checked
 f=$(ls $WORK/ocibad/blobs/sha256 | head -1); printf 'x' >> $WORK/ocibad/blobs/sha256/$f
 vm $o $e --image $WORK/ocibad --cmd true
 expect_rc "digest mismatch: 125" 125
