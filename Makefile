@@ -40,7 +40,7 @@ KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/pat
 
 .SECONDARY:
 .PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
-	fuzz fuzz-smoke
+	fuzz fuzz-smoke fuzz-deps
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
 
@@ -61,7 +61,7 @@ $(BUILD)/libhvm.a: $(LIB_OBJ)
 # Debian ships cJSON only as a shared library, so its source package is compiled in.
 $(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/obj/cjson.o $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(RUN_STATIC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cjson/cJSON.c: mk/cjson.sh
 	$(Q)sh mk/cjson.sh $(BUILD)/cjson
@@ -191,7 +191,12 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC) \
 		$(filter-out tools/hvm-run.c,$(RUN_SRC)) $(filter-out tools/hvm-image.c,$(CONVERT_SRC)))
 
-$(BUILD)/fuzz/obj/%.o: %.c
+# clang and its fuzzer runtime are installed first (only if missing), so `make fuzz-smoke`
+# works alone on a fresh machine; order-only, so it never forces a rebuild.
+fuzz-deps:
+	$(Q)sh mk/deps.sh fuzz
+
+$(BUILD)/fuzz/obj/%.o: %.c | fuzz-deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
@@ -199,7 +204,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 $(BUILD)/fuzz/libhvm-fuzz.a: $(FUZZ_LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_BIN): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libhvm-fuzz.a
+$(FUZZ_BIN): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libhvm-fuzz.a | fuzz-deps
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
 
@@ -210,3 +215,12 @@ fuzz-smoke: $(FUZZ_BIN)
 	$(Q)sh tests/fuzz/run.sh 30 $(BUILD)/fuzz/artifacts $(FUZZ_BIN)
 
 -include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
+
+# ---- make SANITIZE=1 ...: the host side built with ASan and UBSan (gcc) ------------------
+# Use a BUILD of its own: objects are not rebuilt when SANITIZE changes. ASan cannot link
+# -static, so hvm-run is dynamic then. The agent and guest programs are never sanitized.
+RUN_STATIC := $(if $(filter 1,$(SANITIZE)),,-static)
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
