@@ -99,7 +99,8 @@ int image_cache_names(int dfd, char ***out, size_t *count)
 		image_cache_names_free(names, n);
 		return err;
 	}
-	qsort(names, n, sizeof(*names), key_cmp);
+	if (n)	/* names is NULL for an empty directory: qsort must not see it */
+		qsort(names, n, sizeof(*names), key_cmp);
 	*out = names;
 	*count = n;
 	return 0;
