@@ -30,8 +30,10 @@ static void cmd_string(void)
 static void argv_after_dashes(void)
 {
 	struct run_flags f;
+	/* Outside CHECK_EQ's block: f.args points into it after parse returns. */
+	char **argv = ARGV("--timeout", "9", "--", "ls", "-l", "--cpus");
 
-	CHECK_EQ(parse(&f, ARGV("--timeout", "9", "--", "ls", "-l", "--cpus")), 0);
+	CHECK_EQ(parse(&f, argv), 0);
 	CHECK_EQ(f.nargs, 3);
 	CHECK_STR(f.args[0], "ls");
 	CHECK_STR(f.args[2], "--cpus");	/* the guest command's own flags are left alone */
@@ -119,11 +121,12 @@ static void bad_input(void)
 static void stdio_and_exec(void)
 {
 	struct run_flags f;
+	char **exec_argv = ARGV("exec", "--api-socket", "/s", "-i", "--", "sh");	/* f.args points in */
 
 	CHECK_EQ(parse(&f, ARGV("-i", "-t", "--api-socket", "/s", "--cmd", "cat")), 0);
 	CHECK(f.interactive && f.tty && !f.exec);
 	CHECK_STR(f.api_socket, "/s");
-	CHECK_EQ(parse(&f, ARGV("exec", "--api-socket", "/s", "-i", "--", "sh")), 0);
+	CHECK_EQ(parse(&f, exec_argv), 0);
 	CHECK(f.exec && f.interactive);
 	CHECK_STR(f.args[0], "sh");
 	CHECK_EQ(parse(&f, ARGV("exec", "--cmd", "true")), -EINVAL);	/* which VM? */
