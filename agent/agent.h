@@ -11,6 +11,10 @@
 #define AGENT_MAX_MOUNTS   8
 #define AGENT_MAX_SESSIONS 16
 #define AGENT_OUTBUF       (256 * 1024)	/* per session: bytes waiting to go to the host */
+#define AGENT_CTL_RESERVE  4096		/* of AGENT_OUTBUF, kept for an ERROR (<= 512 chars, escaped) or EXIT frame */
+/* Output is relayed only while a whole stdio frame fits beside the control reserve. */
+#define AGENT_OUT_ROOM(s)  (AGENT_OUTBUF - (s)->outlen >= \
+			    PROTO_MAX_PAYLOAD + PROTO_HDR_SIZE + AGENT_CTL_RESERVE)
 #define AGENT_INBUF        (256 * 1024)	/* per process: stdin bytes waiting for the process */
 #define EXIT_AGENT_ERROR   125
 

@@ -66,7 +66,7 @@ static void relay_output(struct session *s, int *fd, uint32_t type)
 {
 	uint8_t buf[PROTO_MAX_PAYLOAD];
 
-	while (*fd >= 0 && AGENT_OUTBUF - s->outlen >= sizeof(buf) + PROTO_HDR_SIZE) {
+	while (*fd >= 0 && AGENT_OUT_ROOM(s)) {
 		ssize_t n = read(*fd, buf, sizeof(buf));
 		if (n > 0) {
 			session_send(s, type, buf, (size_t)n);
@@ -119,7 +119,7 @@ static int build_pollset(struct pollfd *pf, int sigfd, int listen_fd)
 	pf[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
 	for (int i = 0; i < AGENT_MAX_SESSIONS; i++) {
 		struct session *s = &sessions[i];
-		int room = s->out && AGENT_OUTBUF - s->outlen >= PROTO_MAX_PAYLOAD + PROTO_HDR_SIZE;
+		int room = s->out && AGENT_OUT_ROOM(s);
 		int in_room = s->proc.inlen < AGENT_INBUF / 2;
 		if (s->fd < 0 || !s->out) {
 			for (int k = 0; k < POLL_PER_SESSION; k++)

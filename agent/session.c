@@ -62,8 +62,10 @@ void session_error(struct session *s, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	cJSON_AddStringToObject(j, "message", msg);
-	/* The buffer may be full of output: make room, the error matters more. */
-	s->outlen = s->outlen > AGENT_OUTBUF / 2 ? AGENT_OUTBUF / 2 : s->outlen;
+	/*
+	 * Output never takes the last AGENT_CTL_RESERVE bytes, so this fits after it; cutting
+	 * queued output instead could split a frame (the head may be half written already).
+	 */
 	session_send_json(s, PROTO_ERROR, j);
 	s->closing = 1;
 }
