@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../include/hvm.h"
@@ -16,6 +17,7 @@
 #include "oci_vm.h"
 
 #define EXIT_HVM_ERROR 125
+#define EXEC_RETRY_NS  200000000	/* while the guest agent is not up yet */
 
 /* The process from --process, or from the words after ID and --env/--cwd/--user. */
 static int exec_process(const struct oci_cli *c, struct oci_process *p)
@@ -62,14 +64,40 @@ static void apply_flags(const struct oci_cli *c, struct oci_process *p, char *us
 		snprintf(user, cap, "%u:%u", p->uid, p->gid);
 }
 
+/* hvm_exec failures that mean "the agent does not take sessions yet": the VM is still
+ * booting after `start`, or its bridge is not listening yet. Nothing ran; try again. */
+static int not_ready(int e)
+{
+	return e == -ECONNREFUSED || e == -ENOENT || e == -ECONNRESET || e == -EPIPE ||
+	       e == -EAGAIN || e == -EIO || e == -ETIMEDOUT;
+}
+
+static int container_running(const char *dir)
+{
+	struct oci_state st;
+	int running;
+
+	if (oci_state_read(dir, &st))
+		return 0;
+	running = strcmp(oci_state_status(&st), "running") == 0;
+	oci_state_free(&st);
+	return running;
+}
+
 /* Runs p and returns its status; the caller's process from here on. */
-static int run(const char *api, const struct oci_process *p, const char *user, int tty_fd)
+static int run(const char *dir, const char *api, const struct oci_process *p, const char *user,
+	       int tty_fd)
 {
 	int in = tty_fd >= 0 ? tty_fd : STDIN_FILENO, out = tty_fd >= 0 ? tty_fd : STDOUT_FILENO;
-	int errfd = tty_fd >= 0 ? tty_fd : STDERR_FILENO, status = EXIT_HVM_ERROR;
-	int e = hvm_exec(api, (const char *const *)p->args, (const char *const *)p->env,
-			 p->cwd ? p->cwd : "/", user, p->terminal, in, out, errfd, &status);
+	int errfd = tty_fd >= 0 ? tty_fd : STDERR_FILENO, status = EXIT_HVM_ERROR, e;
 
+	for (;;) {
+		e = hvm_exec(api, (const char *const *)p->args, (const char *const *)p->env,
+			     p->cwd ? p->cwd : "/", user, p->terminal, in, out, errfd, &status);
+		if (!e || !not_ready(e) || !container_running(dir))
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = EXEC_RETRY_NS }, NULL);
+	}
 	if (e) {
 		oci_err("exec: %s", strerror(-e));
 		return EXIT_HVM_ERROR;
@@ -78,8 +106,8 @@ static int run(const char *api, const struct oci_process *p, const char *user, i
 }
 
 /* --detach: a child runs the process (and is what the pid file names); we return at once. */
-static int detach(const struct oci_cli *c, const char *api, const struct oci_process *p,
-		  const char *user, int tty_fd)
+static int detach(const struct oci_cli *c, const char *dir, const char *api,
+		  const struct oci_process *p, const char *user, int tty_fd)
 {
 	pid_t pid = fork();
 
@@ -91,7 +119,7 @@ static int detach(const struct oci_cli *c, const char *api, const struct oci_pro
 		setsid();
 		if (tty_fd >= 0)
 			ioctl(tty_fd, TIOCSCTTY, 0);
-		exit(run(api, p, user, tty_fd));
+		exit(run(dir, api, p, user, tty_fd));
 	}
 	if (c->pid_file && oci_write_pid_file(c->pid_file, pid)) {
 		oci_err("pid file %s: %s", c->pid_file, strerror(errno));
@@ -127,7 +155,7 @@ int oci_exec(const struct oci_cli *c, const char *dir)
 		oci_err("pid file %s: %s", c->pid_file, strerror(errno));
 		goto out;	/* runc writes it for a foreground exec too */
 	}
-	status = c->detach ? detach(c, api, &p, user, tty_fd) : run(api, &p, user, tty_fd);
+	status = c->detach ? detach(c, dir, api, &p, user, tty_fd) : run(dir, api, &p, user, tty_fd);
 out:
 	if (tty_fd >= 0)
 		close(tty_fd);
