@@ -25,11 +25,13 @@ endif
 IMAGE_LIB_SRC := $(filter-out image/convert%,$(wildcard image/*.c))
 CONVERT_SRC := $(wildcard image/convert*.c) tools/hvm-image.c
 CONVERT_LIBS := -larchive -lcjson -lz
-LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC)
+# libhvm (include/hvm.h): everything a program embedding hvm needs, cJSON included.
+LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC) \
+	   agent/proto.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_metrics.c tools/run_request.c \
-	   tools/run_volume.c tools/run_loop.c tools/run_exec.c tools/run_tty.c \
-	   tools/host_session.c tools/run_net.c agent/proto.c
+LIB_PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/cjson.o
+# hvm-run is a front end over the public API only.
+RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c tools/run_net.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
 OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
@@ -41,7 +43,8 @@ KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/pat
 .SECONDARY:
 .PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
 	fuzz fuzz-smoke fuzz-deps
-all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
+all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
+     $(BUILD)/examples/run_two $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
 
 # Installs the Debian packages that are missing (build, kernel, runtime and benchmark groups).
@@ -53,13 +56,33 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/libhvm.a: $(LIB_OBJ)
+$(BUILD)/libhvm.a: $(LIB_OBJ) $(BUILD)/obj/cjson.o
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The shared library exports include/hvm.h's functions only (HVM_API, vmm/hvm_export.h).
+$(BUILD)/obj-pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC PIC  $<")
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(BUILD)/obj-pic/cjson.o: $(BUILD)/cjson/cJSON.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c89 -O2 -fPIC -fvisibility=hidden -I$(BUILD)/cjson/cjson -c -o $@ $<
+
+$(BUILD)/libhvm.so: $(LIB_PIC_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,-soname,libhvm.so -Wl,--no-undefined -o $@ $^ $(LDLIBS)
+
+# The example embeds libhvm.so, found next to its directory; it points HVM_DATA_DIR there.
+$(BUILD)/examples/run_two: examples/run_two.c include/hvm.h $(BUILD)/libhvm.so
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lhvm -Wl,-rpath,'$$ORIGIN/..'
+
 # Static: no dynamic loader at exec, ~0.2 ms less from exec to the first guest instruction.
 # Debian ships cJSON only as a shared library, so its source package is compiled in.
-$(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/obj/cjson.o $(BUILD)/libhvm.a
+$(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(RUN_STATIC) -o $@ $^ $(LDLIBS)
 
@@ -126,7 +149,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 KVM_SRC  := $(wildcard tests/kvm/test_*.c)
 KVM_BIN  := $(KVM_SRC:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
-TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) $(BUILD)/obj/cjson.o \
+TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
 	     $(filter-out $(BUILD)/obj/tools/hvm-image.o,$(CONVERT_SRC:%.c=$(BUILD)/obj/%.o)) \
 	     $(OCI_UNIT_OBJ) $(BUILD)/libhvm.a
 
@@ -149,7 +172,9 @@ test: deps
 test-unit: $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
 
-test-kvm: $(KVM_BIN)
+# test_api boots the real kernel, agent and image through libhvm: they are built first.
+test-kvm: $(KVM_BIN) $(BUILD)/vmlinux $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
+	  $(BUILD)/hvm-image
 	$(Q)sh tests/run.sh kvm $(KVM_BIN)
 
 # The hostile-guest suite: real devices attacked through their registers, no KVM needed;
@@ -166,7 +191,8 @@ bench: all
 	$(Q)python3 bench/stdio.py $(BUILD) $(BENCH_RUNS)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/libhvm.a $(BUILD)/hvm-agent \
+	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/libhvm.a \
+	       $(BUILD)/libhvm.so $(BUILD)/examples $(BUILD)/hvm-agent \
 	       $(BUILD)/mkinitramfs $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
 	       $(BUILD)/hvm-exec-timer $(BUILD)/hvm-image
 
@@ -174,7 +200,7 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-pic -name '*.d' 2>/dev/null)
 
 # ---- fuzzing: libFuzzer targets in tests/fuzz/ (clang; `sh mk/deps.sh fuzz`) -------------
 # Everything is rebuilt with clang, ASan and UBSan into $(BUILD)/fuzz/; `make fuzz` gives each

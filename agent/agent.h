@@ -31,6 +31,7 @@ struct boot_request {
 	int overlay;
 	int quiet;
 	int no_avx;
+	const char *hostname;		/* NULL: the kernel's default */
 	struct agent_mount mounts[AGENT_MAX_MOUNTS];
 	int nmounts;
 	struct agent_net {

@@ -219,7 +219,9 @@ static int boot_system(struct boot_request *req, char *msg, size_t cap)
 		klogctl(SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 1);	/* panics only from here on */
 	if (err)
 		snprintf(msg, cap, "%s: %s", why, strerror(-err));
-	else
+	else if (req->hostname && sethostname(req->hostname, strlen(req->hostname)) < 0)
+		console_print("hostname %s: %s", req->hostname, strerror(errno));
+	if (!err)
 		err = net_configure(&req->net, msg, cap);
 	if (!err)
 		err = rootfs_enter(req, msg, cap);

@@ -1,172 +1,227 @@
-/* hvm-run: runs one command in a fresh micro-VM. parse flags -> build config -> boot -> report. */
+/*
+ * hvm-run: runs one command in a fresh micro-VM, over libhvm's public API only.
+ * parse flags -> configure the handle -> start -> forward signals until it ends -> report.
+ */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
-#include "run.h"
-#include "run_request.h"
+#include "../include/hvm.h"
+#include "run_exec.h"
+#include "run_flags.h"
 #include "run_tty.h"
-#include "run_volume.h"
 
 #ifndef HVM_VERSION
 #define HVM_VERSION "0.1.0"
 #endif
 
-/* Default kernel, initramfs, image and helper live next to the hvm-run binary. */
-static int locate_default(char *out, size_t cap, const char *name)
-{
-	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-	char *slash;
+#define EXIT_HVM_ERROR 125
+#define EXIT_TIMEOUT   124
 
-	if (n < 0)
-		return -errno;
-	out[n] = '\0';
-	slash = strrchr(out, '/');
-	if (!slash || (size_t)(slash + 1 - out) + strlen(name) >= cap)
-		return -ENAMETOOLONG;
-	strcpy(slash + 1, name);
-	return 0;
+static int fail(struct hvm *vm)
+{
+	fprintf(stderr, "hvm-run: %s\n", hvm_error(vm));
+	return EXIT_HVM_ERROR;
 }
 
-/* --image: found in the cache, or converted by the hvm-image helper next to hvm-run. */
-static int resolve_image(struct run *r)
+static int configure_net(struct hvm *vm, const struct run_net_flags *n)
 {
-	char cache[PATH_MAX], helper[PATH_MAX];
-	int err = image_cache_dir(cache, sizeof(cache));
+	static const char *const modes[] = { NULL, "none", "user", "tap" };
+	char mode[32], dns[3 * 16 + 3] = "";
+	int err = 0;
 
-	if (err) {
-		fprintf(stderr, "hvm-run: no cache directory: set XDG_CACHE_HOME or HOME\n");
-		return err;
+	if (n->mode != RUN_NET_AUTO) {
+		snprintf(mode, sizeof(mode), "%s%s%s", modes[n->mode], n->tap_name ? ":" : "",
+			 n->tap_name ? n->tap_name : "");
+		err = hvm_set_net(vm, mode);
 	}
-	err = locate_default(helper, sizeof(helper), "hvm-image");
-	if (!err)
-		err = image_resolve(r->flags.image, cache, helper, &r->image);
-	if (!err)
-		r->image_resolved = 1;
+	for (int i = 0; !err && i < n->nports; i++)
+		err = hvm_add_port(vm, n->ports[i].host, n->ports[i].guest, n->ports[i].udp);
+	for (int i = 0; i < n->ndns; i++)
+		snprintf(dns + strlen(dns), sizeof(dns) - strlen(dns), "%s%s", i ? "," : "", n->dns[i]);
+	if (!err && (n->ip || n->gateway || n->ndns))
+		err = hvm_set_net_addr(vm, n->ip, n->gateway, n->ndns ? dns : NULL);
+	if (!err && n->mac)
+		err = hvm_set_mac(vm, n->mac);
 	return err;
 }
 
-/* No --image: the busybox image built next to hvm-run, with no run defaults of its own. */
-static int default_image(struct run *r)
+static int configure_machine(struct hvm *vm, const struct run_flags *f)
 {
-	int err = locate_default(r->image.rootfs, sizeof(r->image.rootfs), "hvm-rootfs.ext4");
+	int err = hvm_set_kernel(vm, f->kernel);
 
-	if (err || access(r->image.rootfs, R_OK) < 0) {
-		fprintf(stderr, "hvm-run: %s: the default image is missing (run make)\n",
-			r->image.rootfs);
-		return -ENOENT;
-	}
-	return 0;
+	if (!err)
+		err = hvm_set_initrd(vm, f->initrd);
+	if (!err)
+		err = hvm_set_cmdline_extra(vm, f->append);
+	if (!err)
+		err = hvm_set_cpus(vm, f->cpus);
+	if (!err)
+		err = hvm_set_memory(vm, f->mem_mib);
+	if (!err)
+		err = hvm_set_image(vm, f->image);
+	if (!err)
+		err = hvm_set_read_only(vm, f->read_only);
+	for (int i = 0; !err && i < f->nvolumes; i++)
+		err = hvm_add_volume(vm, f->volumes[i].host, f->volumes[i].guest,
+				     f->volumes[i].read_only, f->volume_size_mib);
+	if (!err)
+		err = configure_net(vm, &f->net);
+	if (!err && f->console)
+		err = hvm_set_console(vm, STDERR_FILENO);
+	if (!err)
+		err = hvm_set_timeout(vm, f->timeout_s);
+	if (!err && f->api_socket)
+		err = hvm_set_api_socket(vm, f->api_socket);
+	return err;
 }
 
-/* Disks in guest order: the image (read-only, shared by every VM using it), then volumes. */
-static int plan_disks(struct run *r)
+static int configure_process(struct hvm *vm, const struct run_flags *f)
 {
-	struct machine_config *c = &r->cfg;
-
-	c->disks[c->ndisks++] = (struct machine_disk){
-		.path = r->image.rootfs, .read_only = 1, .serial = RUN_ROOT_SERIAL,
-	};
-	for (int i = 0; i < r->flags.nvolumes; i++) {
-		const struct run_volume *v = &r->flags.volumes[i];
-		int err = run_volume_prepare(v, r->flags.volume_size_mib);
-		if (err)
-			return err;
-		run_volume_serial(r->vol_serial[i], sizeof(r->vol_serial[i]), i);
-		c->disks[c->ndisks++] = (struct machine_disk){
-			.path = v->host, .read_only = v->read_only, .serial = r->vol_serial[i],
-		};
-	}
-	return 0;
-}
-
-static int build_config(struct run *r)
-{
-	struct run_flags *f = &r->flags;
-	struct machine_config *c = &r->cfg;
+	const char *env[RUN_MAX_ENV + 1];
+	char *owned[RUN_MAX_ENV];
 	unsigned rows, cols;
 	int err = 0;
 
-	if (!f->kernel && locate_default(r->kernel, sizeof(r->kernel), "vmlinux") == 0)
-		f->kernel = r->kernel;
-	if (!f->initrd && locate_default(r->initrd, sizeof(r->initrd), "hvm-initramfs.cpio") == 0)
-		f->initrd = r->initrd;
-	*c = (struct machine_config){
-		.kernel_path = f->kernel, .initrd_path = f->initrd, .cpus = f->cpus,
-		.mem_mib = f->mem_mib, .console = f->console, .cmdline_extra = f->append,
-		.vsock_cid = MACHINE_GUEST_CID,
-	};
-	if (f->print_cmdline)
-		return 0;
-	err = f->image ? resolve_image(r) : default_image(r);
+	if (f->cmd)
+		err = hvm_set_shell_command(vm, f->cmd);
+	else if (f->nargs)
+		err = hvm_set_args(vm, (const char *const *)f->args);
+	run_env(f, env, owned);
+	for (int i = 0; !err && env[i]; i++)
+		err = hvm_add_env(vm, env[i]);
+	for (int i = 0; i < f->nenv; i++)
+		free(owned[i]);
 	if (!err)
-		err = plan_disks(r);
+		err = hvm_set_workdir(vm, f->workdir);
 	if (!err)
-		err = run_net_setup(&f->net, &r->net);
-	if (!err && r->net.backend) {
-		c->net = r->net.backend;
-		memcpy(c->mac, r->net.mac, sizeof(c->mac));
-	}
+		err = hvm_set_user(vm, f->user);
 	if (!err)
-		err = run_request_boot(&r->boot, f, &r->net.guest, !f->console);
+		err = hvm_set_stdio(vm, f->interactive ? STDIN_FILENO : -1, STDOUT_FILENO,
+				    STDERR_FILENO);
 	run_tty_size(STDIN_FILENO, &rows, &cols);
-	if (!err)
-		err = run_request_process(f, &r->image.config, rows, cols, &r->run_json);
-	c->initrd_extra = r->boot.buf;
-	c->initrd_extra_len = r->boot.len;
+	if (!err && f->tty)
+		err = hvm_set_tty(vm, 1, rows, cols);
 	return err;
 }
 
-static int print_cmdline(struct run *r)
+/* Until the VM is gone: our signals go to the guest, SIGWINCH resizes its terminal. */
+static int forward_signals(struct hvm *vm, int sigfd, int tty)
 {
-	char cl[LAYOUT_CMDLINE_MAX];
+	struct pollfd pf[2] = { { .fd = hvm_wait_fd(vm), .events = POLLIN },
+				{ .fd = sigfd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+	unsigned rows, cols;
+	int status = EXIT_HVM_ERROR;
 
-	if (machine_cmdline(&r->cfg, cl, sizeof(cl)))
-		return EXIT_HVM_ERROR;
+	while (hvm_wait(vm, 0, &status) == -ETIMEDOUT) {
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (!pf[1].revents || read(sigfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if ((int)si.ssi_signo != SIGWINCH) {
+			hvm_kill(vm, (int)si.ssi_signo);
+		} else if (tty) {
+			run_tty_size(STDIN_FILENO, &rows, &cols);
+			hvm_resize(vm, rows, cols);
+		}
+	}
+	return status;
+}
+
+/* Why the run ended, when it was not the command's own doing. */
+static void report_end(struct hvm *vm, const struct run_flags *f, int status)
+{
+	const char *tail = hvm_console_tail(vm);
+
+	if (status == EXIT_TIMEOUT && f->timeout_s) {
+		fprintf(stderr, "hvm-run: --timeout %u s expired: VM stopped\n", f->timeout_s);
+		return;
+	}
+	if (status == EXIT_HVM_ERROR && hvm_error(vm)[0])
+		fprintf(stderr, "hvm-run: %s\n", hvm_error(vm));
+	if (tail[0] && !f->console)
+		fprintf(stderr, "hvm-run: last guest console output:\n%s\n", tail);
+}
+
+static int write_metrics(struct hvm *vm, const char *path)
+{
+	char *json = hvm_metrics_json(vm);
+	FILE *fp = json ? fopen(path, "we") : NULL;
+	int ok = fp && fputs(json, fp) >= 0;
+
+	if (fp && fclose(fp) != 0)
+		ok = 0;
+	if (!ok)
+		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", path,
+			json ? strerror(errno) : "no metrics");
+	free(json);
+	return ok ? 0 : -1;
+}
+
+static int run(struct hvm *vm, const struct run_flags *f)
+{
+	int sigfd, status;
+
+	if (hvm_start(vm))
+		return fail(vm);
+	sigfd = run_signals_block();	/* after start: the helpers it ran keep our signals */
+	if (f->tty)
+		run_tty_raw(STDIN_FILENO);
+	/* From here this thread only waits, signals and tears down. */
+	if (hvm_seccomp_restrict_self())
+		hvm_kill(vm, SIGKILL);
+	status = forward_signals(vm, sigfd, f->tty);
+	run_tty_restore();
+	report_end(vm, f, status);
+	if (f->metrics_json && write_metrics(vm, f->metrics_json))
+		status = status ? status : EXIT_HVM_ERROR;
+	return status;
+}
+
+static int print_cmdline(struct hvm *vm)
+{
+	char cl[4096];
+
+	if (hvm_cmdline(vm, cl, sizeof(cl)))
+		return fail(vm);
 	puts(cl);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static struct run r;
-	enum log_level level;
+	static struct run_flags f;
+	struct hvm *vm;
 	int status;
 
-	run_metrics_start(&r.metrics);
-	if (run_flags_parse(&r.flags, argc, argv))
+	if (run_flags_parse(&f, argc, argv))
 		return EXIT_HVM_ERROR;
-	if (r.flags.help || r.flags.version) {
-		fputs(r.flags.help ? run_flags_usage : "hvm-run " HVM_VERSION "\n", stdout);
+	if (f.help || f.version) {
+		fputs(f.help ? run_flags_usage : "hvm-run " HVM_VERSION "\n", stdout);
 		return 0;
 	}
-	if (r.flags.log_level) {
-		if (log_parse_level(r.flags.log_level, &level)) {
-			fprintf(stderr, "hvm-run: --log-level %s: use error, warn, info or debug\n",
-				r.flags.log_level);
-			return EXIT_HVM_ERROR;
-		}
-		log_set_level(level);
-	}
-	if (r.flags.exec)
-		return run_exec(&r.flags);
-	if (build_config(&r)) {
-		run_net_teardown(&r.net);
+	if (f.log_level && hvm_set_log_level(f.log_level)) {
+		fprintf(stderr, "hvm-run: --log-level %s: use error, warn, info or debug\n",
+			f.log_level);
 		return EXIT_HVM_ERROR;
 	}
-	if (r.flags.print_cmdline)
-		return print_cmdline(&r);
-	status = run_vm(&r);
-	run_tty_restore();
-	if (r.flags.metrics_json && run_metrics_write(&r.metrics, r.flags.metrics_json))
-		status = status ? status : EXIT_HVM_ERROR;
-	run_net_teardown(&r.net);
-	cpio_free(&r.boot);
-	free(r.run_json);
-	if (r.image_resolved)
-		image_free(&r.image);
+	if (f.exec)
+		return run_exec(&f);
+	hvm_set_seccomp(!f.no_seccomp, EXIT_HVM_ERROR);
+	if (hvm_create(&vm)) {
+		fprintf(stderr, "hvm-run: %s\n", strerror(ENOMEM));
+		return EXIT_HVM_ERROR;
+	}
+	if (configure_machine(vm, &f) || configure_process(vm, &f))
+		status = fail(vm);
+	else
+		status = f.print_cmdline ? print_cmdline(vm) : run(vm, &f);
+	hvm_destroy(vm);
 	return status;
 }

@@ -2,6 +2,8 @@
 #ifndef HVM_LOG_H
 #define HVM_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Sets the most verbose level that is still printed (default LOG_WARN). */
@@ -16,6 +18,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 /* Returns 1 when messages of this level would be printed. */
 int log_enabled(enum log_level level);
+
+/*
+ * While buf is set on the calling thread, its ERROR messages are not printed: the first one
+ * is kept in buf (libhvm turns it into the handle's hvm_error). NULL ends the capture.
+ */
+void log_capture(char *buf, size_t cap);
 
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -12,7 +12,8 @@
 #include "../../agent/user.c"
 
 #include "../../image/image.h"
-#include "../../tools/run_request.h"
+#include "../../vmm/hvm_internal.h"
+#include "../../vmm/hvm_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,20 +51,19 @@ static void host_side(uint8_t flags, const uint8_t *rec, size_t len)
 	static char cmd[] = "echo composed", arg[] = "arg";
 	static char *args[] = { arg, NULL };
 	static struct run_spec rs;
-	struct run_flags f = { .tty = flags & 2, .interactive = flags & 4 };
+	struct hvm_config c = { .tty = flags & 2, .in_fd = flags & 4 ? 0 : -1, .rows = 24,
+				.cols = 80 };
 	struct image_config cfg;
 	char *json = NULL;
 	cJSON *j;
 
 	if (flags & 8)
-		f.cmd = cmd;
-	if (flags & 16) {
-		f.args = args;
-		f.nargs = 1;
-	}
+		c.shell = cmd;
+	if (flags & 16)
+		c.args = args;
 	if (image_config_parse((const char *)rec, len, &cfg) < 0)
 		return;
-	if (run_request_process(&f, &cfg, 24, 80, &json) == 0) {
+	if (hvm_request_process(&c, &cfg, &json) == 0) {
 		if (agent_parse((const uint8_t *)json, strlen(json), &rs, &j) != 0)
 			fail("the agent refuses a RUN body the host composed");
 		cJSON_Delete(j);

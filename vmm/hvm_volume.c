@@ -1,4 +1,4 @@
-#include "run_volume.h"
+#include "hvm_volume.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define EXT_SUPER_MAGIC_OFFSET 1080	/* superblock at 1024, s_magic at +56 */
 #define EXT_SUPER_MAGIC        0xef53
@@ -31,7 +33,8 @@ static int run_mke2fs(const char *path)
 		dup2(devnull, STDOUT_FILENO);	/* mke2fs chats on stdout even with -q */
 		execlp(mke2fs, "mke2fs", "-q", "-F", "-t", "ext4", "-L", "hvm-volume",
 		       "-E", "lazy_itable_init=1,lazy_journal_init=1", path, (char *)NULL);
-		fprintf(stderr, "hvm-run: %s: %s (install e2fsprogs)\n", mke2fs, strerror(errno));
+		dprintf(STDERR_FILENO, "hvm: error: %s: %s (install e2fsprogs)\n", mke2fs,
+			strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
@@ -40,59 +43,65 @@ static int run_mke2fs(const char *path)
 	return 0;
 }
 
-static int volume_create(const struct run_volume *v, uint64_t size_mib)
+static int volume_create(const char *host, uint64_t size_mib)
 {
-	int fd = open(v->host, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = open(host, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int err = 0;
 
 	if (fd < 0) {
 		err = -errno;
-		fprintf(stderr, "hvm-run: -v %s: %s\n", v->host, strerror(errno));
+		log_err("volume %s: %s", host, strerror(errno));
 		return err;
 	}
 	if (ftruncate(fd, (off_t)(size_mib << 20)) < 0) {
 		err = -errno;
-		fprintf(stderr, "hvm-run: -v %s: %s\n", v->host, strerror(errno));
+		log_err("volume %s: %s", host, strerror(errno));
 	}
 	close(fd);
-	if (!err && (err = run_mke2fs(v->host)))
-		fprintf(stderr, "hvm-run: -v %s: formatting the new volume failed\n", v->host);
+	if (!err && (err = run_mke2fs(host)))
+		log_err("volume %s: formatting the new volume failed", host);
 	if (err)
-		unlink(v->host);	/* never leave a half-made volume behind */
+		unlink(host);	/* never leave a half-made volume behind */
 	return err;
 }
 
-int run_volume_prepare(const struct run_volume *v, uint64_t size_mib)
+int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib)
 {
 	struct stat st;
 	int fd, ok;
 
-	if (stat(v->host, &st) < 0) {
+	if (stat(host, &st) < 0) {
 		if (errno != ENOENT) {
-			fprintf(stderr, "hvm-run: -v %s: %s\n", v->host, strerror(errno));
-			return -errno;
+			int err = -errno;
+			log_err("volume %s: %s", host, strerror(-err));
+			return err;
 		}
-		if (v->read_only) {
-			fprintf(stderr, "hvm-run: -v %s: no such file (a read-only volume must exist)\n",
-				v->host);
+		if (read_only) {
+			log_err("volume %s: no such file (a read-only volume must exist)",
+				host);
 			return -ENOENT;
 		}
-		return volume_create(v, size_mib);
+		return volume_create(host, size_mib);
 	}
 	if (S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "hvm-run: -v %s: is a directory; volumes are disk image files for now "
-			"(give a file path: hvm creates and formats it)\n", v->host);
+		log_err("volume %s: is a directory; volumes are disk image files for now "
+			"(give a file path: hvm creates and formats it)", host);
 		return -EISDIR;
 	}
-	fd = open(v->host, O_RDONLY | O_CLOEXEC);
+	fd = open(host, O_RDONLY | O_CLOEXEC);
 	ok = fd >= 0 && is_ext_fs(fd);
 	if (fd >= 0)
 		close(fd);
 	if (!ok) {
-		fprintf(stderr, "hvm-run: -v %s: %s\n", v->host,
+		log_err("volume %s: %s", host,
 			fd < 0 ? strerror(errno) : "not an ext2/3/4 file system (to have hvm create "
 			"one, give a path that does not exist yet)");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void hvm_volume_serial(char *buf, size_t cap, int i)
+{
+	snprintf(buf, cap, "hvm-vol%d", i);
 }

@@ -1,16 +1,16 @@
-#include "run_metrics.h"
+#include "hvm_metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/clock.h"
-#include "../vmm/machine.h"
+#include "clock.h"
+#include "machine.h"
 
 #define T0_MAX_AGE_US (10 * 1000000ULL)	/* an HVM_T0_US older than this is not our exec */
 
-void run_metrics_start(struct run_metrics *m)
+void hvm_metrics_start(struct hvm_metrics *m)
 {
 	const char *env = getenv("HVM_T0_US");
 	uint64_t now = clock_now_us();
@@ -56,7 +56,7 @@ static int smaps_rss_kib(uintptr_t lo, uintptr_t hi, int64_t *total, int64_t *in
 	return 0;
 }
 
-void run_metrics_sample_rss(struct run_metrics *m, const struct machine *machine)
+void hvm_metrics_sample_rss(struct hvm_metrics *m, const struct machine *machine)
 {
 	uintptr_t lo = (uintptr_t)machine->vm.mem.base;
 	int64_t total, guest;
@@ -75,7 +75,7 @@ static void put_phase(FILE *f, const char *name, uint64_t t0, uint64_t t, int la
 		fprintf(f, "    \"%s\": null%s\n", name, last ? "" : ",");
 }
 
-void run_metrics_sample_net(struct run_metrics *m, const struct machine *machine)
+void hvm_metrics_sample_net(struct hvm_metrics *m, const struct machine *machine)
 {
 	const struct vnet *n = &machine->net;
 
@@ -91,16 +91,30 @@ void run_metrics_sample_net(struct run_metrics *m, const struct machine *machine
 	m->net_tx_dropped_backend = atomic_load(&n->tx_dropped_backend);
 }
 
-int run_metrics_write(const struct run_metrics *m, const char *path)
+static void put_net(FILE *f, const struct hvm_metrics *m)
 {
-	FILE *f = fopen(path, "we");
+	fprintf(f, ",\n  \"net\": {\"rx_frames\": %llu, \"tx_frames\": %llu, "
+		"\"rx_dropped_no_buffer\": %llu, \"rx_dropped_oversize\": %llu, "
+		"\"tx_dropped_short\": %llu, \"tx_dropped_oversize\": %llu, "
+		"\"tx_dropped_backend\": %llu}",
+		(unsigned long long)m->net_rx_frames, (unsigned long long)m->net_tx_frames,
+		(unsigned long long)m->net_rx_dropped_no_buffer,
+		(unsigned long long)m->net_rx_dropped_oversize,
+		(unsigned long long)m->net_tx_dropped_short,
+		(unsigned long long)m->net_tx_dropped_oversize,
+		(unsigned long long)m->net_tx_dropped_backend);
+}
 
-	if (!f) {
-		int err = -errno;
-		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", path, strerror(errno));
-		return err;
-	}
-	fprintf(f, "{\n  \"origin\": \"%s\",\n  \"phases_us\": {\n", m->t0_from_exec ? "exec" : "main");
+char *hvm_metrics_to_json(const struct hvm_metrics *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "{\n  \"origin\": \"%s\",\n  \"phases_us\": {\n",
+		m->t0_from_exec ? "exec" : "create");
 	put_phase(f, "kvm_ready", m->t0_us, m->kvm_ready_us, 0);
 	put_phase(f, "first_vcpu_entry", m->t0_us, m->first_entry_us, 0);
 	put_phase(f, "agent_ready", m->t0_us, m->agent_ready_us, 0);
@@ -109,21 +123,11 @@ int run_metrics_write(const struct run_metrics *m, const char *path)
 	fprintf(f, "  },\n  \"vmm_rss_kib\": %lld,\n  \"guest_ram_resident_kib\": %lld",
 		(long long)m->vmm_rss_kib, (long long)m->guest_resident_kib);
 	if (m->has_net)
-		fprintf(f, ",\n  \"net\": {\"rx_frames\": %llu, \"tx_frames\": %llu, "
-			"\"rx_dropped_no_buffer\": %llu, \"rx_dropped_oversize\": %llu, "
-			"\"tx_dropped_short\": %llu, \"tx_dropped_oversize\": %llu, "
-			"\"tx_dropped_backend\": %llu}",
-			(unsigned long long)m->net_rx_frames, (unsigned long long)m->net_tx_frames,
-			(unsigned long long)m->net_rx_dropped_no_buffer,
-			(unsigned long long)m->net_rx_dropped_oversize,
-			(unsigned long long)m->net_tx_dropped_short,
-			(unsigned long long)m->net_tx_dropped_oversize,
-			(unsigned long long)m->net_tx_dropped_backend);
+		put_net(f, m);
 	fprintf(f, "\n}\n");
 	if (fclose(f) != 0) {
-		int err = -errno;
-		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", path, strerror(errno));
-		return err;
+		free(text);
+		return NULL;
 	}
-	return 0;
+	return text;
 }

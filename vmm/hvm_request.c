@@ -1,4 +1,4 @@
-#include "run_request.h"
+#include "hvm_request.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 
 #include "../agent/protocol.h"
-#include "../vmm/kvm.h"
 #include "host_session.h"
+#include "hvm_internal.h"
+#include "hvm_volume.h"
+#include "kvm.h"
+#include "log.h"
 
 struct records {
 	char *buf;
@@ -38,13 +41,8 @@ static void put(struct records *r, const char *key, const char *value)
 	r->len += (size_t)sprintf(r->buf + r->len, "%s=%s", key, value) + 1;
 }
 
-void run_volume_serial(char *buf, size_t cap, int i)
-{
-	snprintf(buf, cap, "hvm-vol%d", i);
-}
-
 /* eth0's settings; none when the guest has no network device. */
-static void put_net(struct records *r, const struct run_net_guest *net)
+static void put_net(struct records *r, const struct hvm_net_guest *net)
 {
 	char mtu[16];
 
@@ -59,22 +57,23 @@ static void put_net(struct records *r, const struct run_net_guest *net)
 		put(r, RUN_KEY_NET_DNS, net->dns[i]);
 }
 
-int run_request_boot(struct cpio *out, const struct run_flags *f, const struct run_net_guest *net,
+int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct hvm_net_guest *net,
 		     int quiet)
 {
 	struct records r = { 0 };
 	char rec[PATH_MAX + 64], serial[32];
 	int err;
 
-	put(&r, RUN_KEY_ROOT, RUN_ROOT_SERIAL);
-	put(&r, RUN_KEY_OVERLAY, f->read_only ? "0" : "1");
-	for (int i = 0; i < f->nvolumes; i++) {
-		run_volume_serial(serial, sizeof(serial), i);
-		snprintf(rec, sizeof(rec), "%s:%s:%s", serial, f->volumes[i].read_only ? "ro" : "rw",
-			 f->volumes[i].guest);
+	put(&r, RUN_KEY_ROOT, HVM_ROOT_SERIAL);
+	put(&r, RUN_KEY_OVERLAY, c->read_only ? "0" : "1");
+	for (int i = 0; i < c->nvolumes; i++) {
+		hvm_volume_serial(serial, sizeof(serial), i);
+		snprintf(rec, sizeof(rec), "%s:%s:%s", serial, c->volumes[i].read_only ? "ro" : "rw",
+			 c->volumes[i].guest);
 		put(&r, RUN_KEY_MOUNT, rec);
 	}
 	put_net(&r, net);
+	put(&r, RUN_KEY_HOSTNAME, c->hostname ? c->hostname : "hvm");
 	if (quiet)
 		put(&r, RUN_KEY_QUIET, "1");
 	if (kvm_host_is_pvm())
@@ -114,61 +113,46 @@ static char **list_join(char *const *head, char *const *tail, int ntail)
 }
 
 /*
- * docker's rules: --cmd replaces everything with a shell command; arguments after "--"
- * replace the image's Cmd and follow its Entrypoint; otherwise Entrypoint + Cmd.
+ * docker's rules: a shell command or a whole argv replaces everything; arguments replace the
+ * image's Cmd and follow its Entrypoint; otherwise Entrypoint + Cmd.
  */
-static char **compose_argv(const struct run_flags *f, const struct image_config *cfg)
+static char **compose_argv(const struct hvm_config *c, const struct image_config *img)
 {
 	static char sh[] = "/bin/sh", dash_c[] = "-c";
 	char **argv;
 
-	if (f->cmd) {
-		char *shell[] = { sh, dash_c, (char *)f->cmd, NULL };
+	if (c->shell) {
+		char *shell[] = { sh, dash_c, c->shell, NULL };
 		return list_join(shell, NULL, 0);
 	}
-	argv = f->nargs ? list_join(cfg->entrypoint, f->args, f->nargs)
-			: list_join(cfg->entrypoint, cfg->cmd, -1);
+	if (c->argv)
+		argv = list_join(c->argv, NULL, 0);
+	else
+		argv = c->args ? list_join(img->entrypoint, c->args, -1)
+			       : list_join(img->entrypoint, img->cmd, -1);
 	if (argv && !argv[0]) {
-		fprintf(stderr, "hvm-run: %s: no command given and the image sets no Entrypoint or "
-			"Cmd; give --cmd or -- PROGRAM\n", f->image ? f->image : "run");
+		log_err("%s: no command given and the image sets no Entrypoint or Cmd; give a "
+			"shell command or arguments", c->image ? c->image : "run");
 		free(argv);
 		return NULL;
 	}
 	return argv;
 }
 
-/* Image Env first, then -e in order (KEY alone takes our value): the agent lets later win. */
-static char **compose_env(const struct run_flags *f, const struct image_config *cfg, char **owned)
+int hvm_request_process(const struct hvm_config *c, const struct image_config *img, char **json)
 {
-	char *flags[RUN_MAX_ENV + 1] = { NULL };
-	int n = 0;
-
-	for (int i = 0; i < f->nenv; i++) {
-		const char *v = getenv(f->env[i]);
-		if (strchr(f->env[i], '='))
-			flags[n++] = (char *)f->env[i];
-		else if (v && asprintf(&owned[i], "%s=%s", f->env[i], v) > 0)
-			flags[n++] = owned[i];
-	}
-	return list_join(cfg->env, flags, n);
-}
-
-int run_request_process(const struct run_flags *f, const struct image_config *cfg,
-			unsigned rows, unsigned cols, char **json)
-{
-	char *owned[RUN_MAX_ENV] = { NULL };
-	char **argv = compose_argv(f, cfg), **env = argv ? compose_env(f, cfg, owned) : NULL;
-	const char *cwd = f->workdir ? f->workdir : cfg->workdir;
-	const char *user = f->user ? f->user : cfg->user;
+	char **argv = compose_argv(c, img);
+	/* Image Env first, then ours in order: the agent lets later ones win. */
+	char **env = argv ? list_join(img->env, (char *const *)c->env, c->nenv) : NULL;
+	const char *cwd = c->workdir ? c->workdir : img->workdir;
+	const char *user = c->user ? c->user : img->user;
 	int err = 0;
 
 	if (!argv)
 		err = -EINVAL;
-	else if (!env || !(*json = host_session_run_json(argv, env, cwd, user, f->tty, rows, cols,
-							  f->interactive)))
+	else if (!env || !(*json = host_session_run_json(argv, env, cwd, user, c->tty, c->rows,
+							  c->cols, c->in_fd >= 0)))
 		err = -ENOMEM;
-	for (int i = 0; i < RUN_MAX_ENV; i++)
-		free(owned[i]);
 	free(argv);
 	free(env);
 	return err;

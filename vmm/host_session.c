@@ -2,17 +2,16 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_HVM_ERROR 125
-
 #define HOST_HELLO "{\"version\":1,\"role\":\"host\"}"
 
 void host_session_init(struct host_session *s, int fd, const char *name, char *run_json,
-		       int forward_stdin, int agent)
+		       int forward_stdin, int agent, int out_fd, int err_fd)
 {
 	memset(&s->rd, 0, sizeof(s->rd));
 	s->agent = agent;
@@ -21,8 +20,11 @@ void host_session_init(struct host_session *s, int fd, const char *name, char *r
 	s->outlen = 0;
 	s->run_json = run_json;
 	s->hello = s->done = s->error = 0;
-	s->status = EXIT_HVM_ERROR;
+	s->status = HOST_EXIT_ERROR;
 	s->stdin_open = forward_stdin;
+	s->out_fd = out_fd;
+	s->err_fd = err_fd;
+	s->why[0] = '\0';
 	proto_put_hdr(s->out, PROTO_HELLO, 0, sizeof(HOST_HELLO) - 1);
 	memcpy(s->out + PROTO_HDR_SIZE, HOST_HELLO, sizeof(HOST_HELLO) - 1);
 	s->outlen = PROTO_HDR_SIZE + sizeof(HOST_HELLO) - 1;
@@ -43,11 +45,13 @@ int host_session_room(const struct host_session *s)
 	return sizeof(s->out) - s->outlen >= PROTO_HDR_SIZE + PROTO_MAX_PAYLOAD;
 }
 
-/* Writes all of buf; a closed stdout must not wedge the VM, so errors just drop the data. */
+/* Writes all of buf; a closed reader must not wedge the VM, so errors just drop the data. */
 static void write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
+	if (fd < 0)
+		return;
 	while (len) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -66,6 +70,19 @@ static void end(struct host_session *s, int status, int error)
 	s->error = error;
 }
 
+/* Ends the session in an error: "NAME: why". */
+__attribute__((format(printf, 2, 3)))
+static void fail(struct host_session *s, const char *fmt, ...)
+{
+	int n = snprintf(s->why, sizeof(s->why), "%s: ", s->name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why + n, sizeof(s->why) - (size_t)n, fmt, ap);
+	va_end(ap);
+	end(s, HOST_EXIT_ERROR, 1);
+}
+
 static void on_exit_frame(struct host_session *s, const uint8_t *body, size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
@@ -77,8 +94,7 @@ static void on_exit_frame(struct host_session *s, const uint8_t *body, size_t le
 	else if (cJSON_IsNumber(st) && st->valueint >= 0 && st->valueint <= 255)
 		end(s, st->valueint, 0);
 	else {
-		fprintf(stderr, "hvm-run: %s: malformed exit report\n", s->name);
-		end(s, EXIT_HVM_ERROR, 1);
+		fail(s, "malformed exit report");
 	}
 	cJSON_Delete(j);
 }
@@ -88,49 +104,41 @@ static void on_error_frame(struct host_session *s, const uint8_t *body, size_t l
 	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
 
-	fprintf(stderr, "hvm-run: %s: %s\n", s->name,
-		cJSON_IsString(msg) ? msg->valuestring : "error (no message)");
+	fail(s, "%s", cJSON_IsString(msg) ? msg->valuestring : "error (no message)");
 	cJSON_Delete(j);
-	end(s, EXIT_HVM_ERROR, 1);
 }
 
 /* Returns 0, or -1 when the frame ends the session. */
 static int on_frame(struct host_session *s, const struct proto_hdr *h, const uint8_t *body)
 {
 	if (!s->agent && h->type != PROTO_HELLO) {
-		fprintf(stderr, "hvm-run: %s: unexpected frame type %u; session ended\n", s->name,
-			h->type);
-		end(s, EXIT_HVM_ERROR, 1);
+		fail(s, "unexpected frame type %u; session ended", h->type);
 		return -1;
 	}
 	if (!s->hello && h->type != PROTO_HELLO) {
-		fprintf(stderr, "hvm-run: %s: frame before HELLO; session ended\n", s->name);
-		end(s, EXIT_HVM_ERROR, 1);
+		fail(s, "frame before HELLO; session ended");
 		return -1;
 	}
 	switch (h->type) {
 	case PROTO_HELLO: {
 		char why[128];
 		if (proto_hello_check(body, h->len, why, sizeof(why)) < 0) {
-			fprintf(stderr, "hvm-run: %s: %s; session ended\n", s->name, why);
-			end(s, EXIT_HVM_ERROR, 1);
+			fail(s, "%s; session ended", why);
 			return -1;
 		}
 		s->hello = 1;
 		if (s->run_json && queue(s, PROTO_RUN, s->run_json, strlen(s->run_json)) < 0) {
-			fprintf(stderr, "hvm-run: %s: process spec too large\n", s->name);
-			end(s, EXIT_HVM_ERROR, 1);
+			fail(s, "process spec too large");
 			return -1;
 		}
 		return 0;
 	}
-	case PROTO_STDOUT: write_all(STDOUT_FILENO, body, h->len); return 0;
-	case PROTO_STDERR: write_all(STDERR_FILENO, body, h->len); return 0;
+	case PROTO_STDOUT: write_all(s->out_fd, body, h->len); return 0;
+	case PROTO_STDERR: write_all(s->err_fd, body, h->len); return 0;
 	case PROTO_EXIT: on_exit_frame(s, body, h->len); return -1;
 	case PROTO_ERROR: on_error_frame(s, body, h->len); return -1;
 	default:
-		fprintf(stderr, "hvm-run: %s: unexpected frame type %u; session ended\n", s->name, h->type);
-		end(s, EXIT_HVM_ERROR, 1);
+		fail(s, "unexpected frame type %u; session ended", h->type);
 		return -1;
 	}
 }
@@ -147,9 +155,8 @@ int host_session_read(struct host_session *s)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		fprintf(stderr, "hvm-run: %s: connection closed%s\n", s->name,
-			s->rd.have ? " in the middle of a frame" : " without an exit report");
-		end(s, EXIT_HVM_ERROR, 1);
+		fail(s, "connection closed%s",
+		     s->rd.have ? " in the middle of a frame" : " without an exit report");
 		return -1;
 	}
 	proto_filled(&s->rd, (size_t)n);
@@ -157,9 +164,8 @@ int host_session_read(struct host_session *s)
 		if (on_frame(s, &h, body) < 0)
 			return -1;
 	if (r < 0) {
-		fprintf(stderr, "hvm-run: %s: invalid frame (unknown type or over %d bytes); "
-			"session ended\n", s->name, PROTO_MAX_PAYLOAD);
-		end(s, EXIT_HVM_ERROR, 1);
+		fail(s, "invalid frame (unknown type or over %d bytes); session ended",
+		     PROTO_MAX_PAYLOAD);
 		return -1;
 	}
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * The host side of an agent session (agent/protocol.h): sends the process spec, forwards
- * stdin, signals and window sizes, writes the process's output to our stdout/stderr, and
- * learns how it ended. Used by hvm-run for the boot session and by `hvm-run exec`.
+ * stdin, signals and window sizes, writes the process's output to the caller's fds, and
+ * learns how it ended. Used by libhvm for the boot session and by hvm_exec. Prints nothing:
+ * why a session ended is kept in the session for the caller to report.
  */
 #ifndef HVM_HOST_SESSION_H
 #define HVM_HOST_SESSION_H
@@ -12,6 +13,7 @@
 #include "../agent/protocol.h"
 
 #define HOST_OUTBUF (256 * 1024)
+#define HOST_EXIT_ERROR 125		/* the status of a session that ended in an error */
 
 struct host_session {
 	int fd;				/* the connection to the agent */
@@ -26,15 +28,17 @@ struct host_session {
 	int status;			/* hvm-run's exit status once done */
 	int error;			/* ended by an error (status is then 125) */
 	int agent;			/* the agent's own session: its output is the command's */
+	int out_fd, err_fd;		/* where STDOUT and STDERR frames go (-1: discarded) */
+	char why[512];			/* with error: "NAME: what went wrong" */
 };
 
 /*
  * Starts a session on a connected socket; run_json (owned by the session) is the spec. Only
  * an agent session may send output and exit frames: any other guest connection that does
- * (or sends anything invalid) is ended with a message.
+ * (or sends anything invalid) is ended, with why. Output goes to out_fd/err_fd.
  */
 void host_session_init(struct host_session *s, int fd, const char *name, char *run_json,
-		       int forward_stdin, int agent);
+		       int forward_stdin, int agent, int out_fd, int err_fd);
 
 /* Reads and handles frames; returns 0, or -1 when the session is over (see status). */
 int host_session_read(struct host_session *s);
@@ -42,7 +46,7 @@ int host_session_read(struct host_session *s);
 /* Writes queued frames; 0, or -1 when the connection failed. */
 int host_session_flush(struct host_session *s);
 
-/* Reads our stdin (fd) once into a STDIN frame; EOF sends the empty frame and stops. */
+/* Reads the caller's stdin (fd) once into a STDIN frame; EOF sends the empty frame and stops. */
 void host_session_stdin(struct host_session *s, int fd);
 
 /* Queues a SIGNAL frame for the process. */

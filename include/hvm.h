@@ -1,26 +1,27 @@
 /*
- * DRAFT (issue 6, not implemented yet): the proposed public API of libhvm, to become
- * include/hvm.h once vmm/ implements it and hvm-run is rebuilt on it.
- *
  * libhvm: run a command inside a KVM micro-VM from your own program.
+ * The full reference, with every error and the threading rules: docs/libhvm.md.
  *
  * One opaque handle per VM. Configure it with one call per concern, start it, wait for the
  * command, destroy it. Every call returns 0 or -errno; after a failure hvm_error() says what
- * and why in one line. No call exits, installs signal handlers, changes the caller's
- * terminal or touches global state: two VMs in one process are independent, and each handle
- * may be used from several threads (calls on one handle are serialized by the library).
+ * and why in one line. No call exits, installs handlers for the caller's signals, changes the
+ * caller's terminal or touches global state (except the two process-wide settings at the
+ * end): two VMs in one process are independent, and each handle may be used from several
+ * threads (calls on one handle are serialized by the library).
  *
  * Lifecycle: hvm_create -> hvm_set_* -> hvm_start -> hvm_wait (any number of times, with a
  * timeout) / hvm_kill / hvm_resize -> hvm_destroy. Setters fail with -EBUSY after
  * hvm_start; hvm_start a second time fails with -EALREADY.
  *
  * Exit status convention (hvm_wait): the command's own exit code; 128+N when it died of
- * signal N; 124 when the VM was stopped by the timeout of hvm_set_timeout; 125 when hvm or
- * the guest failed (hvm_error() says why).
+ * signal N (or hvm_kill(N) stopped the VM before the command ran); 124 when the VM was
+ * stopped by the timeout of hvm_set_timeout; 125 when hvm or the guest failed (hvm_error()
+ * says why).
  */
 #ifndef HVM_H
 #define HVM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -32,11 +33,12 @@ extern "C" {
 struct hvm;
 
 /* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: 1 vCPU, 128 MiB, the built-in
- * kernel, initramfs and busybox image (found next to the running binary or in
- * HVM_DATA_DIR), no network, stdio not connected (/dev/null and discarded output). */
+ * kernel, initramfs and busybox image (found in $HVM_DATA_DIR, else next to the running
+ * binary), no network, stdio not connected (/dev/null and discarded output). */
 int hvm_create(struct hvm **out);
 
-/* The last error on this handle as "what: why", or "" when none. Valid until the next call. */
+/* The last error on this handle as "what: why", or "" when none. Valid until the next call
+ * on the handle (copy it when other threads use the handle too). */
 const char *hvm_error(const struct hvm *vm);
 
 /* ---- what to boot ---------------------------------------------------------------------- */
@@ -45,9 +47,9 @@ const char *hvm_error(const struct hvm *vm);
 int hvm_set_kernel(struct hvm *vm, const char *path);
 /* Initramfs to boot instead of the built-in one (the agent); NULL: built-in. */
 int hvm_set_initrd(struct hvm *vm, const char *path);
-/* Extra words for the guest kernel command line. */
+/* Extra words for the guest kernel command line (NULL: none). */
 int hvm_set_cmdline_extra(struct hvm *vm, const char *words);
-/* vCPUs (1..32) and guest RAM in MiB. -EINVAL outside the limits. */
+/* vCPUs (1..32) and guest RAM in MiB (32..1048576). -EINVAL outside the limits. */
 int hvm_set_cpus(struct hvm *vm, unsigned cpus);
 int hvm_set_memory(struct hvm *vm, uint64_t mib);
 
@@ -59,8 +61,8 @@ int hvm_set_memory(struct hvm *vm, uint64_t mib);
 int hvm_set_image(struct hvm *vm, const char *image);
 /* The root as is, read-only (no writable tmpfs overlay). */
 int hvm_set_read_only(struct hvm *vm, int read_only);
-/* A disk image file mounted at guest_path (created and formatted ext4 with size_mib when
- * missing; size_mib 0: 1024). At most 6. */
+/* A disk image file mounted at guest_path (absolute; created and formatted ext4 with
+ * size_mib when missing; size_mib 0: 1024). At most 6; -E2BIG after that. */
 int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path, int read_only,
 		   uint64_t size_mib);
 
@@ -68,11 +70,13 @@ int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path
 
 /* "none" (default), "user" (rootless, passt) or "tap" / "tap:NAME" (root). */
 int hvm_set_net(struct hvm *vm, const char *mode);
-/* Publishes guest_port on the host's host_port (TCP, or UDP when udp); implies "user". */
+/* Publishes guest_port on the host's host_port (TCP, or UDP when udp); at most 16. Without
+ * hvm_set_net it implies "user"; with "none" or "tap", hvm_start fails with -EINVAL. */
 int hvm_add_port(struct hvm *vm, uint16_t host_port, uint16_t guest_port, int udp);
-/* With "tap": the guest's address "A.B.C.D/N", gateway and one name server (each may be NULL). */
+/* With "tap": the guest's address "A.B.C.D/N", gateway and name servers ("A.B.C.D", up to
+ * three separated by commas); each may be NULL. */
 int hvm_set_net_addr(struct hvm *vm, const char *cidr, const char *gateway, const char *dns);
-/* The guest's MAC "aa:bb:cc:dd:ee:ff"; default random, locally administered. */
+/* The guest's MAC "aa:bb:cc:dd:ee:ff" (unicast); default random, locally administered. */
 int hvm_set_mac(struct hvm *vm, const char *mac);
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -84,7 +88,7 @@ int hvm_set_args(struct hvm *vm, const char *const *argv);
 int hvm_set_shell_command(struct hvm *vm, const char *command);
 /* Replaces the whole process command line, ignoring the image's Entrypoint and Cmd. */
 int hvm_set_argv(struct hvm *vm, const char *const *argv);
-/* Adds KEY=VALUE to the environment (wins over the image's Env). */
+/* Adds KEY=VALUE to the environment (wins over the image's Env). At most 256. */
 int hvm_add_env(struct hvm *vm, const char *key_value);
 /* Working directory, and user as "USER[:GROUP]" (names or numbers) in the guest. */
 int hvm_set_workdir(struct hvm *vm, const char *dir);
@@ -94,9 +98,10 @@ int hvm_set_hostname(struct hvm *vm, const char *name);
 
 /*
  * Where the command's stdio goes: the library relays bytes between these fds and the guest
- * on its own thread (it does not close them). in_fd -1: the command's stdin is empty (EOF at
- * once); out_fd/err_fd -1: output discarded. With tty, the command gets a pseudo-terminal of
- * rows x cols; out_fd carries both its output streams and err_fd is unused.
+ * on its own thread (it does not close them; they must stay open until hvm_wait reported the
+ * end). in_fd -1: the command's stdin is empty (EOF at once); out_fd/err_fd -1: output
+ * discarded. With tty, the command gets a pseudo-terminal of rows x cols; out_fd carries
+ * both its output streams and err_fd is unused.
  */
 int hvm_set_stdio(struct hvm *vm, int in_fd, int out_fd, int err_fd);
 int hvm_set_tty(struct hvm *vm, int tty, unsigned rows, unsigned cols);
@@ -108,6 +113,10 @@ int hvm_set_timeout(struct hvm *vm, unsigned seconds);
 /* Exposes the VM's vsock bridge at path ("CONNECT <port>\n"); see docs/vsock.md. Needed for
  * hvm_exec() from other processes. */
 int hvm_set_api_socket(struct hvm *vm, const char *path);
+
+/* The guest kernel command line as configured so far (the random seed differs per boot),
+ * into buf: 0, or -ENOSPC. */
+int hvm_cmdline(struct hvm *vm, char *buf, size_t cap);
 
 /* ---- running --------------------------------------------------------------------------- */
 
@@ -121,19 +130,29 @@ int hvm_start(struct hvm *vm);
  */
 int hvm_wait(struct hvm *vm, int timeout_ms, int *status);
 
-/* Delivers signal sig to the command in the guest; SIGKILL stops the VM at once (the status
- * is then 137). -ESRCH when it has already ended. */
+/* An fd (owned by the handle) that polls readable once hvm_wait would not block; -EINVAL
+ * when not started. For event loops that wait on more than the VM. */
+int hvm_wait_fd(struct hvm *vm);
+
+/* Delivers signal sig (1..64) to the command in the guest; SIGKILL, or any signal before
+ * the guest agent runs the command, stops the VM at once (the status is then 128+sig).
+ * -ESRCH when it has already ended, -EINVAL when not started. */
 int hvm_kill(struct hvm *vm, int sig);
 
-/* The command's terminal size (with hvm_set_tty). */
+/* The command's terminal size (with hvm_set_tty); -EINVAL when not started. */
 int hvm_resize(struct hvm *vm, unsigned rows, unsigned cols);
 
 /* Pausing is not supported yet: -ENOTSUP. */
 int hvm_pause(struct hvm *vm);
 int hvm_resume(struct hvm *vm);
 
-/* Boot phase timings (us since hvm_start) and VMM memory, as a JSON object; malloc'd or NULL. */
+/* Boot phase timings (us since hvm_create, or since exec when the launcher exported
+ * HVM_T0_US) and VMM memory, as a JSON object; malloc'd, or NULL until the VM stopped. */
 char *hvm_metrics_json(struct hvm *vm);
+
+/* The last 4 KiB of the guest's console (its kernel log), for the post-mortem of a guest that
+ * ended without an exit status; "" before the VM stopped. Valid until hvm_destroy. */
+const char *hvm_console_tail(struct hvm *vm);
 
 /* Stops the VM if it runs, waits for it, frees everything (passt, sockets, temp files). */
 void hvm_destroy(struct hvm *vm);
@@ -141,11 +160,38 @@ void hvm_destroy(struct hvm *vm);
 /*
  * Runs one more process in the running VM behind api_socket (see hvm_set_api_socket),
  * relaying its stdio to in_fd/out_fd/err_fd like hvm_set_stdio; blocks until it ends.
- * argv NULL-terminated, env (may be NULL) of KEY=VALUE. 0 with *status, or -errno.
+ * argv NULL-terminated, env (may be NULL) of KEY=VALUE. 0 with *status, or -errno (logged
+ * on stderr: there is no handle to keep the message).
  */
 int hvm_exec(const char *api_socket, const char *const *argv, const char *const *env,
 	     const char *cwd, const char *user, int tty, int in_fd, int out_fd, int err_fd,
 	     int *status);
+
+/* hvm_exec that also serves sig_fd, a signalfd(2) the caller made for the signals it wants
+ * forwarded: SIGWINCH resizes the process's terminal to in_fd's size, any other signal goes
+ * to the process. sig_fd -1: as hvm_exec. */
+int hvm_exec_signals(const char *api_socket, const char *const *argv, const char *const *env,
+		     const char *cwd, const char *user, int tty, int in_fd, int out_fd, int err_fd,
+		     int sig_fd, int *status);
+
+/* ---- process-wide settings (the only state shared by every handle) --------------------- */
+
+/* The level of the library's diagnostics on stderr ("hvm: LEVEL: ..."): "error", "warn"
+ * (default), "info" or "debug"; -EINVAL otherwise. */
+int hvm_set_log_level(const char *level);
+
+/*
+ * Seccomp allow-lists on the library's threads (on by default): on 0 turns them off for VMs
+ * started afterwards (debugging only; warns on stderr). violation_exit >= 0: a forbidden
+ * system call ends the process with that status after its report; < 0 (default): the
+ * process dies of SIGSYS. docs/seccomp.md lists what each thread may do.
+ */
+int hvm_set_seccomp(int on, int violation_exit);
+
+/* Loads, on the calling thread, the allow-list of a thread that only waits for, signals
+ * and destroys started VMs (hvm-run's main thread after hvm_start); it cannot be lifted.
+ * 0 (also when seccomp is off) or -errno. */
+int hvm_seccomp_restrict_self(void);
 
 #ifdef __cplusplus
 }

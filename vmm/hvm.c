@@ -1,0 +1,462 @@
+/*
+ * libhvm's handle: creation, the setters (which only record, checked, into vm->cfg), errors,
+ * the default data files, destruction, and the process-wide settings. Starting and serving
+ * a VM is hvm_run.c; hvm_exec is hvm_exec.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../boot/mptable.h"
+#include "../devices/virtio_net.h"
+#include "hvm_export.h"
+#include "hvm_internal.h"
+#include "log.h"
+#include "seccomp.h"
+
+#define MAX_MEM_MIB (1024ULL * 1024)
+#define MIN_MEM_MIB 32ULL
+
+int hvm_fail(struct hvm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int hvm_data_path(char *out, size_t cap, const char *name)
+{
+	const char *dir = getenv("HVM_DATA_DIR");
+	ssize_t n;
+	char *slash;
+
+	if (dir && *dir)
+		return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : -ENAMETOOLONG;
+	n = readlink("/proc/self/exe", out, cap - 1);
+	if (n < 0)
+		return -errno;
+	out[n] = '\0';
+	slash = strrchr(out, '/');
+	if (!slash || (size_t)(slash + 1 - out) + strlen(name) >= cap)
+		return -ENAMETOOLONG;
+	strcpy(slash + 1, name);
+	return 0;
+}
+
+HVM_API int hvm_create(struct hvm **out)
+{
+	struct hvm *vm = calloc(1, sizeof(*vm));
+
+	*out = NULL;
+	if (!vm)
+		return -ENOMEM;
+	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->wake_fd < 0 || vm->done_fd < 0) {
+		int err = -errno;
+		if (vm->wake_fd >= 0)
+			close(vm->wake_fd);
+		free(vm);
+		return err;
+	}
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->started, NULL);
+	vm->cfg = (struct hvm_config){ .cpus = HVM_DEFAULT_CPUS, .mem_mib = HVM_DEFAULT_MEM,
+		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
+	vm->listen_fd = vm->ready_fd = -1;
+	hvm_metrics_start(&vm->metrics);
+	*out = vm;
+	return 0;
+}
+
+HVM_API const char *hvm_error(const struct hvm *vm)
+{
+	return vm ? vm->error : "no handle";
+}
+
+/* Every setter starts here: takes the lock; -EBUSY (recorded) once the VM was started. */
+static int setter_lock(struct hvm *vm, const char *what)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->error[0] = '\0';
+	if (vm->phase != HVM_NEW)
+		return hvm_fail(vm, -EBUSY, "%s: the VM is already started", what);
+	return 0;
+}
+
+static int setter_unlock(struct hvm *vm, int err)
+{
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+/* Replaces *slot with a copy of value (NULL clears it); 0 or -ENOMEM. */
+static int set_string(struct hvm *vm, char **slot, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+
+	if (value && !copy)
+		return hvm_fail(vm, -ENOMEM, "out of memory");
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static void free_list(char **list)
+{
+	for (char **p = list; p && *p; p++)
+		free(*p);
+	free(list);
+}
+
+/* A deep copy of a NULL-terminated list into *slot (NULL clears it); 0 or -ENOMEM. */
+static int set_list(struct hvm *vm, char ***slot, const char *const *list)
+{
+	size_t n = 0;
+	char **copy = NULL;
+
+	while (list && list[n])
+		n++;
+	if (list && !(copy = calloc(n + 1, sizeof(*copy))))
+		return hvm_fail(vm, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(copy[i] = strdup(list[i]))) {
+			free_list(copy);
+			return hvm_fail(vm, -ENOMEM, "out of memory");
+		}
+	free_list(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* The string setters: one field each. */
+#define STRING_SETTER(fn, field)						\
+	HVM_API int fn(struct hvm *vm, const char *value)			\
+	{									\
+		int err = setter_lock(vm, #fn);					\
+		return setter_unlock(vm, err ? err : set_string(vm, &vm->cfg.field, value)); \
+	}
+
+STRING_SETTER(hvm_set_kernel, kernel)
+STRING_SETTER(hvm_set_initrd, initrd)
+STRING_SETTER(hvm_set_cmdline_extra, cmdline_extra)
+STRING_SETTER(hvm_set_image, image)
+STRING_SETTER(hvm_set_shell_command, shell)
+STRING_SETTER(hvm_set_workdir, workdir)
+STRING_SETTER(hvm_set_user, user)
+STRING_SETTER(hvm_set_hostname, hostname)
+STRING_SETTER(hvm_set_api_socket, api_socket)
+
+HVM_API int hvm_set_cpus(struct hvm *vm, unsigned cpus)
+{
+	int err = setter_lock(vm, "hvm_set_cpus");
+
+	if (!err && (cpus < 1 || cpus > MPTABLE_MAX_CPUS))
+		err = hvm_fail(vm, -EINVAL, "%u vCPUs: must be 1 to %d", cpus, MPTABLE_MAX_CPUS);
+	if (!err)
+		vm->cfg.cpus = cpus;
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_memory(struct hvm *vm, uint64_t mib)
+{
+	int err = setter_lock(vm, "hvm_set_memory");
+
+	if (!err && (mib < MIN_MEM_MIB || mib > MAX_MEM_MIB))
+		err = hvm_fail(vm, -EINVAL, "%llu MiB of memory: must be %llu to %llu MiB",
+			       (unsigned long long)mib, MIN_MEM_MIB, MAX_MEM_MIB);
+	if (!err)
+		vm->cfg.mem_mib = mib;
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_read_only(struct hvm *vm, int read_only)
+{
+	int err = setter_lock(vm, "hvm_set_read_only");
+
+	if (!err)
+		vm->cfg.read_only = !!read_only;
+	return setter_unlock(vm, err);
+}
+
+static int add_volume(struct hvm *vm, const char *host, const char *guest, int read_only,
+		      uint64_t size_mib)
+{
+	struct hvm_volume *v = &vm->cfg.volumes[vm->cfg.nvolumes];
+
+	if (vm->cfg.nvolumes == HVM_MAX_VOLUMES)
+		return hvm_fail(vm, -E2BIG, "volume %s: at most %d volumes", host, HVM_MAX_VOLUMES);
+	if (!host || !*host || !guest || guest[0] != '/' || !guest[1])
+		return hvm_fail(vm, -EINVAL, "volume %s:%s: give a host file and an absolute guest "
+				"path", host ? host : "(null)", guest ? guest : "(null)");
+	*v = (struct hvm_volume){ .host = strdup(host), .guest = strdup(guest),
+		.read_only = !!read_only, .size_mib = size_mib ? size_mib : HVM_DEFAULT_VOL };
+	if (!v->host || !v->guest) {
+		free(v->host);
+		free(v->guest);
+		return hvm_fail(vm, -ENOMEM, "out of memory");
+	}
+	vm->cfg.nvolumes++;
+	return 0;
+}
+
+HVM_API int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path,
+			   int read_only, uint64_t size_mib)
+{
+	int err = setter_lock(vm, "hvm_add_volume");
+
+	return setter_unlock(vm, err ? err : add_volume(vm, host_file, guest_path, read_only,
+							  size_mib));
+}
+
+HVM_API int hvm_set_args(struct hvm *vm, const char *const *argv)
+{
+	int err = setter_lock(vm, "hvm_set_args");
+
+	return setter_unlock(vm, err ? err : set_list(vm, &vm->cfg.args, argv));
+}
+
+HVM_API int hvm_set_argv(struct hvm *vm, const char *const *argv)
+{
+	int err = setter_lock(vm, "hvm_set_argv");
+
+	if (!err && argv && !argv[0])
+		err = hvm_fail(vm, -EINVAL, "hvm_set_argv: an empty command line");
+	return setter_unlock(vm, err ? err : set_list(vm, &vm->cfg.argv, argv));
+}
+
+HVM_API int hvm_add_env(struct hvm *vm, const char *key_value)
+{
+	int err = setter_lock(vm, "hvm_add_env");
+
+	if (!err && (!key_value || !strchr(key_value, '=') || key_value[0] == '='))
+		err = hvm_fail(vm, -EINVAL, "environment %s: use KEY=VALUE",
+			       key_value ? key_value : "(null)");
+	if (!err && vm->cfg.nenv == HVM_MAX_ENV)
+		err = hvm_fail(vm, -E2BIG, "environment: at most %d variables", HVM_MAX_ENV);
+	if (!err && !(vm->cfg.env[vm->cfg.nenv] = strdup(key_value)))
+		err = hvm_fail(vm, -ENOMEM, "out of memory");
+	if (!err)
+		vm->cfg.nenv++;
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_stdio(struct hvm *vm, int in_fd, int out_fd, int err_fd)
+{
+	int err = setter_lock(vm, "hvm_set_stdio");
+
+	if (!err && (in_fd < -1 || out_fd < -1 || err_fd < -1))
+		err = hvm_fail(vm, -EBADF, "hvm_set_stdio: fds are -1 or open descriptors");
+	if (!err) {
+		vm->cfg.in_fd = in_fd;
+		vm->cfg.out_fd = out_fd;
+		vm->cfg.err_fd = err_fd;
+	}
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_tty(struct hvm *vm, int tty, unsigned rows, unsigned cols)
+{
+	int err = setter_lock(vm, "hvm_set_tty");
+
+	if (!err && tty && (!rows || !cols || rows > 0xffff || cols > 0xffff))
+		err = hvm_fail(vm, -EINVAL, "terminal %ux%u: rows and columns are 1 to 65535",
+			       rows, cols);
+	if (!err) {
+		vm->cfg.tty = !!tty;
+		vm->cfg.rows = tty ? rows : 24;
+		vm->cfg.cols = tty ? cols : 80;
+	}
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_console(struct hvm *vm, int fd)
+{
+	int err = setter_lock(vm, "hvm_set_console");
+
+	if (!err)
+		vm->cfg.console_fd = fd < 0 ? -1 : fd;
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_timeout(struct hvm *vm, unsigned seconds)
+{
+	int err = setter_lock(vm, "hvm_set_timeout");
+
+	if (!err)
+		vm->cfg.timeout_s = seconds;
+	return setter_unlock(vm, err);
+}
+
+/* ---- network -------------------------------------------------------------------------- */
+
+HVM_API int hvm_set_net(struct hvm *vm, const char *mode)
+{
+	char why[HVM_ERR_MAX];
+	int err = setter_lock(vm, "hvm_set_net");
+
+	if (!err) {
+		log_capture(why, sizeof(why));
+		err = hvm_net_parse_mode(&vm->cfg.net, mode ? mode : "(null)");
+		log_capture(NULL, 0);
+		if (err)
+			hvm_fail(vm, err, "%s", why);
+	}
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_add_port(struct hvm *vm, uint16_t host_port, uint16_t guest_port, int udp)
+{
+	struct hvm_net_config *n = &vm->cfg.net;
+	int err = setter_lock(vm, "hvm_add_port");
+
+	if (!err && (!host_port || !guest_port))
+		err = hvm_fail(vm, -EINVAL, "port %u:%u: ports are 1 to 65535", host_port, guest_port);
+	if (!err && n->nports == HVM_NET_MAX_PORTS)
+		err = hvm_fail(vm, -E2BIG, "at most %d published ports", HVM_NET_MAX_PORTS);
+	if (!err)
+		n->ports[n->nports++] = (struct hvm_net_port){ host_port, guest_port, !!udp };
+	return setter_unlock(vm, err);
+}
+
+/* "A.B.C.D[,A.B.C.D...]" into the config's name servers. */
+static int set_dns(struct hvm *vm, const char *list)
+{
+	struct hvm_net_config *n = &vm->cfg.net;
+	const char *p = list;
+
+	n->ndns = 0;
+	while (p && *p) {
+		size_t len = strcspn(p, ",");
+		char ip[INET_ADDRSTRLEN];
+		if (n->ndns == HVM_NET_DNS || len >= sizeof(ip))
+			return hvm_fail(vm, -EINVAL, "name servers %s: at most %d IPv4 addresses",
+					list, HVM_NET_DNS);
+		memcpy(ip, p, len);
+		ip[len] = '\0';
+		if (!hvm_net_valid_ipv4(ip, 0))
+			return hvm_fail(vm, -EINVAL, "name server %s: not an IPv4 address", ip);
+		memcpy(n->dns[n->ndns++], ip, len + 1);
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+HVM_API int hvm_set_net_addr(struct hvm *vm, const char *cidr, const char *gateway,
+			     const char *dns)
+{
+	struct hvm_net_config *n = &vm->cfg.net;
+	int err = setter_lock(vm, "hvm_set_net_addr");
+
+	if (!err && cidr && !hvm_net_valid_ipv4(cidr, 1))
+		err = hvm_fail(vm, -EINVAL, "address %s: use an IPv4 address with a prefix length "
+			       "(10.0.0.2/24)", cidr);
+	if (!err && gateway && !hvm_net_valid_ipv4(gateway, 0))
+		err = hvm_fail(vm, -EINVAL, "gateway %s: use an IPv4 address (10.0.0.1)", gateway);
+	if (!err)
+		err = set_dns(vm, dns);
+	if (!err) {
+		snprintf(n->ip, sizeof(n->ip), "%s", cidr ? cidr : "");
+		snprintf(n->gateway, sizeof(n->gateway), "%s", gateway ? gateway : "");
+	}
+	return setter_unlock(vm, err);
+}
+
+HVM_API int hvm_set_mac(struct hvm *vm, const char *mac)
+{
+	struct hvm_net_config *n = &vm->cfg.net;
+	int err = setter_lock(vm, "hvm_set_mac");
+
+	if (!err && (!mac || net_parse_mac(mac, n->mac) < 0 || (n->mac[0] & 1)))
+		err = hvm_fail(vm, -EINVAL, "MAC %s: use a unicast aa:bb:cc:dd:ee:ff",
+			       mac ? mac : "(null)");
+	if (!err)
+		n->has_mac = 1;
+	return setter_unlock(vm, err);
+}
+
+/* ---- the rest --------------------------------------------------------------------------- */
+
+HVM_API int hvm_pause(struct hvm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	hvm_fail(vm, -ENOTSUP, "hvm_pause: pausing is not supported yet");
+	pthread_mutex_unlock(&vm->lock);
+	return -ENOTSUP;
+}
+
+HVM_API int hvm_resume(struct hvm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	hvm_fail(vm, -ENOTSUP, "hvm_resume: pausing is not supported yet");
+	pthread_mutex_unlock(&vm->lock);
+	return -ENOTSUP;
+}
+
+static void free_config(struct hvm_config *c)
+{
+	char **strings[] = { &c->kernel, &c->initrd, &c->cmdline_extra, &c->image, &c->shell,
+			     &c->workdir, &c->user, &c->hostname, &c->api_socket };
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		free(*strings[i]);
+	for (int i = 0; i < c->nvolumes; i++) {
+		free(c->volumes[i].host);
+		free(c->volumes[i].guest);
+	}
+	for (int i = 0; i < c->nenv; i++)
+		free(c->env[i]);
+	free_list(c->args);
+	free_list(c->argv);
+}
+
+HVM_API void hvm_destroy(struct hvm *vm)
+{
+	uint64_t one = 1;
+
+	if (!vm)
+		return;
+	pthread_mutex_lock(&vm->lock);
+	vm->stop = 1;
+	if (write(vm->wake_fd, &one, sizeof(one)) < 0)
+		log_debug("wake eventfd: %s", strerror(errno));
+	pthread_mutex_unlock(&vm->lock);
+	if (vm->thread_started)
+		pthread_join(vm->thread, NULL);
+	hvm_run_cleanup(vm);
+	free_config(&vm->cfg);
+	close(vm->wake_fd);
+	close(vm->done_fd);
+	pthread_cond_destroy(&vm->started);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+HVM_API int hvm_set_log_level(const char *level)
+{
+	enum log_level l;
+
+	if (!level || log_parse_level(level, &l))
+		return -EINVAL;
+	log_set_level(l);
+	return 0;
+}
+
+HVM_API int hvm_set_seccomp(int on, int violation_exit)
+{
+	seccomp_set_enabled(on);
+	seccomp_set_violation_exit(violation_exit);
+	return 0;
+}
+
+HVM_API int hvm_seccomp_restrict_self(void)
+{
+	return seccomp_install(SECCOMP_MAIN);
+}

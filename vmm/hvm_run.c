@@ -1,0 +1,701 @@
+/*
+ * The life of a libhvm VM: hvm_start prepares everything on the caller's thread (image, disks,
+ * network, sockets for the vsock bridge, the machine) and starts the service thread, which
+ * boots the vCPUs and runs one poll loop serving the agent's session (stdio through the
+ * caller's fds, signals and window sizes from hvm_kill/hvm_resize), the timeout and the VM
+ * stopping, then tears the machine down and reports through done_fd.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "hvm_export.h"
+#include "hvm_internal.h"
+#include "hvm_request.h"
+#include "hvm_volume.h"
+#include "log.h"
+#include "seccomp.h"
+
+enum { PF_STOP, PF_WAKE, PF_READY, PF_LISTEN, PF_STDIN, PF_AGENT, PF_EXTRA };
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (fd >= 0 && len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	/* An eventfd's counter cannot overflow from our few writes: this never fails. */
+	if (write(fd, &one, sizeof(one)) < 0)
+		log_debug("eventfd: %s", strerror(errno));
+}
+
+/* The serial console carries only the kernel log: kept for post-mortems, copied to the
+ * console fd when the caller asked for it. Runs on a vCPU thread. */
+static void on_serial(void *opaque, uint8_t byte)
+{
+	struct hvm *vm = opaque;
+
+	vm->tail[vm->tail_len++ % HVM_LOG_TAIL] = (char)byte;
+	write_all(vm->cfg.console_fd, &byte, 1);
+}
+
+/* The agent wrote the boot timer: sampled by the service thread, the vCPU goes on at once. */
+static void on_ready(void *opaque)
+{
+	signal_fd(((struct hvm *)opaque)->ready_fd);
+}
+
+/* ---- preparing (caller's thread, lock held) -------------------------------------------- */
+
+static int resolve_image(struct hvm *vm)
+{
+	char cache[PATH_MAX], helper[PATH_MAX];
+	int err = image_cache_dir(cache, sizeof(cache));
+
+	if (err) {
+		log_err("no cache directory: set XDG_CACHE_HOME or HOME");
+		return err;
+	}
+	err = hvm_data_path(helper, sizeof(helper), "hvm-image");
+	if (!err)
+		err = image_resolve(vm->cfg.image, cache, helper, &vm->image);
+	if (!err)
+		vm->image_resolved = 1;
+	return err;
+}
+
+/* No image: the busybox image among the data files, with no run defaults of its own. */
+static int default_image(struct hvm *vm)
+{
+	int err = hvm_data_path(vm->image.rootfs, sizeof(vm->image.rootfs), "hvm-rootfs.ext4");
+
+	if (err || access(vm->image.rootfs, R_OK) < 0) {
+		log_err("%s: the default image is missing (run make, or set HVM_DATA_DIR)",
+			vm->image.rootfs);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Disks in guest order: the image (read-only, shared by every VM using it), then volumes. */
+static int plan_disks(struct hvm *vm)
+{
+	struct machine_config *c = &vm->mcfg;
+
+	c->disks[c->ndisks++] = (struct machine_disk){
+		.path = vm->image.rootfs, .read_only = 1, .serial = HVM_ROOT_SERIAL,
+	};
+	for (int i = 0; i < vm->cfg.nvolumes; i++) {
+		const struct hvm_volume *v = &vm->cfg.volumes[i];
+		int err = hvm_volume_prepare(v->host, v->read_only, v->size_mib);
+		if (err)
+			return err;
+		hvm_volume_serial(vm->vol_serial[i], sizeof(vm->vol_serial[i]), i);
+		c->disks[c->ndisks++] = (struct machine_disk){
+			.path = v->host, .read_only = v->read_only, .serial = vm->vol_serial[i],
+		};
+	}
+	return 0;
+}
+
+/* The machine's config from ours: the kernel and initramfs default to the data files. */
+static void base_config(struct hvm *vm, struct machine_config *c)
+{
+	const char *kernel = vm->cfg.kernel, *initrd = vm->cfg.initrd;
+
+	if (!kernel && hvm_data_path(vm->kernel, sizeof(vm->kernel), "vmlinux") == 0)
+		kernel = vm->kernel;
+	if (!initrd && hvm_data_path(vm->initrd, sizeof(vm->initrd), "hvm-initramfs.cpio") == 0)
+		initrd = vm->initrd;
+	*c = (struct machine_config){
+		.kernel_path = kernel, .initrd_path = initrd, .cpus = vm->cfg.cpus,
+		.mem_mib = vm->cfg.mem_mib, .console = vm->cfg.console_fd >= 0,
+		.cmdline_extra = vm->cfg.cmdline_extra, .vsock_cid = MACHINE_GUEST_CID,
+	};
+}
+
+static int build_config(struct hvm *vm)
+{
+	struct machine_config *c = &vm->mcfg;
+	int err;
+
+	base_config(vm, c);
+	err = vm->cfg.image ? resolve_image(vm) : default_image(vm);
+	if (!err)
+		err = plan_disks(vm);
+	if (!err)
+		err = hvm_net_setup(&vm->cfg.net, &vm->net);
+	if (!err && vm->net.backend) {
+		c->net = vm->net.backend;
+		memcpy(c->mac, vm->net.mac, sizeof(c->mac));
+	}
+	if (!err)
+		err = hvm_request_boot(&vm->boot, &vm->cfg, &vm->net.guest, !c->console);
+	if (!err)
+		err = hvm_request_process(&vm->cfg, &vm->image.config, &vm->run_json);
+	c->initrd_extra = vm->boot.buf;
+	c->initrd_extra_len = vm->boot.len;
+	return err;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		log_err("%s: socket path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0) {
+		err = -errno;
+		log_err("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The vsock bridge's socket (the api socket, or private) and the agent's port next to it. */
+static int setup_sockets(struct hvm *vm)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+
+	if (vm->cfg.api_socket) {
+		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "%s", vm->cfg.api_socket);
+	} else {
+		snprintf(vm->vsock_dir, sizeof(vm->vsock_dir), "%s/hvm.XXXXXX",
+			 rt && *rt == '/' ? rt : "/tmp");
+		if (!mkdtemp(vm->vsock_dir)) {
+			int err = -errno;
+			log_err("%s: %s", vm->vsock_dir, strerror(errno));
+			vm->vsock_dir[0] = '\0';
+			return err;
+		}
+		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "%s/vsock", vm->vsock_dir);
+	}
+	snprintf(vm->agent_uds, sizeof(vm->agent_uds), "%s_%d", vm->vsock_uds, PROTO_PORT_MAIN);
+	vm->listen_fd = listen_unix(vm->agent_uds);
+	return vm->listen_fd < 0 ? vm->listen_fd : 0;
+}
+
+/* Builds the machine and starts the service thread with every signal blocked: library
+ * threads never run the caller's handlers (vCPUs unblock only their kick signal). */
+static int create_machine(struct hvm *vm)
+{
+	sigset_t all, old;
+	int err;
+
+	vm->mcfg.vsock_uds = vm->vsock_uds;
+	vm->mcfg.serial_output = on_serial;
+	vm->mcfg.serial_opaque = vm;
+	vm->mcfg.on_ready = on_ready;
+	vm->mcfg.ready_opaque = vm;
+	vm->net.backend = NULL;	/* the machine owns it from here, whatever happens */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = machine_create(&vm->machine, &vm->mcfg);
+	vm->machine_made = !err;
+	vm->metrics.kvm_ready_us = vm->machine.kvm_ready_us;
+	if (!err && (err = -pthread_create(&vm->thread, NULL, hvm_run_thread, vm)))
+		log_err("the service thread: %s", strerror(-err));
+	vm->thread_started = !err;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+int hvm_run_prepare(struct hvm *vm)
+{
+	int err = build_config(vm);
+
+	vm->ready_fd = err ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!err && vm->ready_fd < 0) {
+		err = -errno;
+		log_err("eventfd: %s", strerror(errno));
+	}
+	if (!err)
+		err = setup_sockets(vm);
+	if (!err)
+		err = create_machine(vm);
+	return err;
+}
+
+/* ---- serving (service thread) ------------------------------------------------------------ */
+
+static void drop_session(struct host_session **s)
+{
+	host_session_close(*s);
+	free(*s);
+	*s = NULL;
+}
+
+static void accept_session(struct hvm *vm)
+{
+	int fd = accept4(vm->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct host_session *s = fd < 0 ? NULL : malloc(sizeof(*s));
+
+	if (!s) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* The agent is PID 1 and connects first; anything later is another guest program. */
+	if (!vm->agent) {
+		host_session_init(s, fd, "guest agent", vm->run_json, vm->cfg.in_fd >= 0, 1,
+				  vm->cfg.out_fd, vm->cfg.err_fd);
+		vm->run_json = NULL;
+		vm->agent = s;
+		return;
+	}
+	for (int i = 0; i < HVM_MAX_EXTRA; i++)
+		if (!vm->extra[i]) {
+			host_session_init(s, fd, "guest connection", NULL, 0, 0, -1, -1);
+			vm->extra[i] = s;
+			return;
+		}
+	free(s);
+	close(fd);
+}
+
+/* A signal from hvm_kill: to the command once the agent runs it, else the VM stops. */
+static int deliver(struct hvm *vm, int sig)
+{
+	struct host_session *a = vm->agent;
+
+	if (a && a->done)
+		return 0;	/* the command ended: its own status stands */
+	if (sig != SIGKILL && a && a->hello) {
+		host_session_signal(a, sig);
+		return 0;
+	}
+	vm_stop(&vm->machine.vm, VM_STOP_HOST);
+	return 128 + sig;
+}
+
+/* What callers asked for since the last wake-up; a status when that ends the run. */
+static int take_requests(struct hvm *vm)
+{
+	uint64_t n;
+	int status = 0;
+
+	if (read(vm->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("wake eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&vm->lock);
+	if (vm->resize && vm->agent && vm->agent->hello && !vm->agent->done && vm->cfg.tty)
+		host_session_resize(vm->agent, vm->resize_rows, vm->resize_cols);
+	vm->resize = 0;
+	for (int i = 0; i < vm->npending && !status; i++)
+		status = deliver(vm, vm->pending[i]);
+	vm->npending = 0;
+	if (vm->stop && !status) {
+		vm_stop(&vm->machine.vm, VM_STOP_HOST);
+		status = 128 + SIGKILL;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return status;
+}
+
+static int poll_timeout(uint64_t deadline)
+{
+	uint64_t now = clock_now_us();
+
+	if (!deadline)
+		return -1;
+	return now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
+}
+
+/* Fills the poll set; sessions only read or write when there is something to do. */
+static int build_pollset(struct hvm *vm, struct pollfd *pf)
+{
+	struct host_session *a = vm->agent;
+	int n = PF_EXTRA;
+
+	pf[PF_STOP] = (struct pollfd){ .fd = vm->machine.vm.stop_fd, .events = POLLIN };
+	pf[PF_WAKE] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
+	pf[PF_READY] = (struct pollfd){ .fd = vm->ready_fd, .events = POLLIN };
+	pf[PF_LISTEN] = (struct pollfd){ .fd = vm->listen_fd, .events = POLLIN };
+	pf[PF_STDIN] = (struct pollfd){ .fd = a && a->stdin_open && a->hello &&
+		host_session_room(a) ? vm->cfg.in_fd : -1, .events = POLLIN };
+	pf[PF_AGENT] = (struct pollfd){ .fd = a && !a->done ? a->fd : -1,
+		.events = (short)(POLLIN | (a && a->outlen ? POLLOUT : 0)) };
+	for (int i = 0; i < HVM_MAX_EXTRA; i++, n++) {
+		struct host_session *x = vm->extra[i];
+		pf[n] = (struct pollfd){ .fd = x ? x->fd : -1,
+			.events = (short)(POLLIN | (x && x->outlen ? POLLOUT : 0)) };
+	}
+	return n;
+}
+
+static void serve_sessions(struct hvm *vm, const struct pollfd *pf)
+{
+	struct host_session *a = vm->agent;
+
+	if (pf[PF_STDIN].revents)
+		host_session_stdin(a, vm->cfg.in_fd);
+	if (a && !a->done) {
+		if (pf[PF_AGENT].revents & (POLLIN | POLLHUP | POLLERR))
+			host_session_read(a);
+		if (!a->done && host_session_flush(a) < 0)
+			host_session_read(a);	/* learns how the connection broke */
+	}
+	for (int i = 0; i < HVM_MAX_EXTRA; i++) {
+		struct host_session *x = vm->extra[i];
+		if (x && ((pf[PF_EXTRA + i].revents && host_session_read(x) < 0) ||
+			  host_session_flush(x) < 0)) {
+			log_warn("%s", x->why[0] ? x->why : "guest connection: closed");
+			drop_session(&vm->extra[i]);	/* the VM carries on */
+		}
+	}
+}
+
+/* The VM stopped: frames the agent sent just before may still wait in our socket. */
+static void drain_agent(struct hvm *vm)
+{
+	struct host_session *a = vm->agent;
+	struct pollfd p = { .fd = a ? a->fd : -1, .events = POLLIN };
+
+	while (a && !a->done && a->fd >= 0 && poll(&p, 1, 0) == 1 && host_session_read(a) == 0)
+		;
+}
+
+static void on_agent_ready(struct hvm *vm, struct pollfd *pf)
+{
+	vm->metrics.agent_ready_us = atomic_load(&vm->machine.timer.ready_us);
+	hvm_metrics_sample_rss(&vm->metrics, &vm->machine);
+	pf[PF_READY].fd = -1;
+	close(vm->ready_fd);
+	vm->ready_fd = -1;
+}
+
+/* The guest ended without an exit status: why, and its last console text in order. */
+static int lost_guest(struct hvm *vm)
+{
+	size_t n = vm->tail_len < HVM_LOG_TAIL ? vm->tail_len : HVM_LOG_TAIL;
+	size_t start = vm->tail_len < HVM_LOG_TAIL ? 0 : vm->tail_len % HVM_LOG_TAIL;
+
+	memcpy(vm->tail_text, vm->tail + start, n - start);
+	memcpy(vm->tail_text + n - start, vm->tail, start);
+	vm->tail_text[n] = '\0';
+	pthread_mutex_lock(&vm->lock);
+	hvm_fail(vm, 0, "the guest stopped (%s) without reporting an exit status",
+		 vm_state_name(vm_state(&vm->machine.vm)));
+	pthread_mutex_unlock(&vm->lock);
+	return HVM_EXIT_ERROR;
+}
+
+static int timed_out(struct hvm *vm)
+{
+	vm_stop(&vm->machine.vm, VM_STOP_HOST);
+	pthread_mutex_lock(&vm->lock);
+	hvm_fail(vm, 0, "timeout of %u s expired: VM stopped", vm->cfg.timeout_s);
+	pthread_mutex_unlock(&vm->lock);
+	return HVM_EXIT_TIMEOUT;
+}
+
+/* How the run ended once the loop is over: the agent's report, or why there is none. */
+static int run_status(struct hvm *vm)
+{
+	struct host_session *a = vm->agent;
+
+	drain_agent(vm);
+	if (!a || !a->done)
+		return lost_guest(vm);
+	if (a->error) {
+		pthread_mutex_lock(&vm->lock);
+		hvm_fail(vm, 0, "%s", a->why);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	return a->status;	/* the command's own status, or 125 after an error */
+}
+
+/* Serves the VM until it stops (or the timeout / hvm_kill ends it); returns the status. */
+static int serve_vm(struct hvm *vm)
+{
+	struct pollfd pf[PF_EXTRA + HVM_MAX_EXTRA];
+	uint64_t deadline = vm->cfg.timeout_s ? clock_now_us() + vm->cfg.timeout_s * 1000000ULL : 0;
+	int status = 0;
+
+	while (vm_state(&vm->machine.vm) == VM_RUNNING && !status) {
+		int n = build_pollset(vm, pf);
+		if (poll(pf, (nfds_t)n, poll_timeout(deadline)) < 0 && errno != EINTR)
+			break;
+		if (deadline && clock_now_us() >= deadline)
+			return timed_out(vm);
+		if (pf[PF_READY].revents & POLLIN)
+			on_agent_ready(vm, pf);
+		if (pf[PF_WAKE].revents)
+			status = take_requests(vm);
+		if (pf[PF_LISTEN].revents)
+			accept_session(vm);
+		serve_sessions(vm, pf);
+		if (vm->agent && vm->agent->done && vm->agent->fd >= 0) {
+			vm->metrics.command_exit_us = clock_now_us();
+			host_session_close(vm->agent);	/* the agent powers off once it sees this */
+		}
+	}
+	return status ? status : run_status(vm);
+}
+
+static void cleanup_sockets(struct hvm *vm)
+{
+	if (vm->listen_fd >= 0) {
+		close(vm->listen_fd);
+		unlink(vm->agent_uds);
+	}
+	vm->listen_fd = -1;
+	if (vm->vsock_dir[0])
+		rmdir(vm->vsock_dir);	/* the device removed its own socket */
+	vm->vsock_dir[0] = '\0';
+}
+
+void hvm_run_cleanup(struct hvm *vm)
+{
+	if (vm->machine_made)
+		machine_destroy(&vm->machine);
+	vm->machine_made = 0;
+	if (vm->agent)
+		drop_session(&vm->agent);
+	for (int i = 0; i < HVM_MAX_EXTRA; i++)
+		if (vm->extra[i])
+			drop_session(&vm->extra[i]);
+	cleanup_sockets(vm);
+	if (vm->ready_fd >= 0)
+		close(vm->ready_fd);
+	vm->ready_fd = -1;
+	hvm_net_teardown(&vm->net);
+	cpio_free(&vm->boot);
+	free(vm->run_json);
+	vm->run_json = NULL;
+	if (vm->image_resolved)
+		image_free(&vm->image);
+	vm->image_resolved = 0;
+}
+
+/* The run is over: metrics, teardown, then the status for hvm_wait. */
+static void finish(struct hvm *vm, int status)
+{
+	vm->metrics.vm_exit_us = clock_now_us();
+	vm->metrics.first_entry_us = atomic_load(&vm->machine.vm.first_entry_us);
+	if (vm->metrics.vmm_rss_kib < 0)
+		hvm_metrics_sample_rss(&vm->metrics, &vm->machine);
+	hvm_metrics_sample_net(&vm->metrics, &vm->machine);
+	hvm_run_cleanup(vm);
+	pthread_mutex_lock(&vm->lock);
+	vm->status = status;
+	vm->phase = HVM_ENDED;
+	signal_fd(vm->done_fd);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Tells hvm_start how the boot went. */
+static void report_start(struct hvm *vm, int err, const char *why)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->start_result = err;
+	if (err)
+		hvm_fail(vm, err, "%s", why[0] ? why : strerror(-err));
+	else
+		vm->phase = HVM_RUNNING;
+	vm->start_known = 1;
+	pthread_cond_broadcast(&vm->started);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void *hvm_run_thread(void *arg)
+{
+	struct hvm *vm = arg;
+	char why[HVM_ERR_MAX];
+	int err;
+
+	log_capture(why, sizeof(why));
+	/* This thread's list goes on last: the vCPU threads inherit it and stack their own.
+	 * (The hook where hvm-run's main thread used to install SECCOMP_MAIN.) */
+	err = seccomp_install(SECCOMP_MAIN);
+	if (!err)
+		err = machine_start(&vm->machine);
+	log_capture(NULL, 0);
+	report_start(vm, err, why);
+	finish(vm, err ? HVM_EXIT_ERROR : serve_vm(vm));
+	return NULL;
+}
+
+/* ---- the API ---------------------------------------------------------------------------- */
+
+HVM_API int hvm_start(struct hvm *vm)
+{
+	char why[HVM_ERR_MAX];
+	int err;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->phase != HVM_NEW) {
+		err = hvm_fail(vm, -EALREADY, "hvm_start: the VM was already started");
+		pthread_mutex_unlock(&vm->lock);
+		return err;
+	}
+	vm->error[0] = '\0';
+	vm->phase = HVM_STARTING;
+	log_capture(why, sizeof(why));
+	err = hvm_run_prepare(vm);
+	log_capture(NULL, 0);
+	if (err)
+		hvm_fail(vm, err, "%s", why[0] ? why : strerror(-err));
+	while (!err && !vm->start_known)
+		pthread_cond_wait(&vm->started, &vm->lock);
+	if (!err)
+		err = vm->start_result;
+	pthread_mutex_unlock(&vm->lock);
+	if (err && vm->thread_started)
+		pthread_join(vm->thread, NULL);	/* it tore everything down */
+	if (err) {
+		vm->thread_started = 0;
+		hvm_run_cleanup(vm);
+		pthread_mutex_lock(&vm->lock);
+		vm->status = HVM_EXIT_ERROR;
+		vm->phase = HVM_ENDED;
+		signal_fd(vm->done_fd);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	return err;
+}
+
+HVM_API int hvm_wait(struct hvm *vm, int timeout_ms, int *status)
+{
+	uint64_t deadline = timeout_ms > 0 ? clock_now_us() + (uint64_t)timeout_ms * 1000 : 0;
+	struct pollfd p = { .fd = vm->done_fd, .events = POLLIN };
+	int n, left = timeout_ms;
+
+	pthread_mutex_lock(&vm->lock);
+	n = vm->phase == HVM_NEW;
+	pthread_mutex_unlock(&vm->lock);
+	if (n)
+		return -EINVAL;
+	while ((n = poll(&p, 1, left)) < 0 && errno == EINTR)
+		if (deadline)
+			left = poll_timeout(deadline);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	pthread_mutex_lock(&vm->lock);
+	*status = vm->status;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+HVM_API int hvm_wait_fd(struct hvm *vm)
+{
+	int fd;
+
+	pthread_mutex_lock(&vm->lock);
+	fd = vm->phase == HVM_NEW ? -EINVAL : vm->done_fd;
+	pthread_mutex_unlock(&vm->lock);
+	return fd;
+}
+
+/* Locks vm for a call on a started VM: 0, -EINVAL before hvm_start, -ESRCH once it ended. */
+static int running_lock(struct hvm *vm, const char *what)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->phase == HVM_NEW || vm->phase == HVM_STARTING)
+		return hvm_fail(vm, -EINVAL, "%s: the VM is not started", what);
+	if (vm->phase == HVM_ENDED)
+		return hvm_fail(vm, -ESRCH, "%s: the VM has stopped", what);
+	return 0;
+}
+
+HVM_API int hvm_kill(struct hvm *vm, int sig)
+{
+	int err = running_lock(vm, "hvm_kill");
+
+	if (!err && (sig < 1 || sig > 64))
+		err = hvm_fail(vm, -EINVAL, "signal %d: must be 1 to 64", sig);
+	if (!err && vm->npending == HVM_MAX_PENDING)
+		err = hvm_fail(vm, -EAGAIN, "hvm_kill: %d signals are waiting already",
+			       HVM_MAX_PENDING);
+	if (!err) {
+		vm->pending[vm->npending++] = sig;
+		signal_fd(vm->wake_fd);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+HVM_API int hvm_resize(struct hvm *vm, unsigned rows, unsigned cols)
+{
+	int err = running_lock(vm, "hvm_resize");
+
+	if (!err && (!rows || !cols || rows > 0xffff || cols > 0xffff))
+		err = hvm_fail(vm, -EINVAL, "terminal %ux%u: rows and columns are 1 to 65535",
+			       rows, cols);
+	if (!err) {
+		vm->resize = 1;
+		vm->resize_rows = rows;
+		vm->resize_cols = cols;
+		signal_fd(vm->wake_fd);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+HVM_API char *hvm_metrics_json(struct hvm *vm)
+{
+	char *json = NULL;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->phase == HVM_ENDED)	/* the service thread writes them until then */
+		json = hvm_metrics_to_json(&vm->metrics);
+	pthread_mutex_unlock(&vm->lock);
+	return json;
+}
+
+HVM_API const char *hvm_console_tail(struct hvm *vm)
+{
+	const char *tail;
+
+	pthread_mutex_lock(&vm->lock);
+	tail = vm->phase == HVM_ENDED ? vm->tail_text : "";
+	pthread_mutex_unlock(&vm->lock);
+	return tail;
+}
+
+HVM_API int hvm_cmdline(struct hvm *vm, char *buf, size_t cap)
+{
+	struct machine_config c;
+	int err;
+
+	pthread_mutex_lock(&vm->lock);
+	base_config(vm, &c);
+	c.ndisks = 1 + (unsigned)vm->cfg.nvolumes;
+	c.vsock_uds = "";	/* only whether there is one counts here */
+	/* Likewise the network backend: a placeholder that is never used. */
+	c.net = hvm_net_resolve(&vm->cfg.net) == HVM_NET_NONE ? NULL : (struct net_backend *)buf;
+	err = machine_cmdline(&c, buf, cap);
+	if (err)
+		err = hvm_fail(vm, -ENOSPC, "the kernel command line is longer than %zu bytes", cap);
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
