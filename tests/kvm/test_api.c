@@ -1,0 +1,208 @@
+/*
+ * libhvm's public API (include/hvm.h) on the real kernel and agent: two VMs in one process
+ * running different commands at once, each output through its own pipes; the documented
+ * errors (bad kernel, setters after start, double start, wait timeout, kill); and the
+ * process's fds and threads back to where they were once every handle is destroyed.
+ * The data files come from the build directory this binary sits in (HVM_DATA_DIR).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../include/hvm.h"
+#include "../harness.h"
+
+#define SAFETY_TIMEOUT_S 600	/* a broken guest still ends the test, as a failure */
+
+static int baseline_fds, baseline_threads;
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;	/* for /proc/self/fd, opendir's own fd included: the same every time */
+}
+
+/* A VM running `sh -c command`, stdout and stderr into pipes; NULL after a CHECK failed. */
+static struct hvm *vm_with(const char *command, int out[2], int err[2])
+{
+	struct hvm *vm = NULL;
+
+	CHECK(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_shell_command(vm, command), 0);
+	CHECK_EQ(hvm_set_stdio(vm, -1, out[1], err[1]), 0);
+	CHECK_EQ(hvm_set_timeout(vm, SAFETY_TIMEOUT_S), 0);
+	return vm;
+}
+
+/* All a pipe holds once its writers are gone. */
+static void drain(int fds[2], char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	close(fds[1]);
+	while (len < cap - 1 && (n = read(fds[0], buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+}
+
+static void baseline(void)
+{
+	baseline_fds = count_entries("/proc/self/fd");
+	baseline_threads = count_entries("/proc/self/task");
+	CHECK(baseline_fds > 0 && baseline_threads == 1);
+}
+
+static void two_vms_at_once(void)
+{
+	int aout[2], aerr[2], bout[2], berr[2], sa = -1, sb = -1;
+	struct hvm *a = vm_with("echo alpha-out; echo alpha-err >&2; exit 3", aout, aerr);
+	struct hvm *b = vm_with("sleep 1; echo beta-out; echo beta-err >&2", bout, berr);
+	char text[256];
+
+	CHECK_EQ(hvm_start(a), 0);
+	CHECK_EQ(hvm_start(b), 0);
+	CHECK(count_entries("/proc/self/task") >= 5);	/* service + vCPU threads of both */
+	CHECK_EQ(hvm_wait(a, -1, &sa), 0);
+	CHECK_EQ(hvm_wait(b, -1, &sb), 0);
+	CHECK_EQ(sa, 3);
+	CHECK_EQ(sb, 0);
+	drain(aout, text, sizeof(text));
+	CHECK_STR(text, "alpha-out\n");
+	drain(aerr, text, sizeof(text));
+	CHECK_STR(text, "alpha-err\n");
+	drain(bout, text, sizeof(text));
+	CHECK_STR(text, "beta-out\n");
+	drain(berr, text, sizeof(text));
+	CHECK_STR(text, "beta-err\n");
+	CHECK_EQ(hvm_kill(a, SIGTERM), -ESRCH);	/* it ended */
+	hvm_destroy(a);
+	hvm_destroy(b);
+}
+
+static void bad_kernel(void)
+{
+	struct hvm *vm = NULL;
+	int status = -1;
+
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_shell_command(vm, "true"), 0);
+	CHECK_EQ(hvm_wait(vm, 0, &status), -EINVAL);	/* not started */
+	CHECK_EQ(hvm_kill(vm, SIGTERM), -EINVAL);
+	CHECK_EQ(hvm_set_kernel(vm, "/nonexistent/vmlinux"), 0);
+	CHECK_EQ(hvm_start(vm), -ENOENT);
+	CHECK(strstr(hvm_error(vm), "/nonexistent/vmlinux") != NULL);
+	CHECK_EQ(hvm_wait(vm, 0, &status), 0);
+	CHECK_EQ(status, 125);
+	CHECK_EQ(hvm_start(vm), -EALREADY);
+	hvm_destroy(vm);
+}
+
+static void bad_settings(void)
+{
+	struct hvm *vm = NULL;
+
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_cpus(vm, 0), -EINVAL);
+	CHECK(strstr(hvm_error(vm), "0 vCPUs") != NULL);
+	CHECK_EQ(hvm_set_memory(vm, 1), -EINVAL);
+	CHECK_EQ(hvm_set_net(vm, "bogus"), -EINVAL);
+	CHECK(strstr(hvm_error(vm), "bogus") != NULL);
+	CHECK_EQ(hvm_set_mac(vm, "ff:ff:ff:ff:ff:ff"), -EINVAL);
+	CHECK_EQ(hvm_add_env(vm, "NOVALUE"), -EINVAL);
+	CHECK_EQ(hvm_add_volume(vm, "/tmp/x.img", "relative", 0, 0), -EINVAL);
+	CHECK_EQ(hvm_pause(vm), -ENOTSUP);
+	CHECK_EQ(hvm_set_cpus(vm, 2), 0);
+	CHECK_STR(hvm_error(vm), "");
+	hvm_destroy(vm);
+}
+
+/* Setters after start, double start, wait timeouts, then SIGTERM to the command. */
+static void running_vm(void)
+{
+	int out[2], err[2], status = -1;
+	struct hvm *vm = vm_with("echo ready; exec sleep 1000", out, err);
+	char text[64] = "";
+	ssize_t n;
+
+	CHECK_EQ(hvm_start(vm), 0);
+	CHECK_EQ(hvm_set_cpus(vm, 2), -EBUSY);
+	CHECK_EQ(hvm_set_shell_command(vm, "true"), -EBUSY);
+	CHECK_EQ(hvm_start(vm), -EALREADY);
+	CHECK_EQ(hvm_wait(vm, 0, &status), -ETIMEDOUT);
+	CHECK_EQ(hvm_wait(vm, 50, &status), -ETIMEDOUT);
+	/* "ready": the agent runs the command, so the signal goes through its session. */
+	n = read(out[0], text, sizeof(text) - 1);
+	CHECK(n > 0 && strncmp(text, "ready", 5) == 0);
+	CHECK_EQ(hvm_wait(vm, 200, &status), -ETIMEDOUT);
+	CHECK_EQ(hvm_kill(vm, 0), -EINVAL);
+	CHECK_EQ(hvm_kill(vm, SIGTERM), 0);
+	CHECK_EQ(hvm_wait(vm, -1, &status), 0);
+	CHECK_EQ(status, 128 + SIGTERM);
+	drain(out, text, sizeof(text));
+	drain(err, text, sizeof(text));
+	hvm_destroy(vm);
+}
+
+/* hvm_destroy of a VM still running stops it and leaves nothing behind. */
+static void destroy_running(void)
+{
+	int out[2], err[2];
+	struct hvm *vm = vm_with("sleep 1000", out, err);
+	char text[64];
+
+	CHECK_EQ(hvm_start(vm), 0);
+	hvm_destroy(vm);
+	drain(out, text, sizeof(text));
+	drain(err, text, sizeof(text));
+}
+
+static void back_to_baseline(void)
+{
+	CHECK_EQ(count_entries("/proc/self/fd"), baseline_fds);
+	CHECK_EQ(count_entries("/proc/self/task"), baseline_threads);
+}
+
+static void setup_or_skip(void)
+{
+	char dir[PATH_MAX], probe[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+
+	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+		fprintf(stderr, "SKIP test_api: /dev/kvm is not usable here\n");
+		exit(HARNESS_SKIP);
+	}
+	dir[n > 0 ? n : 0] = '\0';
+	for (int up = 0; up < 3 && strrchr(dir, '/'); up++)	/* BUILD/tests/kvm/test_api */
+		*strrchr(dir, '/') = '\0';
+	if (!getenv("HVM_DATA_DIR"))
+		setenv("HVM_DATA_DIR", dir, 1);
+	snprintf(probe, sizeof(probe), "%s/vmlinux", getenv("HVM_DATA_DIR"));
+	if (access(probe, R_OK) < 0) {
+		fprintf(stderr, "SKIP test_api: %s missing (run make first)\n", probe);
+		exit(HARNESS_SKIP);
+	}
+	hvm_set_log_level("error");
+}
+
+static void setup(void)
+{
+	setup_or_skip();
+	baseline();
+}
+
+HARNESS_MAIN(setup, bad_settings, bad_kernel, two_vms_at_once, running_vm, destroy_running,
+	     back_to_baseline)
