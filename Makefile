@@ -36,6 +36,7 @@ RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
 OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
 OCI_UNIT_OBJ := $(OCI_UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+OCI_SRC := tools/hvm-oci.c tools/oci_vm.c tools/oci_exec.c tools/oci_console.c $(OCI_UNIT_SRC)
 
 BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)
@@ -43,7 +44,7 @@ KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/pat
 .SECONDARY:
 .PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
 	fuzz fuzz-smoke fuzz-deps
-all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
+all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/hvm-oci $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
      $(BUILD)/examples/run_two $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
 
@@ -83,6 +84,11 @@ $(BUILD)/examples/run_two: examples/run_two.c include/hvm.h $(BUILD)/libhvm.so
 # Static: no dynamic loader at exec, ~0.2 ms less from exec to the first guest instruction.
 # Debian ships cJSON only as a shared library, so its source package is compiled in.
 $(BUILD)/hvm-run: $(RUN_OBJ) $(BUILD)/libhvm.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(RUN_STATIC) -o $@ $^ $(LDLIBS)
+
+# hvm-oci is what podman and containerd exec for every container operation: static too.
+$(BUILD)/hvm-oci: $(OCI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libhvm.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(RUN_STATIC) -o $@ $^ $(LDLIBS)
 
@@ -191,7 +197,7 @@ bench: all
 	$(Q)python3 bench/stdio.py $(BUILD) $(BENCH_RUNS)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/libhvm.a \
+	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \
 	       $(BUILD)/libhvm.so $(BUILD)/examples $(BUILD)/hvm-agent \
 	       $(BUILD)/mkinitramfs $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
 	       $(BUILD)/hvm-exec-timer $(BUILD)/hvm-image
