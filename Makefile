@@ -167,6 +167,12 @@ $(BUILD)/tests/guest/%: tests/guest/%.c agent/protocol.h $(BUILD)/agent-include/
 	@$(if $(Q),echo "  GUEST   $@")
 	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -I$(BUILD)/agent-include -o $@ $<
 
+# Raw guest kernels for the fault tests (booted with --kernel): freestanding, loaded at 16 MiB.
+GUEST_TEST_BIN += $(patsubst tests/guest/%.S,$(BUILD)/tests/guest/%.elf,$(wildcard tests/guest/*.S))
+$(BUILD)/tests/guest/%.elf: tests/guest/%.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-Ttext=0x1000000 -Wl,-e,_start -Wl,--build-id=none -o $@ $<
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
@@ -195,6 +201,7 @@ test-e2e: all $(GUEST_TEST_BIN)
 bench: all
 	$(Q)python3 bench/boot.py $(BUILD) $(BENCH_RUNS)
 	$(Q)python3 bench/stdio.py $(BUILD) $(BENCH_RUNS)
+	$(Q)python3 bench/oci.py $(BUILD) $(BENCH_RUNS)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \
