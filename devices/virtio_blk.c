@@ -51,6 +51,32 @@ static int vblk_in_range(const struct vblk *b, uint64_t sector, uint64_t bytes)
 	       bytes / VBLK_SECTOR <= b->sectors - sector;
 }
 
+/*
+ * One preadv/pwritev, continued after short transfers: a regular file writes short exactly
+ * when it runs out of space, and only the next call says why (ENOSPC). Bytes or -errno.
+ */
+static ssize_t vblk_transfer(struct vblk *b, int write, off_t off, struct iovec *data, unsigned n,
+			     size_t len)
+{
+	struct iovec rest[VIRTQ_MAX_SIZE], *cur = data;
+	size_t done = 0;
+
+	while (done < len) {
+		unsigned k = done ? iov_slice(data, n, done, len - done, cur = rest, VIRTQ_MAX_SIZE)
+				  : n;
+		ssize_t r = write ? pwritev(b->fd, cur, (int)k, off + (off_t)done)
+				  : preadv(b->fd, cur, (int)k, off + (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return write ? -ENOSPC : -EIO;	/* read: the file shrank under us */
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
 /* Reads or writes the data part of a request; returns a VIRTIO_BLK_S_* status. */
 static uint8_t vblk_rw(struct vblk *b, int write, uint64_t sector, struct iovec *data, unsigned n)
 {
@@ -61,11 +87,13 @@ static uint8_t vblk_rw(struct vblk *b, int write, uint64_t sector, struct iovec 
 		return VIRTIO_BLK_S_IOERR;
 	if (write && b->read_only)
 		return VIRTIO_BLK_S_IOERR;
-	done = write ? pwritev(b->fd, data, (int)n, (off_t)(sector * VBLK_SECTOR))
-		     : preadv(b->fd, data, (int)n, (off_t)(sector * VBLK_SECTOR));
-	if (done != (ssize_t)len) {
-		log_warn("%s: %s at sector %llu: %s", b->name, write ? "write" : "read",
-			 (unsigned long long)sector, done < 0 ? strerror(errno) : "short transfer");
+	done = vblk_transfer(b, write, (off_t)(sector * VBLK_SECTOR), data, n, len);
+	if (done < 0) {
+		/* Once per device: a full disk fails every write after the first. */
+		if (b->io_errors++ == 0)
+			log_warn("%s: %s at sector %llu: %s (the guest gets I/O errors; "
+				 "later ones are not logged)", b->name, write ? "write" : "read",
+				 (unsigned long long)sector, strerror((int)-done));
 		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;

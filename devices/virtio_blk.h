@@ -14,6 +14,7 @@ struct vblk {
 	int read_only;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	char name[48];
+	uint64_t io_errors;		/* failed reads and writes; only the first is logged */
 	struct virtq_chain chain;	/* the request being served (I/O thread only) */
 };
 
