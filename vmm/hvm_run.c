@@ -391,6 +391,29 @@ static void on_agent_ready(struct hvm *vm, struct pollfd *pf)
 	vm->ready_fd = -1;
 }
 
+/*
+ * A guest kernel panic names its cause on the console ("Kernel panic - not syncing: WHY");
+ * the last one becomes the error, since "the guest reset" alone says nothing. 1 if found.
+ */
+static int panic_reason(struct hvm *vm)
+{
+	static const char mark[] = "Kernel panic - not syncing: ";
+	const char *p = NULL, *next = vm->tail_text;
+	int len;
+
+	while ((next = strstr(next, mark)))
+		p = next++;
+	if (!p)
+		return 0;
+	p += sizeof(mark) - 1;
+	len = (int)strcspn(p, "\r\n");
+	/* init is the agent: its death panics the kernel with this text. */
+	hvm_fail(vm, 0, "the guest kernel panicked: %.*s%s", len, p,
+		 strncmp(p, "Attempted to kill init!", 23) ? "" :
+		 " (the guest agent, PID 1, died)");
+	return 1;
+}
+
 /* The guest ended without an exit status: why, and its last console text in order. */
 static int lost_guest(struct hvm *vm)
 {
@@ -401,8 +424,9 @@ static int lost_guest(struct hvm *vm)
 	memcpy(vm->tail_text + n - start, vm->tail, start);
 	vm->tail_text[n] = '\0';
 	pthread_mutex_lock(&vm->lock);
-	hvm_fail(vm, 0, "the guest stopped (%s) without reporting an exit status",
-		 vm_state_name(vm_state(&vm->machine.vm)));
+	if (!panic_reason(vm))
+		hvm_fail(vm, 0, "the guest stopped (%s) without reporting an exit status",
+			 vm_state_name(vm_state(&vm->machine.vm)));
 	pthread_mutex_unlock(&vm->lock);
 	return HVM_EXIT_ERROR;
 }
