@@ -16,6 +16,7 @@
 #include "../vmm/log.h"
 #include "../vmm/vm.h"
 #include "iov.h"
+#include "unix_addr.h"
 
 /* Headers go to and from guest memory as they are: x86 is little-endian like virtio. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio-vsock fields are little-endian");
@@ -620,6 +621,11 @@ static void vsock_accept(struct vsock *v)
 				log_debug("virtio-vsock: accept: %s", strerror(errno));
 			return;
 		}
+		if (unix_is_abstract(v->uds_path) && !unix_peer_is_self(fd)) {
+			log_debug("virtio-vsock: refused a client from another process");
+			close(fd);
+			continue;
+		}
 		c = v->broken ? NULL : vsock_conn_alloc(v);
 		if (!c) {
 			log_debug("virtio-vsock: %s; closing a host client",
@@ -690,7 +696,8 @@ static void vsock_tx_refuse(struct vsock *v, const struct virtio_vsock_hdr *h, c
 /* The guest connects to host port P: we connect to "<uds_path>_P" and answer. */
 static void vsock_guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr;
+	char name[sizeof(addr.sun_path)];
 	struct vsock_conn *c = vsock_conn_alloc(v);
 
 	if (!c || vsock_conn_find(v, h->dst_port, h->src_port, 1)) {
@@ -703,12 +710,12 @@ static void vsock_guest_connect(struct vsock *v, const struct virtio_vsock_hdr *
 		.owe = VSOCK_OWE_RESPONSE,
 	};
 	/* uds_path is sized so that this never truncates. */
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s_%u", v->uds_path, h->dst_port);
+	snprintf(name, sizeof(name), "%s_%u", v->uds_path, h->dst_port);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* AF_UNIX connects complete at once (EAGAIN means a full backlog: a refusal too). */
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, unix_addr(&addr, name)) < 0 ||
 	    vsock_conn_watch(v, c) < 0) {
-		log_debug("virtio-vsock: guest connect to %s: %s", addr.sun_path, strerror(errno));
+		log_debug("virtio-vsock: guest connect to %s: %s", name, strerror(errno));
 		vsock_conn_free(v, c);
 		vsock_rst_push(v, h->dst_port, h->src_port, VIRTIO_VSOCK_TYPE_STREAM);
 	}
@@ -1001,10 +1008,11 @@ static const struct virtio_dev_ops vsock_ops = {
 /* Binds and listens on uds_path, replacing a stale socket file but nothing else. */
 static int vsock_listen(struct vsock *v)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr;
+	socklen_t len = unix_addr(&addr, v->uds_path);
 	struct stat st;
 
-	if (lstat(v->uds_path, &st) == 0) {
+	if (!unix_is_abstract(v->uds_path) && lstat(v->uds_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_err("%s: exists and is not a socket", v->uds_path);
 			return -EEXIST;
@@ -1014,9 +1022,8 @@ static int vsock_listen(struct vsock *v)
 			return -errno;
 		}
 	}
-	memcpy(addr.sun_path, v->uds_path, strlen(v->uds_path) + 1);
 	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, len) < 0 ||
 	    listen(v->listen_fd, VSOCK_MAX_CONNS) < 0) {
 		int err = -errno;
 		log_err("%s: %s", v->uds_path, strerror(errno));
@@ -1041,6 +1048,13 @@ static int vsock_setup_poll(struct vsock *v)
 		return err;
 	}
 	return 0;
+}
+
+/* The listener's file goes with it; an abstract name has none. */
+static void vsock_unlink(const struct vsock *v)
+{
+	if (!unix_is_abstract(v->uds_path))
+		unlink(v->uds_path);
 }
 
 static void vsock_close_fds(struct vsock *v)
@@ -1094,7 +1108,7 @@ int vsock_attach(struct vsock *v, struct vm *vm, gpa_t base, unsigned irq, uint6
 fail_detach:
 	virtio_mmio_detach(&v->transport);
 fail_unlink:
-	unlink(v->uds_path);
+	vsock_unlink(v);
 fail_fds:
 	vsock_close_fds(v);
 	return err;
@@ -1105,5 +1119,5 @@ void vsock_detach(struct vsock *v)
 	virtio_mmio_detach(&v->transport);	/* the I/O thread is gone after this */
 	vsock_free_all(v);
 	vsock_close_fds(v);
-	unlink(v->uds_path);
+	vsock_unlink(v);
 }

@@ -4,7 +4,8 @@
  * "CONNECT <port>\n" to reach guest port <port> (answered "OK <host port>\n"); a guest
  * connecting to host port P reaches whoever listens on "<uds_path>_P". Everything runs on the
  * device's I/O thread; every host socket is non-blocking and every guest value is bounded.
- * docs/vsock.md describes the protocol and the limits.
+ * A uds_path starting with '@' is an abstract socket name (devices/unix_addr.h): no files,
+ * and only this process may connect. docs/vsock.md describes the protocol and the limits.
  */
 #ifndef HVM_VIRTIO_VSOCK_H
 #define HVM_VIRTIO_VSOCK_H

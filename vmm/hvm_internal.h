@@ -81,8 +81,7 @@ struct hvm {
 	int machine_made;		/* machine_create succeeded: destroy it */
 	char vol_serial[HVM_MAX_VOLUMES][16];
 	char kernel[PATH_MAX], initrd[PATH_MAX];
-	char vsock_dir[PATH_MAX - 64];	/* private directory for the sockets, or "" */
-	char vsock_uds[PATH_MAX];	/* the vsock bridge (api socket or in vsock_dir) */
+	char vsock_uds[PATH_MAX];	/* the vsock bridge: the api socket, or "@..." (abstract) */
 	char agent_uds[PATH_MAX + 16];	/* vsock_uds_1024: where the agent's connection arrives */
 	int listen_fd;
 	int ready_fd;			/* eventfd: the agent reported ready (from a vCPU) */

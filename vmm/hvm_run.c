@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../devices/unix_addr.h"
 #include "clock.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
@@ -159,18 +162,22 @@ static int build_config(struct hvm *vm)
 	return err;
 }
 
+/* Listens on path ('@': abstract), replacing a socket file a killed VMM left behind. */
 static int listen_unix(const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr;
+	struct stat st;
 	int fd, err;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		log_err("%s: socket path too long", path);
 		return -ENAMETOOLONG;
 	}
-	strcpy(addr.sun_path, path);
+	if (!unix_is_abstract(path) && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, unix_addr(&addr, path)) < 0 ||
+	    listen(fd, 8) < 0) {
 		err = -errno;
 		log_err("%s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -180,23 +187,20 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
-/* The vsock bridge's socket (the api socket, or private) and the agent's port next to it. */
+/* The vsock bridge's socket (the api socket, or a private abstract one) and the agent's port
+ * next to it. */
 static int setup_sockets(struct hvm *vm)
 {
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-
 	if (vm->cfg.api_socket) {
 		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "%s", vm->cfg.api_socket);
 	} else {
-		snprintf(vm->vsock_dir, sizeof(vm->vsock_dir), "%s/hvm.XXXXXX",
-			 rt && *rt == '/' ? rt : "/tmp");
-		if (!mkdtemp(vm->vsock_dir)) {
-			int err = -errno;
-			log_err("%s: %s", vm->vsock_dir, strerror(errno));
-			vm->vsock_dir[0] = '\0';
-			return err;
-		}
-		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "%s/vsock", vm->vsock_dir);
+		/* Abstract: no file for a killed VMM to leave behind. Random, since two VMMs in
+		 * different PID namespaces may share a pid and a network namespace. */
+		uint64_t r = 0;
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = clock_now_us();
+		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "@hvm-%d-%016llx", (int)getpid(),
+			 (unsigned long long)(r ^ (uintptr_t)vm));
 	}
 	snprintf(vm->agent_uds, sizeof(vm->agent_uds), "%s_%d", vm->vsock_uds, PROTO_PORT_MAIN);
 	vm->listen_fd = listen_unix(vm->agent_uds);
@@ -258,9 +262,11 @@ static void accept_session(struct hvm *vm)
 	int fd = accept4(vm->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct host_session *s = fd < 0 ? NULL : malloc(sizeof(*s));
 
-	if (!s) {
+	/* On an abstract name anyone may connect: only our vsock device is the guest. */
+	if (!s || (unix_is_abstract(vm->agent_uds) && !unix_peer_is_self(fd))) {
 		if (fd >= 0)
 			close(fd);
+		free(s);
 		return;
 	}
 	/* The agent is PID 1 and connects first; anything later is another guest program. */
@@ -488,12 +494,10 @@ static void cleanup_sockets(struct hvm *vm)
 {
 	if (vm->listen_fd >= 0) {
 		close(vm->listen_fd);
-		unlink(vm->agent_uds);
+		if (!unix_is_abstract(vm->agent_uds))
+			unlink(vm->agent_uds);
 	}
 	vm->listen_fd = -1;
-	if (vm->vsock_dir[0])
-		rmdir(vm->vsock_dir);	/* the device removed its own socket */
-	vm->vsock_dir[0] = '\0';
 }
 
 void hvm_run_cleanup(struct hvm *vm)
