@@ -82,12 +82,19 @@ static int do_mount(const char *src, const char *dst, const char *type, unsigned
 static int mount_disk(const char *serial, const char *dst, int read_only, char *why, size_t cap)
 {
 	char dev[PATH_MAX];
+	int err;
 
 	if (disk_by_serial(serial, dev, sizeof(dev))) {
 		snprintf(why, cap, "no disk with serial %s", serial);
 		return -ENODEV;
 	}
-	return do_mount(dev, dst, "ext4", read_only ? MS_RDONLY : 0, NULL, why, cap);
+	if (!read_only)
+		return do_mount(dev, dst, "ext4", 0, NULL, why, cap);
+	/* A journal left to replay (its VM was killed, or its disk ran full) cannot be replayed
+	 * on a read-only disk: ext4 refuses with EROFS. Then the last checkpointed state is
+	 * what a read-only reader can have: mount it without the journal. */
+	err = do_mount(dev, dst, "ext4", MS_RDONLY, NULL, why, cap);
+	return err != -EROFS ? err : do_mount(dev, dst, "ext4", MS_RDONLY, "noload", why, cap);
 }
 
 void rootfs_mount_kernel_fs(const char *dir)
