@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../vmm/jail.h"
 #include "../vmm/log.h"
 #include "../vmm/vm.h"
 #include "iov.h"
@@ -179,7 +180,8 @@ static int vblk_open(struct vblk *b, const char *path)
 	struct stat st;
 	uint64_t bytes = 0;
 
-	b->fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* Opened already when jailed (vmm/jail.c). */
+	b->fd = jail_open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0 || fstat(b->fd, &st) < 0) {
 		int err = -errno;
 		log_err("%s: %s", path, strerror(errno));

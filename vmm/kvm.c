@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "jail.h"
 #include "log.h"
 
 #define KVM_CPUID_MAX_ENTRIES 256
@@ -61,7 +62,7 @@ int kvm_open(struct kvm *kvm, const char *path)
 	int err, version;
 
 	memset(kvm, 0, sizeof(*kvm));
-	kvm->fd = open(path, O_RDWR | O_CLOEXEC);
+	kvm->fd = jail_open(path, O_RDWR | O_CLOEXEC);	/* opened already when jailed */
 	if (kvm->fd < 0) {
 		err = -errno;
 		log_err("%s: %s", path, strerror(errno));
@@ -107,5 +108,11 @@ void kvm_close(struct kvm *kvm)
 
 int kvm_host_is_pvm(void)
 {
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
+	/* Asked once: a jailed process no longer sees /sys (hvm_jail_enter asks before). Threads
+	 * racing here store the same answer. */
+	static int pvm = -1;
+
+	if (pvm < 0)
+		pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+	return pvm;
 }

@@ -18,6 +18,7 @@
 #include "../boot/zeropage.h"
 #include "../devices/i8042.h"
 #include "clock.h"
+#include "jail.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -36,7 +37,7 @@ static int map_file(const char *path, struct mapped_file *f)
 	int err = 0;
 
 	f->data = NULL;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	f->fd = jail_open(path, O_RDONLY | O_CLOEXEC);	/* opened already when jailed */
 	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
 		err = -errno;
 		log_err("%s: %s", path, strerror(errno));
