@@ -21,6 +21,7 @@
 #ifndef HVM_H
 #define HVM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -114,6 +115,16 @@ int hvm_set_timeout(struct hvm *vm, unsigned seconds);
  * hvm_exec() from other processes. */
 int hvm_set_api_socket(struct hvm *vm, const char *path);
 
+/*
+ * Self-jail (root only; docs/jail.md): hvm_start confines the whole process once the image,
+ * volumes, network and kernel are ready and before the machine is built: new mount, IPC and
+ * UTS namespaces, an empty read-only root but for the api socket's directory (/dev/kvm, the
+ * kernel, initramfs and disks are opened before), rlimits on open files and address space,
+ * no capabilities, uid and gid, no_new_privs. The process must have no other thread then and runs one VM; the
+ * calling thread stays jailed. -EPERM when not root (hvm_start fails on any jail error).
+ */
+int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid);
+
 /* The guest kernel command line as configured so far (the random seed differs per boot),
  * into buf: 0, or -ENOSPC. */
 int hvm_cmdline(struct hvm *vm, char *buf, size_t cap);
@@ -173,6 +184,18 @@ int hvm_exec(const char *api_socket, const char *const *argv, const char *const 
 int hvm_exec_signals(const char *api_socket, const char *const *argv, const char *const *env,
 		     const char *cwd, const char *user, int tty, int in_fd, int out_fd, int err_fd,
 		     int sig_fd, int *status);
+
+/*
+ * The PID namespace of the jail, for a front end about to run one jailed VM: forks the
+ * process; the child is PID 1 of a new PID namespace. In the child: returns 0 and *sig_fd
+ * reads one struct signalfd_siginfo (<sys/signalfd.h>) per signal of `forward` sent to the
+ * parent (a terminal's too: the child leaves those signals at their default action, which
+ * makes the kernel drop copies sent to it from outside its namespace, so each arrives once);
+ * EOF when the parent is gone, and the child is killed then. In the parent: returns 1 once
+ * the child ended, with *status its exit code or 128+N after signal N. -EPERM when not
+ * root, other -errno (logged on stderr) when nothing was forked.
+ */
+int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status);
 
 /* ---- process-wide settings (the only state shared by every handle) --------------------- */
 

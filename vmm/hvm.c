@@ -400,6 +400,21 @@ HVM_API int hvm_resume(struct hvm *vm)
 	return -ENOTSUP;
 }
 
+HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
+{
+	int err = setter_lock(vm, "hvm_set_jail");
+
+	if (!err && on && geteuid() != 0)
+		err = hvm_fail(vm, -EPERM, "jail: needs root (running as uid %u): namespaces, the "
+			       "minimal root and the uid change are privileged", (unsigned)geteuid());
+	if (!err) {
+		vm->cfg.jail = !!on;
+		vm->cfg.jail_uid = uid;
+		vm->cfg.jail_gid = gid;
+	}
+	return setter_unlock(vm, err);
+}
+
 static void free_config(struct hvm_config *c)
 {
 	char **strings[] = { &c->kernel, &c->initrd, &c->cmdline_extra, &c->image, &c->shell,

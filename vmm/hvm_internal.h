@@ -59,6 +59,8 @@ struct hvm_config {
 	int console_fd;
 	unsigned timeout_s;
 	char *api_socket;
+	int jail;			/* hvm_set_jail: confine the process at hvm_start */
+	unsigned jail_uid, jail_gid;
 };
 
 /* Where a run is; only moves forward. */
@@ -119,6 +121,10 @@ int hvm_run_prepare(struct hvm *vm);
 
 /* hvm_run.c: frees what hvm_run_prepare and the service thread left (after the join). */
 void hvm_run_cleanup(struct hvm *vm);
+
+/* hvm_jail.c: jails the process around the prepared VM (kernel, disks, sockets' directory,
+ * /dev/kvm) before the machine is built; 0 or -errno (logged). */
+int hvm_jail_enter(struct hvm *vm);
 
 /* hvm.c: the data file name next to the running binary or in $HVM_DATA_DIR; 0 or -errno. */
 int hvm_data_path(char *out, size_t cap, const char *name);

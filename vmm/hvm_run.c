@@ -24,6 +24,7 @@
 #include "hvm_internal.h"
 #include "hvm_request.h"
 #include "hvm_volume.h"
+#include "jail.h"
 #include "log.h"
 #include "seccomp.h"
 
@@ -191,7 +192,13 @@ static int listen_unix(const char *path)
  * next to it. */
 static int setup_sockets(struct hvm *vm)
 {
-	if (vm->cfg.api_socket) {
+	if (vm->cfg.api_socket && vm->cfg.jail) {	/* jailed, the working directory is / */
+		int err = jail_abspath(vm->cfg.api_socket, vm->vsock_uds, sizeof(vm->vsock_uds));
+		if (err) {
+			log_err("%s: %s", vm->cfg.api_socket, strerror(-err));
+			return err;
+		}
+	} else if (vm->cfg.api_socket) {
 		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "%s", vm->cfg.api_socket);
 	} else {
 		/* Abstract: no file for a killed VMM to leave behind. Random, since two VMMs in
@@ -241,6 +248,8 @@ int hvm_run_prepare(struct hvm *vm)
 		err = -errno;
 		log_err("eventfd: %s", strerror(errno));
 	}
+	if (!err && vm->cfg.jail)	/* everything outside the jail is open or made by now */
+		err = hvm_jail_enter(vm);
 	if (!err)
 		err = setup_sockets(vm);
 	if (!err)

@@ -1,0 +1,53 @@
+/*
+ * libhvm's side of the self-jail (vmm/jail.c, docs/jail.md): hvm_jail_fork for front ends,
+ * and the jail of a prepared VM: the paths its machine still opens once jailed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "hvm_export.h"
+#include "hvm_internal.h"
+#include "jail.h"
+#include "kvm.h"
+#include "log.h"
+
+HVM_API int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status)
+{
+	return jail_fork(forward, sig_fd, status);
+}
+
+/* The directory of the api socket: the vsock device binds the socket there once jailed. */
+static int socket_dir(const char *sock, char *out, size_t cap)
+{
+	int err = jail_abspath(sock, out, cap);
+	char *slash = err ? NULL : strrchr(out, '/');
+
+	if (err) {
+		log_err("jail: %s: %s", sock, strerror(-err));
+		return err;
+	}
+	slash[slash == out] = '\0';	/* "/x" -> "/" */
+	return 0;
+}
+
+int hvm_jail_enter(struct hvm *vm)
+{
+	const struct machine_config *m = &vm->mcfg;
+	struct jail_config j = { .uid = vm->cfg.jail_uid, .gid = vm->cfg.jail_gid,
+				 .max_memory = (vm->cfg.mem_mib << 20) + JAIL_MEM_SLACK };
+	char dir[PATH_MAX];
+	int err = jail_add(&j, m->kvm_path ? m->kvm_path : "/dev/kvm", JAIL_DEV);
+
+	kvm_host_is_pvm();	/* reads /sys, which the jail hides; the answer is kept */
+	/* /dev/net/tun is not among them: a TAP device is open before the jail. */
+	if (!err)
+		err = jail_add(&j, m->kernel_path, 0);
+	if (!err)
+		err = jail_add(&j, m->initrd_path, 0);
+	for (unsigned i = 0; !err && i < m->ndisks; i++)
+		err = jail_add(&j, m->disks[i].path, m->disks[i].read_only ? 0 : JAIL_RW);
+	if (!err && vm->cfg.api_socket && !(err = socket_dir(vm->cfg.api_socket, dir, sizeof(dir))))
+		err = jail_add(&j, dir, JAIL_DIR | JAIL_RW);
+	return err ? err : jail_enter(&j);
+}
