@@ -78,6 +78,8 @@ static int configure_machine(struct hvm *vm, const struct run_flags *f)
 		err = hvm_set_timeout(vm, f->timeout_s);
 	if (!err && f->api_socket)
 		err = hvm_set_api_socket(vm, f->api_socket);
+	if (!err && f->jail)
+		err = hvm_set_jail(vm, 1, f->uid, f->gid);
 	return err;
 }
 
@@ -118,11 +120,19 @@ static int forward_signals(struct hvm *vm, int sigfd, int tty)
 	struct signalfd_siginfo si;
 	unsigned rows, cols;
 	int status = EXIT_HVM_ERROR;
+	ssize_t n;
 
 	while (hvm_wait(vm, 0, &status) == -ETIMEDOUT) {
 		if (poll(pf, 2, -1) < 0 && errno != EINTR)
 			break;
-		if (!pf[1].revents || read(sigfd, &si, sizeof(si)) != sizeof(si))
+		if (!pf[1].revents)
+			continue;
+		n = read(sigfd, &si, sizeof(si));
+		if (n == 0) {		/* --jail: the parent outside is gone; so is its caller */
+			pf[1].fd = -1;
+			hvm_kill(vm, SIGKILL);
+		}
+		if (n != sizeof(si))
 			continue;
 		if ((int)si.ssi_signo != SIGWINCH) {
 			hvm_kill(vm, (int)si.ssi_signo);
@@ -149,11 +159,15 @@ static void report_end(struct hvm *vm, const struct run_flags *f, int status)
 		fprintf(stderr, "hvm-run: last guest console output:\n%s\n", tail);
 }
 
-static int write_metrics(struct hvm *vm, const char *path)
+/* fp: the file opened before the jail (--jail), or NULL to open path now. */
+static int write_metrics(struct hvm *vm, const char *path, FILE *fp)
 {
 	char *json = hvm_metrics_json(vm);
-	FILE *fp = json ? fopen(path, "we") : NULL;
-	int ok = fp && fputs(json, fp) >= 0;
+	int ok;
+
+	if (json && !fp)
+		fp = fopen(path, "we");
+	ok = json && fp && fputs(json, fp) >= 0;
 
 	if (fp && fclose(fp) != 0)
 		ok = 0;
@@ -164,13 +178,29 @@ static int write_metrics(struct hvm *vm, const char *path)
 	return ok ? 0 : -1;
 }
 
-static int run(struct hvm *vm, const struct run_flags *f)
+/* jail_sigfd: with --jail, the forwarded signals from the parent outside (see jail()). */
+static int run(struct hvm *vm, const struct run_flags *f, int jail_sigfd)
 {
+	FILE *metrics = NULL;
 	int sigfd, status;
 
-	if (hvm_start(vm))
+	/* Jailed, the file's directory is out of reach once the VM starts. */
+	if (f->jail && f->metrics_json && !(metrics = fopen(f->metrics_json, "we"))) {
+		fprintf(stderr, "hvm-run: --metrics-json %s: %s\n", f->metrics_json,
+			strerror(errno));
+		return EXIT_HVM_ERROR;
+	}
+	if (hvm_start(vm)) {
+		if (metrics)
+			fclose(metrics);
 		return fail(vm);
-	sigfd = run_signals_block();	/* after start: the helpers it ran keep our signals */
+	}
+	if (jail_sigfd >= 0) {
+		sigfd = jail_sigfd;
+		signal(SIGPIPE, SIG_IGN);	/* as run_signals_block does */
+	} else {
+		sigfd = run_signals_block();	/* after start: the helpers it ran keep our signals */
+	}
 	if (f->tty)
 		run_tty_raw(STDIN_FILENO);
 	/* From here this thread only waits, signals and tears down. */
@@ -179,7 +209,7 @@ static int run(struct hvm *vm, const struct run_flags *f)
 	status = forward_signals(vm, sigfd, f->tty);
 	run_tty_restore();
 	report_end(vm, f, status);
-	if (f->metrics_json && write_metrics(vm, f->metrics_json))
+	if (f->metrics_json && write_metrics(vm, f->metrics_json, metrics))
 		status = status ? status : EXIT_HVM_ERROR;
 	return status;
 }
@@ -194,11 +224,33 @@ static int print_cmdline(struct hvm *vm)
 	return 0;
 }
 
+/*
+ * --jail: forks once. The parent waits outside, forwards our signals and returns the
+ * child's status; the child (return -1, *sigfd set) is PID 1 of a new PID namespace and
+ * runs the VM, which hvm_start jails further (docs/jail.md).
+ */
+static int jail(int *sigfd)
+{
+	sigset_t set;
+	int status, r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "hvm-run: --jail: needs root (running as uid %u): namespaces, the "
+			"minimal root and the uid change are privileged\n", (unsigned)geteuid());
+		return EXIT_HVM_ERROR;
+	}
+	run_signal_set(&set);
+	r = hvm_jail_fork(&set, sigfd, &status);
+	if (r < 0)
+		return EXIT_HVM_ERROR;	/* the library said why */
+	return r ? status : -1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct run_flags f;
 	struct hvm *vm;
-	int status;
+	int status, jail_sigfd = -1;
 
 	if (run_flags_parse(&f, argc, argv))
 		return EXIT_HVM_ERROR;
@@ -213,6 +265,8 @@ int main(int argc, char **argv)
 	}
 	if (f.exec)
 		return run_exec(&f);
+	if (f.jail && !f.print_cmdline && (status = jail(&jail_sigfd)) >= 0)
+		return status;
 	hvm_set_seccomp(!f.no_seccomp, EXIT_HVM_ERROR);
 	if (hvm_create(&vm)) {
 		fprintf(stderr, "hvm-run: %s\n", strerror(ENOMEM));
@@ -221,7 +275,7 @@ int main(int argc, char **argv)
 	if (configure_machine(vm, &f) || configure_process(vm, &f))
 		status = fail(vm);
 	else
-		status = f.print_cmdline ? print_cmdline(vm) : run(vm, &f);
+		status = f.print_cmdline ? print_cmdline(vm) : run(vm, &f, jail_sigfd);
 	hvm_destroy(vm);
 	return status;
 }

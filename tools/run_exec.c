@@ -12,14 +12,20 @@
 
 #define EXIT_HVM_ERROR 125
 
-int run_signals_block(void)
+void run_signal_set(sigset_t *set)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(set, sigs[i]);
+}
+
+int run_signals_block(void)
+{
 	sigset_t set;
 
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
+	run_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);	/* a vanished reader of our stdout must not end us */
 	return signalfd(-1, &set, SFD_CLOEXEC);

@@ -2,10 +2,15 @@
 #ifndef HVM_RUN_EXEC_H
 #define HVM_RUN_EXEC_H
 
+#include <signal.h>
+
 #include "run_flags.h"
 
 /* Runs the command the flags give in the VM behind --api-socket; returns hvm-run's exit status. */
 int run_exec(const struct run_flags *f);
+
+/* The signals hvm-run forwards to the guest: INT TERM HUP QUIT USR1 USR2, and WINCH. */
+void run_signal_set(sigset_t *set);
 
 /* Blocks the signals hvm-run forwards (INT TERM HUP QUIT USR1 USR2 WINCH) and ignores SIGPIPE;
  * returns a signalfd for them, or -1. */

@@ -48,6 +48,10 @@ const char run_flags_usage[] =
 	"  --timeout SEC        stop the VM after SEC seconds and exit 124\n"
 	"  --console            show the guest kernel log on stderr\n"
 	"  --no-seccomp         run without the syscall filters (debugging only; insecure)\n"
+	"  --jail               (root) confine hvm-run: own mount/PID/IPC/UTS namespaces, an\n"
+	"                       empty root (the VM's files are opened before), rlimits, no\n"
+	"                       capabilities, no_new_privs, the uid/gid below (docs/jail.md)\n"
+	"  --uid N, --gid N     the jail's user and group (default 65534, nobody)\n"
 	"  --print-cmdline      print the guest kernel command line and exit\n"
 	"  --metrics-json FILE  write boot phase timings and VMM memory use to FILE\n"
 	"  --log-level LEVEL    error, warn (default), info or debug\n"
@@ -60,7 +64,7 @@ const char run_flags_usage[] =
 enum {
 	OPT_API_SOCKET = 300, OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
-	OPT_NO_SECCOMP = 390,
+	OPT_NO_SECCOMP = 390, OPT_JAIL, OPT_UID, OPT_GID,
 	OPT_NET_FIRST = 400,	/* networking flags, handled by run_net_flag() by name */
 };
 
@@ -95,6 +99,9 @@ static const struct option run_options[] = {
 	{ "console", no_argument, NULL, OPT_CONSOLE },
 	{ "print-cmdline", no_argument, NULL, OPT_PRINT_CMDLINE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "jail", no_argument, NULL, OPT_JAIL },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
 	{ "metrics-json", required_argument, NULL, OPT_METRICS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -198,6 +205,13 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	case OPT_CONSOLE: f->console = 1; break;
 	case OPT_PRINT_CMDLINE: f->print_cmdline = 1; break;
 	case OPT_NO_SECCOMP: f->no_seccomp = 1; break;
+	case OPT_JAIL: f->jail = 1; break;
+	case OPT_UID: case OPT_GID:
+		if (!(err = parse_number(opt == OPT_UID ? "uid" : "gid", arg, 0, 0xfffffffe, "ids",
+					 &v)))
+			*(opt == OPT_UID ? &f->uid : &f->gid) = (unsigned)v;
+		f->ids_given = 1;
+		break;
 	case OPT_METRICS: f->metrics_json = arg; break;
 	case OPT_LOG_LEVEL: f->log_level = arg; break;
 	case OPT_HELP: f->help = 1; break;
@@ -234,6 +248,7 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	f->cpus = RUN_DEFAULT_CPUS;
 	f->mem_mib = RUN_DEFAULT_MEM_MIB;
 	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
+	f->uid = f->gid = RUN_JAIL_DEFAULT_ID;
 	optind = 1;
 	opterr = 0;	/* our own messages, naming the flag */
 	/* `hvm-run exec ...`: the same flags, for a VM that is already running. */
@@ -258,6 +273,14 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		return 0;
 	if (run_net_check(&f->net))
 		return -EINVAL;
+	if (f->ids_given && !f->jail) {
+		fprintf(stderr, "hvm-run: --uid and --gid are the jail's ids: they need --jail\n");
+		return -EINVAL;
+	}
+	if (f->exec && f->jail) {
+		fprintf(stderr, "hvm-run: exec: --jail applies to the run that starts the VM\n");
+		return -EINVAL;
+	}
 	if (f->exec && !f->api_socket) {
 		fprintf(stderr, "hvm-run: exec: --api-socket PATH names the VM to run in\n");
 		return -EINVAL;

@@ -12,6 +12,7 @@
 #define RUN_DEFAULT_VOLUME_MIB  1024
 #define RUN_MAX_ENV             256
 #define RUN_MAX_VOLUMES         6
+#define RUN_JAIL_DEFAULT_ID     65534	/* nobody / nogroup */
 
 struct run_volume {
 	char host[PATH_MAX];		/* disk image file (created and formatted when missing) */
@@ -45,6 +46,9 @@ struct run_flags {
 	unsigned timeout_s;		/* 0: none */
 	int console;
 	int no_seccomp;			/* --no-seccomp: debugging only, warned about loudly */
+	int jail;			/* --jail: confine hvm-run itself (root only, docs/jail.md) */
+	unsigned uid, gid;		/* --uid, --gid: the jail's ids (default 65534) */
+	int ids_given;			/* --uid or --gid was given */
 	int print_cmdline;
 	int help, version;
 	const char *metrics_json;

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Self-jail (docs/jail.md): a running `hvm-run --jail` seen from the host through /proc: its
+# VM process has the jail's uid/gid, no capabilities, no_new_privs, seccomp, its own mount,
+# PID, IPC and UTS namespaces, a root with only its api socket's directory, and rlimits; user networking with
+# a published port, the api socket and hvm-run exec still work; signals and exit statuses come back unchanged;
+# killing hvm-run leaves no VM behind; and without root --jail is refused.
+. "$(dirname "$0")/lib.sh"
+o=$WORK/o e=$WORK/e
+calibrate
+wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
+# The VM process: hvm-run's child in the jail (hvm-run itself only waits outside).
+vm_pid() { for _ in $(seq 1 50); do c=$(pgrep -P "$1" | head -1); [ -n "$c" ] && { echo "$c"; return; }; sleep 0.1; done; }
+field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "# not root: only the refusal is checked"
+	vm $o $e --jail --cmd true; expect_rc "--jail without root exits 125" 125
+	expect_err_has "--jail without root names the cause" "needs root"
+	finish; exit
+fi
+
+# Refusals first: they need no boot.
+timeout 60 setpriv --reuid 65534 --regid 65534 --clear-groups "$HVM" --jail --cmd true >$o 2>$e </dev/null; RC=$?
+expect_rc "--jail as uid 65534 exits 125" 125
+expect_err_has "--jail without root names the cause" "\-\-jail: needs root (running as uid 65534)"
+vm $o $e --uid 65534 --cmd true; expect_rc "--uid without --jail exits 125" 125
+
+# One jailed VM for the checks from outside: the api socket in a directory of the jail's uid,
+# user networking with a published port (passt starts before the jail), a host server.
+PORT=$((20000 + $$ % 20000)) HPORT=$((40000 + $$ % 20000))
+mkdir -p $WORK/api $WORK/www && chown 65534:65534 $WORK/api
+echo host-file-ok >$WORK/www/hostfile
+python3 -m http.server $HPORT --bind 0.0.0.0 --directory $WORK/www >/dev/null 2>&1 &
+hs=$!
+"$HVM" --jail --uid 65534 --gid 65534 --api-socket $WORK/api/sock -p $PORT:8080 \
+	--cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
+pid=$!
+if wait_for $o up; then ok "the jailed guest prints its output"; else bad "the jailed guest prints its output" "$(tail -3 $e)"; fi
+c=$(vm_pid $pid)
+if [ -n "$c" ] && [ -d /proc/$c ]; then
+	echo "# hvm-run $pid (outside, uid $(field $pid Uid)), VM process $c"
+	[ "$(field $c Uid)" = 65534 ] && [ "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' /proc/$c/status)" = 65534655346553465534 ] &&
+		ok "Uid: 65534 (real, effective, saved, fs)" || bad "Uid: 65534" "$(grep Uid: /proc/$c/status)"
+	[ "$(awk '$1 == "Gid:" { print $2 $3 $4 $5 }' /proc/$c/status)" = 65534655346553465534 ] &&
+		ok "Gid: 65534" || bad "Gid: 65534" "$(grep Gid: /proc/$c/status)"
+	[ -z "$(field $c Groups)" ] && ok "no supplementary groups" || bad "no supplementary groups" "$(grep Groups: /proc/$c/status)"
+	for k in CapEff CapPrm CapInh CapBnd CapAmb; do
+		[ "$(field $c $k)" = 0000000000000000 ] && ok "$k 0" || bad "$k 0" "$(field $c $k)"
+	done
+	[ "$(field $c NoNewPrivs)" = 1 ] && ok "NoNewPrivs 1" || bad "NoNewPrivs 1" "$(field $c NoNewPrivs)"
+	n=0 bad_t=0
+	for s in /proc/$c/task/*/status; do n=$((n + 1)); grep -q '^Seccomp:[[:space:]]*2' $s || bad_t=$((bad_t + 1)); done
+	[ $n -ge 3 ] && [ $bad_t -eq 0 ] && ok "Seccomp 2 on every thread ($n)" || bad "Seccomp 2 on every thread" "$bad_t of $n"
+	[ "$(awk '$1 == "NSpid:" { print $3 }' /proc/$c/status)" = 1 ] && ok "PID 1 of its PID namespace" ||
+		bad "PID 1 of its PID namespace" "$(grep NSpid: /proc/$c/status)"
+	for ns in mnt pid ipc uts; do
+		mine=$(readlink /proc/$$/ns/$ns) its=$(readlink /proc/$c/ns/$ns)
+		[ -n "$its" ] && [ "$mine" != "$its" ] && ok "own $ns namespace ($its)" || bad "own $ns namespace" "$its = $mine"
+	done
+	[ "$(readlink /proc/$c/ns/net)" = "$(readlink /proc/$$/ns/net)" ] && ok "the host's network namespace (passt, -p)" ||
+		bad "the host's network namespace"
+	# Its root: the api socket's directory (at its own path), nothing else.
+	(cd /proc/$c/root && find . -mindepth 1 | sort) >$WORK/root 2>&1
+	echo "# its root: $(tr '\n' ' ' <$WORK/root)"
+	allowed="" p=.
+	for comp in $(echo "${WORK#/}/api" | tr / ' '); do p=$p/$comp; allowed="$allowed $p"; done
+	extra=$(while read -r p; do
+		case " $allowed " in *" $p "*) continue ;; esac
+		case "$p" in ./"${WORK#/}"/api/*) continue ;; esac
+		echo "$p"
+	done <$WORK/root)
+	[ -z "$extra" ] && ok "its root holds only the api socket's directory" || bad "its root is minimal" "$extra"
+	! [ -e /proc/$c/root/dev/kvm ] && ! [ -e /proc/$c/root/proc/self ] && ! [ -e /proc/$c/root/etc ] &&
+		ok "no /dev, /proc or /etc in its root (/dev/kvm and the files are fds opened before)" || bad "no /dev, /proc, /etc"
+	[ -S $WORK/api/sock ] && [ "$(stat -c %u /proc/$c/root$WORK/api/sock)" = 65534 ] &&
+		ok "the api socket is made by the jailed VMM" || bad "the api socket is made by the jailed VMM" "$(ls -ln $WORK/api)"
+	grep -E '^Max (open files|address space|core file size)' /proc/$c/limits | sed 's/^/# /'
+	[ "$(awk '/^Max open files/ { print $4 $5 }' /proc/$c/limits)" = 10241024 ] && ok "rlimit: 1024 open files" ||
+		bad "rlimit: open files" "$(grep 'open files' /proc/$c/limits)"
+	[ "$(awk '/^Max address space/ { print $4 }' /proc/$c/limits)" != unlimited ] && ok "rlimit: address space bounded" ||
+		bad "rlimit: address space bounded"
+	[ "$(awk '/^Max core file size/ { print $5 }' /proc/$c/limits)" = 0 ] && ok "rlimit: no core dumps" ||
+		bad "rlimit: no core dumps"
+	timeout "$VM_TIMEOUT" "$HVM" exec --api-socket $WORK/api/sock --cmd \
+		'busybox wget -q -O - http://$(busybox ip route | busybox awk "/default/{print \$3}"):'$HPORT'/hostfile; exit 5' \
+		>$WORK/xo 2>$WORK/xe </dev/null; RC=$?
+	[ $RC = 5 ] && ok "hvm-run exec through the jailed api socket (exit 5)" ||
+		bad "hvm-run exec through the jailed api socket" "exit $RC: $(cat $WORK/xo $WORK/xe | head -3)"
+	[ "$(cat $WORK/xo)" = host-file-ok ] && ok "the jailed VM's guest reaches a host server (--net user)" ||
+		bad "the jailed VM's guest reaches a host server" "$(cat $WORK/xo $WORK/xe | head -3)"
+else
+	bad "found the VM process under hvm-run $pid"
+fi
+kill $hs
+kill -TERM $pid; wait $pid; RC=$?
+expect_rc "SIGTERM to hvm-run reaches the command once: 143" 143
+[ ! -e $WORK/api/sock ] && [ ! -e $WORK/api/sock_1024 ] && ok "the api sockets are removed" || bad "the api sockets are removed" "$(ls $WORK/api)"
+
+# Stdio and the exit status, byte for byte.
+vm $o $e --jail --cmd 'echo to-stdout; echo to-stderr >&2; exit 3'
+expect_rc "the jailed command's exit status comes back (3)" 3
+expect_out "stdout unchanged" to-stdout
+[ "$(cat $e)" = to-stderr ] && ok "stderr unchanged" || bad "stderr unchanged" "$(head -c 300 $e)"
+
+# hvm-run killed outright: the jailed VM dies with it (PDEATHSIG, kept across the uid change).
+"$HVM" --jail --cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
+pid=$!
+c=$(vm_pid $pid)
+for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(field "$c" Uid 2>/dev/null)" = 65534 ] && break; sleep 0.2; done
+kill -KILL $pid; wait $pid 2>/dev/null
+gone=0
+for _ in $(seq 1 100); do [ -n "$c" ] && ! kill -0 "$c" 2>/dev/null && { gone=1; break; }; sleep 0.1; done
+if [ $gone = 1 ]; then ok "SIGKILL of hvm-run (jailed VM started) takes the VM with it"; else
+	bad "SIGKILL of hvm-run takes the jailed VM with it" "pid $c"; [ -n "$c" ] && kill -KILL "$c"; fi
+finish
