@@ -25,7 +25,9 @@ const char oci_cli_usage[] =
 	"  list, features\n"
 	"\n"
 	"Global flags: --root DIR (default " OCI_DEFAULT_ROOT "), --log FILE,\n"
-	"  --log-format text|json, --debug, --systemd-cgroup (accepted, unused), --version\n";
+	"  --log-format text|json, --debug, --systemd-cgroup (accepted, unused), --version\n"
+	"  --no-jail   as root, each container's VMM jails itself (docs/jail.md); not with this\n"
+	"  --uid N, --gid N  the jail's user and group (default 65534, nobody/nogroup)\n";
 
 enum kind { BOOL, STR, INT, IGNORE_BOOL, IGNORE_STR, ENV };
 
@@ -42,6 +44,7 @@ struct flag {
 static const struct flag global_flags[] = {
 	F("root", 0, STR, root), F("log", 0, STR, log), F("log-format", 0, STR, verb_name),
 	F("debug", 0, BOOL, debug), F("version", 'v', BOOL, version), F("help", 'h', BOOL, help),
+	F("no-jail", 0, BOOL, no_jail), F("uid", 0, INT, jail_uid), F("gid", 0, INT, jail_gid),
 	IGN("systemd-cgroup", IGNORE_BOOL), IGN("rootless", IGNORE_STR), IGN("criu", IGNORE_STR),
 	{ 0 },
 };
@@ -266,10 +269,15 @@ int oci_cli_parse(struct oci_cli *c, int argc, char **argv, char *err, int errca
 	const struct verb *v;
 	int i = 1;
 
-	*c = (struct oci_cli){ .root = OCI_DEFAULT_ROOT, .bundle = "." };
+	*c = (struct oci_cli){ .root = OCI_DEFAULT_ROOT, .bundle = ".",
+			       .jail_uid = OCI_JAIL_DEFAULT_ID, .jail_gid = OCI_JAIL_DEFAULT_ID };
 	err[0] = '\0';
 	if (parse_global(c, argc, argv, &i, err, errcap))
 		return -EINVAL;
+	if (c->jail_uid < 0 || c->jail_gid < 0) {
+		snprintf(err, (size_t)errcap, "invalid --uid or --gid: ids are 0 or more");
+		return -EINVAL;
+	}
 	if (i >= argc) {
 		if (c->version || c->help)
 			return 0;

@@ -4,6 +4,7 @@
 
 #define OCI_MAX_ENV 256
 #define OCI_DEFAULT_ROOT "/run/hvm-oci"
+#define OCI_JAIL_DEFAULT_ID 65534	/* nobody / nogroup */
 
 enum oci_verb {
 	OCI_NONE, OCI_CREATE, OCI_START, OCI_RUN, OCI_STATE, OCI_KILL, OCI_DELETE, OCI_EXEC,
@@ -17,6 +18,8 @@ struct oci_cli {
 	int log_json;			/* --log-format json */
 	int debug;
 	int version, help;
+	int no_jail;			/* --no-jail: no self-jail even as root (docs/jail.md) */
+	int jail_uid, jail_gid;		/* --uid, --gid: the jail's ids (default 65534) */
 	/* the verb */
 	enum oci_verb verb;
 	const char *verb_name;

@@ -31,6 +31,8 @@ struct sup {
 	struct oci_state st;
 	int listen_fd, sigfd, tty_fd;
 	int debug;			/* --debug: the guest kernel log goes to --log */
+	int jail;			/* root without --no-jail: the VMM jails itself at start */
+	unsigned uid, gid;		/* the jail's ids */
 	pthread_mutex_t lock;		/* vm may not be used once `ended` is set */
 	int ended;
 };
@@ -210,6 +212,22 @@ static int enter_netns(const struct oci_spec *spec)
 	return 0;
 }
 
+/* The jail (docs/jail.md) keeps the state directory, where the api socket is, and the
+ * supervisor writes the state and removes its ctl socket there as the jail's uid. */
+static int jail_vm(struct sup *s, int dirfd)
+{
+	if (dirfd >= 0) {	/* /proc/self/fd/N/api.sock: no /proc in the jail */
+		oci_err("%s: too long a path for the api socket of a jailed VM; use a shorter "
+			"--root or --no-jail", s->dir);
+		return -ENAMETOOLONG;
+	}
+	if (chown(s->dir, s->uid, s->gid) < 0) {
+		oci_err("%s: %s", s->dir, strerror(errno));
+		return -errno;
+	}
+	return hvm_set_jail(s->vm, 1, s->uid, s->gid);
+}
+
 static int configure_vm(struct sup *s)
 {
 	const struct oci_spec *spec = s->spec;
@@ -231,6 +249,8 @@ static int configure_vm(struct sup *s)
 		err = oci_sock_path(s->dir, OCI_API_SOCKET, api, sizeof(api), &dirfd);
 	if (!err)	/* dirfd, if any, stays open for the supervisor's life */
 		err = hvm_set_api_socket(s->vm, api);
+	if (!err && s->jail)
+		err = jail_vm(s, dirfd);
 	if (err)
 		return vm_fail(s, "VM", err);
 	err = configure_process(s);
@@ -387,6 +407,19 @@ static void supervise(struct sup *s)
 	finish(s, status);
 }
 
+/* Our pid as the host sees it: /proc is the host's, and its "self" says so (getpid() is 1
+ * in the jail's PID namespace). */
+static pid_t host_pid(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return getpid();
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
+}
+
 /* The supervisor's setup; tells the parent through ready_fd, then serves. */
 static void supervisor_main(struct sup *s, int ready_fd) __attribute__((noreturn));
 static void supervisor_main(struct sup *s, int ready_fd)
@@ -410,7 +443,7 @@ static void supervisor_main(struct sup *s, int ready_fd)
 		oci_err("%s: %s", ctl, strerror(-err));
 	}
 	oci_now_rfc3339(now, sizeof(now));
-	s->st.pid = getpid();
+	s->st.pid = s->jail ? host_pid() : getpid();
 	s->st.pid_start = oci_pid_start(s->st.pid);
 	s->st.created = strdup(now);
 	s->st.status = strdup("created");
@@ -424,6 +457,28 @@ static void supervisor_main(struct sup *s, int ready_fd)
 	supervise(s);
 }
 
+/* fork(), the child being PID 1 of a new PID namespace: the jail's (docs/jail.md). The
+ * supervisor signals and waits like any init; our later children are born in ours again. */
+static pid_t fork_pid_ns(void)
+{
+	int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), err;
+	pid_t pid;
+
+	if (own < 0 || unshare(CLONE_NEWPID) < 0) {
+		err = -errno;
+		oci_err("jail: a new PID namespace: %s (--no-jail runs without)", strerror(errno));
+		if (own >= 0)
+			close(own);
+		errno = -err;
+		return -1;
+	}
+	pid = fork();
+	if (pid != 0 && setns(own, CLONE_NEWPID) < 0)
+		oci_err("jail: back to our PID namespace: %s", strerror(errno));
+	close(own);
+	return pid;
+}
+
 pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle,
 		    const struct oci_spec *spec)
 {
@@ -433,7 +488,9 @@ pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle
 	char b;
 
 	s = (struct sup){ .spec = spec, .dir = dir, .tty_fd = -1, .listen_fd = -1, .sigfd = -1,
-			  .debug = c->debug, .lock = PTHREAD_MUTEX_INITIALIZER };
+			  .debug = c->debug, .lock = PTHREAD_MUTEX_INITIALIZER,
+			  .jail = !c->no_jail && geteuid() == 0, .uid = (unsigned)c->jail_uid,
+			  .gid = (unsigned)c->jail_gid };
 	s.st = (struct oci_state){ .id = (char *)c->id, .bundle = (char *)bundle,
 				   .annotations = spec->annotations };
 	if (oci_files_copy(spec))
@@ -446,7 +503,7 @@ pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle
 	}
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	pid = s.jail ? fork_pid_ns() : fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {

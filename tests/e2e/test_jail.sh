@@ -3,14 +3,18 @@
 # VM process has the jail's uid/gid, no capabilities, no_new_privs, seccomp, its own mount,
 # PID, IPC and UTS namespaces, a root with only its api socket's directory, and rlimits; user networking with
 # a published port, the api socket and hvm-run exec still work; signals and exit statuses come back unchanged;
-# killing hvm-run leaves no VM behind; and without root --jail is refused.
+# killing hvm-run leaves no VM behind; without root --jail is refused; hvm-oci jails its
+# containers by default and not with --no-jail.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/images.sh"
 o=$WORK/o e=$WORK/e
+export XDG_CACHE_HOME=$WORK/cache
 calibrate
 wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
 # The VM process: hvm-run's child in the jail (hvm-run itself only waits outside).
 vm_pid() { for _ in $(seq 1 50); do c=$(pgrep -P "$1" | head -1); [ -n "$c" ] && { echo "$c"; return; }; sleep 0.1; done; }
 field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+status_of() { $R state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null; }
 
 if [ "$(id -u)" != 0 ]; then
 	echo "# not root: only the refusal is checked"
@@ -112,4 +116,38 @@ gone=0
 for _ in $(seq 1 100); do [ -n "$c" ] && ! kill -0 "$c" 2>/dev/null && { gone=1; break; }; sleep 0.1; done
 if [ $gone = 1 ]; then ok "SIGKILL of hvm-run (jailed VM started) takes the VM with it"; else
 	bad "SIGKILL of hvm-run takes the jailed VM with it" "pid $c"; [ -n "$c" ] && kill -KILL "$c"; fi
+
+# hvm-oci: the supervisor is PID 1 of its own PID namespace from create on, and jailed from
+# start on (the VMM jails itself in hvm_start, before the guest boots); --no-jail: neither.
+OCI=$BUILD/hvm-oci R="$BUILD/hvm-oci --root $WORK/state"
+B=$WORK/bundle; mkdir -p $B; bb_rootfs $B/rootfs; ln -sf busybox $B/rootfs/bin/sleep
+cat > $B/config.json <<JSON
+{"ociVersion":"1.0.2","process":{"terminal":false,"user":{"uid":0,"gid":0},"args":["sleep","600"],"env":["PATH=/bin"],"cwd":"/"},
+ "root":{"path":"rootfs","readonly":false},"linux":{"namespaces":[{"type":"pid"},{"type":"mount"}]}}
+JSON
+timeout "$VM_TIMEOUT" $R create --bundle $B --pid-file $WORK/pid j1 >$o 2>$e </dev/null; RC=$?
+expect_rc "hvm-oci create exits 0" 0
+p=$(cat $WORK/pid 2>/dev/null)
+[ -n "$p" ] && [ "$(awk '$1 == "NSpid:" { print $3 }' /proc/$p/status)" = 1 ] &&
+	ok "hvm-oci: the supervisor is PID 1 of its own PID namespace" || bad "hvm-oci: the supervisor's PID namespace" "$(grep NSpid: /proc/$p/status)"
+timeout "$VM_TIMEOUT" $R start j1 >$o 2>$e </dev/null; RC=$?
+expect_rc "hvm-oci start exits 0" 0
+if [ -n "$p" ] && [ -d /proc/$p ]; then
+	[ "$(field $p Uid)" = 65534 ] && [ "$(field $p CapEff)" = 0000000000000000 ] && [ "$(field $p NoNewPrivs)" = 1 ] &&
+		ok "hvm-oci jails by default: uid 65534, no capabilities, no_new_privs" ||
+		bad "hvm-oci jails by default" "$(grep -E '^(Uid|CapEff|NoNewPrivs)' /proc/$p/status | tr '\n' ' ')"
+	[ "$(readlink /proc/$p/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)" ] && ok "hvm-oci: own mount namespace" ||
+		bad "hvm-oci: own mount namespace"
+	top=$(ls -A /proc/$p/root | tr '\n' ' ') want="$(echo "${WORK#/}" | cut -d/ -f1) "
+	[ "$top" = "$want" ] && [ -f /proc/$p/root$WORK/state/j1/state.json ] && [ ! -e /proc/$p/root$B ] &&
+		ok "hvm-oci: its root holds the state directory only" || bad "hvm-oci: its root" "top: $top"
+fi
+[ "$(status_of j1)" = running ] && ok "hvm-oci: state written by the jailed supervisor: running" ||
+	bad "hvm-oci: state running" "$(status_of j1)"
+$R delete --force j1 >/dev/null 2>&1
+timeout "$VM_TIMEOUT" $OCI --no-jail --root $WORK/state create --bundle $B --pid-file $WORK/pid j2 >$o 2>$e </dev/null
+p=$(cat $WORK/pid 2>/dev/null)
+[ -n "$p" ] && [ "$(awk '$1 == "NSpid:" { print NF }' /proc/$p/status)" = 2 ] && ok "hvm-oci --no-jail: no PID namespace" ||
+	bad "hvm-oci --no-jail: no PID namespace" "$(grep NSpid: /proc/$p/status 2>&1)"
+$OCI --no-jail --root $WORK/state delete --force j2 >/dev/null 2>&1
 finish
