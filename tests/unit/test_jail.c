@@ -2,7 +2,8 @@
  * The self-jail without a guest (vmm/jail.c): path folding, jail_open's hand-over, and, as
  * root, jail_enter and jail_fork in forked children: the uid/gid, capabilities, no_new_privs,
  * rlimits, the minimal root, symlinks refused, threads refused, PID 1 of a new namespace,
- * signals forwarded once as records and the exit status returned.
+ * signals forwarded once as records and the exit status returned; hvm_set_jail refused
+ * without root.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "../../include/hvm.h"
 #include "../../vmm/jail.h"
 
 static char dir[64], file[128], link_path[128], sockdir[128];
@@ -183,6 +185,33 @@ static void test_enter(void)
 	CHECK_EQ(in_child(threads_refused), 0);
 }
 
+/* hvm_set_jail as a user: -EPERM, and hvm_error names the cause; turning it off works. */
+static int api_not_root(void)
+{
+	struct hvm *vm;
+
+	if (geteuid() == 0 && (setresgid(65534, 65534, 65534) < 0 ||
+			       setresuid(65534, 65534, 65534) < 0))
+		return 100;
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_jail(vm, 1, 65534, 65534), -EPERM);
+	CHECK(strstr(hvm_error(vm), "jail: needs root (running as uid 65534)") != NULL);
+	CHECK_EQ(hvm_set_jail(vm, 0, 0, 0), 0);
+	hvm_destroy(vm);
+	return 0;
+}
+
+static void test_api(void)
+{
+	struct hvm *vm;
+
+	CHECK_EQ(in_child(api_not_root), 0);
+	if (geteuid() != 0 || hvm_create(&vm) != 0)
+		return;
+	CHECK_EQ(hvm_set_jail(vm, 1, 65534, 65534), 0);	/* recorded; hvm_start would jail */
+	hvm_destroy(vm);
+}
+
 /* The pipe the jailed child writes to once it waits for a forwarded signal. */
 static int ready[2];
 
@@ -256,4 +285,4 @@ static void cleanup(void)
 	CHECK(rmdir(dir) == 0);
 }
 
-HARNESS_MAIN(setup, test_abspath, test_open_plain, test_enter, test_fork, cleanup)
+HARNESS_MAIN(setup, test_abspath, test_open_plain, test_enter, test_fork, test_api, cleanup)
