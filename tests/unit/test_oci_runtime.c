@@ -45,6 +45,24 @@ static void cli_create_like_conmon(void)
 	CHECK_STR(c.root, OCI_DEFAULT_ROOT);
 }
 
+/* The jail's global flags: on unless --no-jail, ids 65534 unless --uid/--gid. */
+static void cli_jail_flags(void)
+{
+	struct oci_cli c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, ARGV("create", "c1"), err), 0);
+	CHECK_EQ(c.no_jail, 0);
+	CHECK_EQ(c.jail_uid, OCI_JAIL_DEFAULT_ID);
+	CHECK_EQ(c.jail_gid, OCI_JAIL_DEFAULT_ID);
+	CHECK_EQ(parse(&c, ARGV("--no-jail", "--uid=1000", "--gid", "100", "create", "c1"), err), 0);
+	CHECK_EQ(c.no_jail, 1);
+	CHECK_EQ(c.jail_uid, 1000);
+	CHECK_EQ(c.jail_gid, 100);
+	CHECK_EQ(parse(&c, ARGV("--uid", "-5", "create", "c1"), err), -EINVAL);
+	CHECK(strstr(err, "--uid") != NULL);
+}
+
 static void cli_kill_signals(void)
 {
 	struct oci_cli c;
@@ -281,6 +299,6 @@ static void files_copied_inside_root(void)
 	CHECK_EQ(system(p), 0);
 }
 
-HARNESS_MAIN(cli_create_like_conmon, cli_kill_signals, cli_exec_and_errors, spec_full,
+HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors, spec_full,
 	     spec_limits_and_errors, process_json, state_round_trip, state_dead_and_zombie,
 	     files_copied_inside_root)

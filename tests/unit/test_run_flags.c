@@ -176,5 +176,25 @@ static void bad_network(void)
 	CHECK_EQ(parse(&f, ARGV("--mac", "zz", "--cmd", "true")), -EINVAL);
 }
 
-HARNESS_MAIN(cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
+/* --jail and its ids: off and 65534 by default; the ids need --jail; exec takes none. */
+static void jail_flags(void)
+{
+	struct run_flags f;
+
+	CHECK_EQ(parse(&f, ARGV("--cmd", "x")), 0);
+	CHECK_EQ(f.jail, 0);
+	CHECK_EQ(parse(&f, ARGV("--jail", "--cmd", "x")), 0);
+	CHECK_EQ(f.jail, 1);
+	CHECK_EQ(f.uid, 65534);
+	CHECK_EQ(f.gid, 65534);
+	CHECK_EQ(parse(&f, ARGV("--jail", "--uid", "1000", "--gid", "0", "--cmd", "x")), 0);
+	CHECK_EQ(f.uid, 1000);
+	CHECK_EQ(f.gid, 0);
+	CHECK_EQ(parse(&f, ARGV("--uid", "1000", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--jail", "--gid", "-1", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--jail", "--uid", "4294967295", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("exec", "--jail", "--api-socket", "s", "--cmd", "x")), -EINVAL);
+}
+
+HARNESS_MAIN(jail_flags, cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
 	     stdio_and_exec, network, bad_network)
