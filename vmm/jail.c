@@ -27,6 +27,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,17 @@ static int wait_child(pid_t pid, int sig_fd, int sock)
 	return decode_status(ws);
 }
 
+/* Signals that came once the child had ended were for it: dropped, not left to end us when
+ * the mask goes back (the caller is about to exit with the child's status). */
+static void drain(int sig_fd)
+{
+	struct pollfd p = { .fd = sig_fd, .events = POLLIN };
+	struct signalfd_siginfo si;
+
+	while (poll(&p, 1, 0) == 1 && read(sig_fd, &si, sizeof(si)) == sizeof(si))
+		;
+}
+
 /* The child: forwarded signals back at their defaults (dropped when sent from outside). */
 static void child_side(const sigset_t *forward, const sigset_t *old)
 {
@@ -128,10 +140,11 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 	}
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	sfd = signalfd(-1, &block, SFD_CLOEXEC);
-	if (sfd < 0 || unshare(CLONE_NEWPID) < 0 || (pid = fork()) < 0) {
+	if (sfd < 0 || unshare(CLONE_NEWPID) < 0) {
 		err = fail(sfd < 0 ? "signalfd" : "new PID namespace", NULL);
 		goto out;
 	}
+	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
 		close(sfd);
@@ -140,14 +153,17 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 		*sig_fd = sv[1];
 		return 0;
 	}
+	err = pid < 0 ? fail("fork", NULL) : 1;
 	/* Our own later children (none in hvm-run) are born in our namespace again. */
 	if (setns(own, CLONE_NEWPID) < 0)
 		log_warn("jail: back to our PID namespace: %s", strerror(errno));
-	*status = wait_child(pid, sfd, sv[0]);
-	err = 1;
+	if (pid > 0)
+		*status = wait_child(pid, sfd, sv[0]);
 out:
-	if (sfd >= 0)
+	if (sfd >= 0) {
+		drain(sfd);
 		close(sfd);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(own);
 	close(sv[0]);
