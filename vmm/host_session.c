@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fd_write.h"
+
 #define HOST_HELLO "{\"version\":1,\"role\":\"host\"}"
 
 void host_session_init(struct host_session *s, int fd, const char *name, char *run_json,
@@ -43,24 +45,6 @@ static int queue(struct host_session *s, uint32_t type, const void *data, size_t
 int host_session_room(const struct host_session *s)
 {
 	return sizeof(s->out) - s->outlen >= PROTO_HDR_SIZE + PROTO_MAX_PAYLOAD;
-}
-
-/* Writes all of buf; a closed reader must not wedge the VM, so errors just drop the data. */
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	if (fd < 0)
-		return;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
 }
 
 static void end(struct host_session *s, int status, int error)
@@ -133,8 +117,8 @@ static int on_frame(struct host_session *s, const struct proto_hdr *h, const uin
 		}
 		return 0;
 	}
-	case PROTO_STDOUT: write_all(s->out_fd, body, h->len); return 0;
-	case PROTO_STDERR: write_all(s->err_fd, body, h->len); return 0;
+	case PROTO_STDOUT: fd_write_all(s->out_fd, body, h->len, 1); return 0;
+	case PROTO_STDERR: fd_write_all(s->err_fd, body, h->len, 1); return 0;
 	case PROTO_EXIT: on_exit_frame(s, body, h->len); return -1;
 	case PROTO_ERROR: on_error_frame(s, body, h->len); return -1;
 	default:

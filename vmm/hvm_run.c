@@ -24,26 +24,12 @@
 #include "hvm_internal.h"
 #include "hvm_request.h"
 #include "hvm_volume.h"
+#include "fd_write.h"
 #include "jail.h"
 #include "log.h"
 #include "seccomp.h"
 
 enum { PF_STOP, PF_WAKE, PF_READY, PF_LISTEN, PF_STDIN, PF_AGENT, PF_EXTRA };
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (fd >= 0 && len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 static void signal_fd(int fd)
 {
@@ -61,7 +47,9 @@ static void on_serial(void *opaque, uint8_t byte)
 	struct hvm *vm = opaque;
 
 	vm->tail[vm->tail_len++ % HVM_LOG_TAIL] = (char)byte;
-	write_all(vm->cfg.console_fd, &byte, 1);
+	/* No waiting here: a console nobody reads must not stall the vCPU (the tail is kept). */
+	if (vm->cfg.console_fd >= 0)
+		fd_write_all(vm->cfg.console_fd, &byte, 1, 0);
 }
 
 /* The agent wrote the boot timer: sampled by the service thread, the vCPU goes on at once. */

@@ -63,6 +63,26 @@ expect_rc "the main process still ends the VM: 143" 143
 timeout 10 "$HVM" exec --api-socket $WORK/api --cmd true >/dev/null 2>$WORK/xe; RC=$?
 expect_rc "exec into a stopped VM fails with 125" 125
 
+# A non-blocking stdout (inherited O_NONBLOCK) whose reader is slow: a full pipe is waited on,
+# not taken for a reader that is gone, so not a byte is lost.
+python3 - "$HVM" "$VM_TIMEOUT" >$o 2>$e <<'EOF'
+import fcntl, os, select, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+cmd = "dd if=/dev/zero bs=64k count=4 2>/dev/null | tr '\\0' x"
+p = subprocess.Popen(["timeout", sys.argv[2], sys.argv[1], "--cmd", cmd], stdout=w, stdin=subprocess.DEVNULL)
+os.close(w)
+select.select([r], [], [])	# the first bytes are out: the guest writes 256 KiB into a 64 KiB pipe
+time.sleep(10)
+data = b""
+while (b := os.read(r, 65536)):
+	data += b
+ok = p.wait() == 0 and data == b"x" * 262144
+print("complete" if ok else "lost: exit %d, %d bytes" % (p.returncode, len(data)))
+EOF
+[ "$(cat $o)" = complete ] && ok "non-blocking stdout, slow reader: no output lost" ||
+	bad "non-blocking stdout, slow reader: no output lost" "$(cat $o $e)"
+
 # Protocol abuse from inside the guest: the host ends each session; the VM and command go on.
 mkdir -p $WORK/t && cp "$BUILD/tests/guest/bad_frames" $WORK/t/
 mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
