@@ -195,7 +195,9 @@ HOSTILE_BIN := $(BUILD)/tests/hostile/hostile $(BUILD)/tests/hostile/hostile_mor
 test-hostile: $(HOSTILE_BIN)
 	$(Q)rc=0; for t in $(HOSTILE_BIN); do $$t || rc=1; done; exit $$rc
 
-test-e2e: all $(GUEST_TEST_BIN)
+# The load test's long-lived program embedding libhvm.
+LOAD_BIN := $(BUILD)/tests/load/embed_load
+test-e2e: all $(GUEST_TEST_BIN) $(LOAD_BIN)
 	$(Q)sh tests/e2e/run.sh $(BUILD)
 
 bench: all

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load: VMs booted and stopped in sequence and many at once inside one long-lived program
+# embedding libhvm (tests/load/embed_load.c), whose open fds, threads and resident memory must
+# stay flat. The issue asks for 200 in sequence and 20 at once; on a slower machine the counts
+# are scaled to time budgets (LOAD_SEQ_S, LOAD_CONC_S) and what ran is printed.
+. "$(dirname "$0")/lib.sh"
+EMBED=$BUILD/tests/load/embed_load
+[ -x "$EMBED" ] || { echo "missing $EMBED: run make test-e2e (or make $EMBED)"; exit 1; }
+calibrate
+
+# Sequential: as many boots as fit in LOAD_SEQ_S. At once: batches of 2, 4, ... up to 20 while
+# the next one is predicted to fit in LOAD_CONC_S (embed_load times each batch): on a few
+# emulating CPUs, N boots at once take much more than N times one boot's share.
+seq_s=${LOAD_SEQ_S:-100} conc_s=${LOAD_CONC_S:-180} cpus=$(nproc)
+seq=$((seq_s / secs)); seq=$((seq > 200 ? 200 : seq < 4 ? 4 : seq))
+again=$((seq / 2 > 3 ? seq / 2 : 3))
+tmo=$((VM_TIMEOUT * 20 / cpus))	# a ceiling only: a VM of a batch waits for the others' boots
+echo "# asked: 200 VMs in sequence and 20 at once; boot ${secs}s on $cpus CPUs, so $seq in sequence," \
+	"batches at once within ${conc_s}s, then $again in sequence again"
+
+start=$(date +%s)
+HVM_DATA_DIR=$BUILD timeout $((tmo * 2 + VM_TIMEOUT * (seq + again))) "$EMBED" $seq 20 $conc_s $tmo \
+	>$WORK/o 2>$WORK/e &
+pid=$!
+wait $pid; RC=$?
+echo "# load run took $(($(date +%s) - start))s"
+expect_rc "embedding program: every VM ran" 0
+sed 's/^/# /' $WORK/o
+
+n_seq=$(grep -c '^sequential .* output ok ' $WORK/o)
+[ "$n_seq" -eq $seq ] && ok "$seq VMs in sequence: each exited 0 with its own output" ||
+	bad "$seq VMs in sequence: each exited 0 with its own output" "$n_seq ok"
+conc=$(sed -n 's/^concurrent \([0-9]*\) status 0 output ok .*/\1/p' $WORK/o | tail -1)
+echo "# ran: $n_seq in sequence, at most ${conc:-0} at once ($(grep -c ^concurrent $WORK/o) batches)"
+[ -n "$conc" ] && ! grep '^concurrent' $WORK/o | grep -vq ' status 0 output ok ' &&
+	ok "batches of up to $conc VMs at once: each VM exited 0 with its own output" ||
+	bad "batches of VMs at once: each VM exited 0 with its own output" "$(grep ^concurrent $WORK/o) $(head -c 300 $WORK/e)"
+n_again=$(grep -c '^again .* output ok ' $WORK/o)
+[ "$n_again" -eq $again ] && ok "$again more in sequence after the batch" || bad "$again more in sequence after the batch" "$n_again ok"
+
+# Flat: fds and threads back to the start after every VM; the heap (what malloc handed out
+# and did not get back) no larger after any VM than after the first, which set up what lives
+# as long as the process. RSS may grow while glibc's caches warm up (freed thread stacks are
+# kept for reuse, concurrent threads get malloc arenas), but once warm, after the batches,
+# VMs must not add to it either.
+python3 - $WORK/o ${LOAD_HEAP_SLACK_KIB:-16} ${LOAD_RSS_SLACK_KIB:-256} <<'PY' >$WORK/flat 2>&1
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if " fds " in l]
+heap_slack, rss_slack = int(sys.argv[2]), int(sys.argv[3])
+f = lambda r, k: int(r[r.index(k) + 1])
+start, first = rows[0], rows[1]
+again = [r for r in rows if r[0] == "again"]
+for name, r in (("start", start), ("after VM 1", first),
+                ("after the batches", [r for r in rows if r[0] == "concurrent"][-1]), ("end", rows[-1])):
+    print("%s: fds %d threads %d rss %d KiB heap %d KiB"
+          % (name, f(r, "fds"), f(r, "threads"), f(r, "rss_kib"), f(r, "heap_kib")))
+bad = [" ".join(r) for r in rows if f(r, "fds") != f(start, "fds") or f(r, "threads") != f(start, "threads")]
+heap = max(f(r, "heap_kib") for r in rows[2:]) - f(first, "heap_kib")
+print("heap after later VMs: %+d KiB at most (allowed %d)" % (heap, heap_slack))
+if heap > heap_slack:
+    bad.append("the heap grew %d KiB" % heap)
+grow = f(again[-1], "rss_kib") - f(again[0], "rss_kib")
+print("rss over the last %d VMs: %+d KiB (allowed %d)" % (len(again) - 1, grow, rss_slack))
+if grow > rss_slack:
+    bad.append("rss grew %d KiB over the last %d VMs" % (grow, len(again) - 1))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+flat=$?
+sed 's/^/# /' $WORK/flat
+[ $flat -eq 0 ] && ok "open fds, threads and RSS of the embedding process stay flat" ||
+	bad "open fds, threads and RSS of the embedding process stay flat" "$(tail -3 $WORK/flat)"
+finish
