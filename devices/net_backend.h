@@ -30,6 +30,11 @@ struct net_backend_ops {
 	ssize_t (*recv)(struct net_backend *be, const struct iovec *iov, unsigned n);
 	/* Writes out what send buffered: 0 when nothing is left, -EAGAIN, or -errno. May be NULL. */
 	int (*flush)(struct net_backend *be);
+	/*
+	 * The guest's network is configured: a backend that publishes host ports starts to now.
+	 * Called once, on the VM's service thread; touches nothing the I/O thread uses. May be NULL.
+	 */
+	int (*guest_up)(struct net_backend *be);
 	/* Closes the fd and frees the backend (and stops a helper process it owns). */
 	void (*close)(struct net_backend *be);
 };
@@ -66,12 +71,11 @@ int net_stream_open(int fd, struct net_backend **out);
 int net_dgram_open(int fd, struct net_backend **out);
 
 /*
- * Starts passt (found on PATH) as a child serving a stream backend over a socket pair, with
- * exactly the given ports published and nothing else reachable from the host; the guest
- * should use `mac`. Waits (bounded) until passt answers. Closing the backend stops passt.
+ * Prepares passt (found on PATH) as a child serving a stream backend over a socket pair, with
+ * exactly the given ports published and nothing else reachable from the host. passt itself
+ * runs from guest_up on (the ports are closed until then); closing the backend stops it.
  * 0, -ENOENT (passt not installed), -EADDRINUSE (a host port is taken), or -errno; logged.
  */
-int net_passt_start(const struct net_port_map *maps, unsigned nmaps, const uint8_t mac[6],
-		    struct net_backend **out);
+int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_backend **out);
 
 #endif

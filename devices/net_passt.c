@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +25,7 @@
 #include "../vmm/log.h"
 
 #define NET_PASST_FD        3		/* where the child finds its end of the socket pair */
-#define NET_PASST_READY_MS  2000	/* bound on waiting for passt's first answer */
+#define NET_PASST_GO_FD     4		/* where it waits for the guest's network to be up */
 #define NET_PASST_STOP_MS   2000	/* bound on waiting for it to exit before SIGKILL */
 #define NET_PASST_NOBODY    "65534:65534"
 #define NET_PASST_ERR_MAX   512
@@ -35,7 +34,9 @@ struct net_passt {
 	struct net_backend be;
 	struct net_backend *stream;	/* the protocol, over our end of the socket pair */
 	pid_t pid;
+	int go_fd;			/* a byte here lets the waiting child exec passt */
 	int err_fd;			/* passt's stderr, read when it fails */
+	int reported;			/* its failure was logged */
 	char err[NET_PASST_ERR_MAX];
 	size_t err_len;
 };
@@ -57,11 +58,28 @@ static int net_passt_send(struct net_backend *be, const struct iovec *iov, unsig
 	return p->stream->ops->send(p->stream, iov, n);
 }
 
+static void net_passt_report_exit(struct net_passt *p);
+
 static ssize_t net_passt_recv(struct net_backend *be, const struct iovec *iov, unsigned n)
 {
 	struct net_passt *p = (struct net_passt *)be;
+	ssize_t r = p->stream->ops->recv(p->stream, iov, n);
 
-	return p->stream->ops->recv(p->stream, iov, n);
+	if (r < 0 && r != -EAGAIN && r != -EMSGSIZE)
+		net_passt_report_exit(p);
+	return r;
+}
+
+/* The guest's network is configured: passt may bind the published ports and forward now. */
+static int net_passt_guest_up(struct net_backend *be)
+{
+	struct net_passt *p = (struct net_passt *)be;
+	ssize_t r = p->go_fd >= 0 ? write(p->go_fd, "g", 1) : 1;
+
+	if (p->go_fd >= 0)
+		close(p->go_fd);
+	p->go_fd = -1;
+	return r == 1 ? 0 : -EPIPE;
 }
 
 static int net_passt_flush(struct net_backend *be)
@@ -92,6 +110,8 @@ static void net_passt_close(struct net_backend *be)
 	struct net_passt *p = (struct net_passt *)be;
 
 	/* --fd makes passt quit once its socket closes; the signal covers a wedged one. */
+	if (p->go_fd >= 0)
+		close(p->go_fd);	/* a child still waiting to exec passt exits */
 	if (p->stream)
 		p->stream->ops->close(p->stream);
 	if (p->pid > 0) {
@@ -111,6 +131,7 @@ static const struct net_backend_ops net_passt_ops = {
 	.send = net_passt_send,
 	.recv = net_passt_recv,
 	.flush = net_passt_flush,
+	.guest_up = net_passt_guest_up,
 	.close = net_passt_close,
 };
 
@@ -221,14 +242,21 @@ static char **net_passt_argv(const char *path, const struct net_port_map *maps, 
 	return argv;
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void net_passt_child(char **argv, int sock, int err_w, pid_t parent)
+/*
+ * In the child, between fork and exec: async-signal-safe calls only. It execs passt only once
+ * the guest's network is up (a byte on go_r): a host client that connected earlier would get
+ * a SYN the guest cannot answer, and Debian 12's passt then spins on that connection forever.
+ * Until then the published ports are closed, so clients see "connection refused".
+ */
+static void net_passt_child(char **argv, int sock, int err_w, int go_r, pid_t parent)
 {
 	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD };
 	sigset_t none;
-	/* Out of the way of 0-3 first, so no dup2 below overwrites the other's source. */
-	int s = fcntl(sock, F_DUPFD, 10), e = fcntl(err_w, F_DUPFD, 10);
+	/* Out of the way of 0-4 first, so no dup2 below overwrites another's source. */
+	int s = fcntl(sock, F_DUPFD, 10), e = fcntl(err_w, F_DUPFD, 10), g = fcntl(go_r, F_DUPFD, 10);
 	int null = open("/dev/null", O_RDWR);
+	char go;
+	ssize_t r;
 
 	/* Dies with us; a Ctrl-C on the terminal is for hvm, not for passt (own group). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -239,12 +267,17 @@ static void net_passt_child(char **argv, int sock, int err_w, pid_t parent)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
-	if (s < 0 || e < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-	    dup2(e, 2) < 0 || dup2(s, NET_PASST_FD) < 0)
+	if (s < 0 || e < 0 || g < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(e, 2) < 0 || dup2(s, NET_PASST_FD) < 0 || dup2(g, NET_PASST_GO_FD) < 0)
 		_exit(127);
-	if (close_range(NET_PASST_FD + 1, ~0U, 0) < 0)
-		for (int fd = NET_PASST_FD + 1; fd < 4096; fd++)
+	if (close_range(NET_PASST_GO_FD + 1, ~0U, 0) < 0)
+		for (int fd = NET_PASST_GO_FD + 1; fd < 4096; fd++)
 			close(fd);
+	while ((r = read(NET_PASST_GO_FD, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (r != 1)
+		_exit(0);	/* the VM ended before its network came up */
+	close(NET_PASST_GO_FD);
 	execv(argv[0], argv);
 	static const char msg[] = "cannot execute passt\n";
 	ssize_t ignored = write(2, msg, sizeof(msg) - 1);
@@ -252,13 +285,13 @@ static void net_passt_child(char **argv, int sock, int err_w, pid_t parent)
 	_exit(127);
 }
 
-/* Forks passt on `sock` with stderr into the pipe err_w; the pid or -errno. */
-static pid_t net_passt_spawn(char **argv, int sock, int err_w)
+/* Forks the child that runs passt on `sock` once go_r reads a byte; the pid or -errno. */
+static pid_t net_passt_spawn(char **argv, int sock, int err_w, int go_r)
 {
 	pid_t parent = getpid(), pid = fork();
 
 	if (pid == 0)
-		net_passt_child(argv, sock, err_w, parent);
+		net_passt_child(argv, sock, err_w, go_r, parent);
 	if (pid < 0) {
 		int err = -errno;
 		log_err("passt: fork: %s", strerror(errno));
@@ -267,36 +300,7 @@ static pid_t net_passt_spawn(char **argv, int sock, int err_w)
 	return pid;
 }
 
-/* ---- waiting until it answers ------------------------------------------------------ */
-
-/* An ARP request from the guest's MAC: any answer proves passt is set up and listening. */
-static void net_passt_probe_frame(uint8_t f[60], const uint8_t mac[6])
-{
-	static const uint8_t arp_hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };	/* Ethernet/IPv4, request */
-	static const uint8_t target[4] = { 169, 254, 0, 1 };	/* never passt's guest address */
-
-	memset(f, 0, 60);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = 0x08;
-	f[13] = 0x06;
-	memcpy(f + 14, arp_hdr, sizeof(arp_hdr));
-	memcpy(f + 22, mac, 6);			/* sender 0.0.0.0: a probe claims no address */
-	memcpy(f + 38, target, sizeof(target));
-}
-
-/* Keeps what passt writes on stderr; 0 at its end (passt exited), else 1. */
-static int net_passt_read_err(struct net_passt *p)
-{
-	ssize_t r = read(p->err_fd, p->err + p->err_len, sizeof(p->err) - 1 - p->err_len);
-
-	if (r > 0)
-		p->err_len += (size_t)r;
-	if (p->err_len == sizeof(p->err) - 1)
-		p->err_len = 0;		/* keep the newest lines: the error comes last */
-	p->err[p->err_len] = '\0';
-	return r != 0;
-}
+/* ---- its failure ------------------------------------------------------------------ */
 
 /* The last line of passt's stderr that says something (not its syslog complaints). */
 static const char *net_passt_why(struct net_passt *p)
@@ -309,53 +313,22 @@ static const char *net_passt_why(struct net_passt *p)
 	return why;
 }
 
-/* Takes everything passt still writes on stderr; it has exited or been killed. */
-static void net_passt_drain_err(struct net_passt *p)
+/* passt ended (its stream closed): says why, once, in its own words. */
+static void net_passt_report_exit(struct net_passt *p)
 {
-	struct pollfd fd = { p->err_fd, POLLIN, 0 };
+	ssize_t r;
 
-	while (poll(&fd, 1, 100) == 1 && net_passt_read_err(p))
-		;
-}
-
-/* Waits for passt's answer to the probe; 0 when it is up, or -errno (logged). */
-static int net_passt_wait_ready(struct net_passt *p, const uint8_t mac[6])
-{
-	uint64_t end = net_passt_now_ms() + NET_PASST_READY_MS;
-	uint8_t probe[60], buf[2048];
-	struct iovec v = { probe, sizeof(probe) };
-	ssize_t r = 0;
-	int err;
-
-	net_passt_probe_frame(probe, mac);
-	err = p->stream->ops->send(p->stream, &v, 1);
-	if (!err)
-		err = p->stream->ops->flush(p->stream);
-	v = (struct iovec){ buf, sizeof(buf) };
-	for (uint64_t now; !err && (now = net_passt_now_ms()) < end;) {
-		struct pollfd fds[2] = { { p->stream->fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
-		if (poll(fds, 2, (int)(end - now)) < 0 && errno != EINTR)
-			err = -errno;
-		else if (fds[1].revents && !net_passt_read_err(p))
-			err = -EIO;	/* stderr closed: passt exited */
-		else if (fds[0].revents && (r = p->stream->ops->recv(p->stream, &v, 1)) != 0)
-			err = r > 0 || r == -EMSGSIZE ? 1 : (int)r;	/* any frame will do */
-	}
-	if (err == 1)
-		return 0;
-	if (!err) {
-		/* Alive but silent (a host without IPv4 answers no ARP): take it as up. */
-		log_debug("passt: no answer to the ARP probe in %d ms; assuming it is up",
-			  NET_PASST_READY_MS);
-		return 0;
-	}
-	kill(p->pid, SIGTERM);
-	net_passt_reap(p->pid, NET_PASST_STOP_MS);
-	p->pid = 0;
-	net_passt_drain_err(p);
-	const char *why = net_passt_why(p);
-	log_err("passt: %s", why);
-	return strstr(why, "bind") ? -EADDRINUSE : err;
+	if (p->reported || p->err_fd < 0)
+		return;
+	p->reported = 1;
+	/* No poll on the I/O thread: it has exited, so a non-blocking read finds it all. */
+	do {
+		r = read(p->err_fd, p->err + p->err_len, sizeof(p->err) - 1 - p->err_len);
+		if (r > 0)
+			p->err_len += (size_t)r;
+	} while (r > 0 && p->err_len < sizeof(p->err) - 1);
+	p->err[p->err_len] = '\0';
+	log_err("passt (pid %d): %s", (int)p->pid, net_passt_why(p));
 }
 
 /* Starts passt on a fresh socket pair and wraps our end; 0 or -errno (logged). */
@@ -364,21 +337,23 @@ static int net_passt_run(struct net_passt *p, const char *path, const struct net
 {
 	char (*specs)[16] = calloc(nmaps + 1, sizeof(*specs));
 	char **argv = net_passt_argv(path, maps, nmaps, specs);
-	int sv[2] = { -1, -1 }, pipefd[2] = { -1, -1 }, err = 0;
+	int sv[2] = { -1, -1 }, pipefd[2] = { -1, -1 }, go[2] = { -1, -1 }, err = 0;
 
 	if (!specs || !argv)
 		err = -ENOMEM;
 	else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-		 pipe2(pipefd, O_CLOEXEC) < 0)
+		 pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		err = -errno;
 	/* Our end reads without blocking; passt's end never blocks it on a full pipe either. */
 	else if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(pipefd[1], F_SETFL, O_NONBLOCK) < 0)
 		err = -errno;
 	if (err)
 		log_err("passt: %s", strerror(-err));
-	if (!err && (p->pid = net_passt_spawn(argv, sv[1], pipefd[1])) < 0)
+	if (!err && (p->pid = net_passt_spawn(argv, sv[1], pipefd[1], go[0])) < 0)
 		err = p->pid;
 	if (!err) {
+		p->go_fd = go[1];
+		go[1] = -1;
 		p->err_fd = pipefd[0];
 		pipefd[0] = -1;
 		err = net_stream_open(sv[0], &p->stream);	/* owns sv[0] from here, even failing */
@@ -389,14 +364,15 @@ static int net_passt_run(struct net_passt *p, const char *path, const struct net
 			close(sv[i]);
 		if (pipefd[i] >= 0)
 			close(pipefd[i]);
+		if (go[i] >= 0)
+			close(go[i]);
 	}
 	free(argv);
 	free(specs);
 	return err;
 }
 
-int net_passt_start(const struct net_port_map *maps, unsigned nmaps, const uint8_t mac[6],
-		    struct net_backend **out)
+int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_backend **out)
 {
 	char path[PATH_MAX];
 	struct net_passt *p;
@@ -411,11 +387,9 @@ int net_passt_start(const struct net_port_map *maps, unsigned nmaps, const uint8
 		log_err("passt: out of memory");
 		return -ENOMEM;
 	}
-	p->err_fd = -1;
+	p->err_fd = p->go_fd = -1;
 	p->be = (struct net_backend){ .ops = &net_passt_ops, .fd = -1 };
 	err = net_passt_run(p, path, maps, nmaps);
-	if (!err)
-		err = net_passt_wait_ready(p, mac);
 	if (err) {
 		net_passt_close(&p->be);
 		return err;

@@ -489,3 +489,11 @@ void vnet_detach(struct vnet *n)
 		  (unsigned long long)atomic_load(&n->tx_dropped_oversize),
 		  (unsigned long long)atomic_load(&n->tx_dropped_backend));
 }
+
+void vnet_guest_up(struct vnet *n)
+{
+	int err = n->be && n->be->ops->guest_up ? n->be->ops->guest_up(n->be) : 0;
+
+	if (err)
+		log_warn("virtio-net: %s: starting: %s", n->be->name, strerror(-err));
+}

@@ -55,6 +55,9 @@ int vnet_attach(struct vnet *n, struct vm *vm, gpa_t base, unsigned irq, const u
 /* Stops the I/O thread, closes the backend and logs the counters at debug level. */
 void vnet_detach(struct vnet *n);
 
+/* The guest configured its network: the backend may publish host ports now (passt). */
+void vnet_guest_up(struct vnet *n);
+
 /* A random locally administered unicast MAC (from getrandom). */
 void net_random_mac(uint8_t mac[6]);
 

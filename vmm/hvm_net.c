@@ -164,7 +164,7 @@ static int setup_user(const struct hvm_net_config *c, struct hvm_net *n)
 	for (int i = 0; i < c->nports; i++)
 		maps[i] = (struct net_port_map){ .host_port = c->ports[i].host,
 			.guest_port = c->ports[i].guest, .udp = c->ports[i].udp };
-	return net_passt_start(maps, (unsigned)c->nports, n->mac, &n->backend);
+	return net_passt_start(maps, (unsigned)c->nports, &n->backend);
 }
 
 static int setup_tap(const struct hvm_net_config *c, struct hvm_net *n)

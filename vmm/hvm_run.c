@@ -389,6 +389,9 @@ static void on_agent_ready(struct hvm *vm, struct pollfd *pf)
 {
 	vm->metrics.agent_ready_us = atomic_load(&vm->machine.timer.ready_us);
 	hvm_metrics_sample_rss(&vm->metrics, &vm->machine);
+	/* The agent signals only after eth0 is configured: host clients can be answered now. */
+	if (vm->machine.has_net)
+		vnet_guest_up(&vm->machine.net);
 	pf[PF_READY].fd = -1;
 	close(vm->ready_fd);
 	vm->ready_fd = -1;
