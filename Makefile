@@ -204,6 +204,7 @@ bench: all
 	$(Q)python3 bench/boot.py $(BUILD) $(BENCH_RUNS)
 	$(Q)python3 bench/stdio.py $(BUILD) $(BENCH_RUNS)
 	$(Q)python3 bench/oci.py $(BUILD) $(BENCH_RUNS)
+	$(Q)python3 bench/net.py $(BUILD) $(BENCH_RUNS)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \
