@@ -87,6 +87,9 @@ static void cli_kill_signals(void)
 
 static void cli_exec_and_errors(void)
 {
+	/* c.args points into it: named, so it outlives the CHECK that parses it. */
+	char **exec_argv = ARGV("exec", "-t", "-e", "A=1", "--env=B=2", "--cwd", "/tmp", "c1",
+				"ls", "-l");
 	struct oci_cli c;
 	char err[256];
 
@@ -95,8 +98,7 @@ static void cli_exec_and_errors(void)
 	CHECK_STR(c.process, "/p.json");
 	CHECK_EQ(c.detach, 1);
 	CHECK_EQ(c.nargs, 0);
-	CHECK_EQ(parse(&c, ARGV("exec", "-t", "-e", "A=1", "--env=B=2", "--cwd", "/tmp", "c1",
-				"ls", "-l"), err), 0);
+	CHECK_EQ(parse(&c, exec_argv, err), 0);
 	CHECK_EQ(c.tty, 1);
 	CHECK_EQ(c.nenv, 2);
 	CHECK_STR(c.env[1], "B=2");
