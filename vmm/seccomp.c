@@ -1,6 +1,7 @@
 #include "seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sanitize.h"
 
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1	/* si_code of a filter's SIGSYS (asm-generic/siginfo.h) */
@@ -152,26 +154,80 @@ static const struct seccomp_rule seccomp_main[] = {
 	ALLOW(rmdir, "removing the private socket directory"),
 };
 
+/*
+ * Sanitized builds only (make SANITIZE=1, vmm/sanitize.h): what the ASan and LSan runtimes
+ * call on their own. The normal build has none of these rows.
+ */
+#ifdef HVM_ASAN
+/* Every thread: ASan's per-thread set-up and teardown and its allocator. */
+static const struct seccomp_rule seccomp_san_common[] = {
+	ALLOW(sigaltstack,
+	      "ASan: a thread's signal stack, set at start, read before noreturn calls, removed at exit"),
+	ROW(madvise, "madvise MADV_DONTDUMP", "ASan: its allocator keeps new metadata out of core dumps",
+	    1, CMP(2, SCMP_CMP_EQ, MADV_DONTDUMP, 0)),
+	ROW(madvise, "madvise MADV_NOHUGEPAGE", "ASan: its allocator maps new regions without huge pages",
+	    1, CMP(2, SCMP_CMP_EQ, MADV_NOHUGEPAGE, 0)),
+	/* A report names the file and line of each frame: whatever thread the bug is in. */
+	ALLOW(open, "a report: /proc/self/maps; LSan's tracer lists /proc/self/task"),
+	ALLOW(openat, "a report: the binaries and their debug info"),
+	ALLOW(read, "a report: /proc/self/maps and the binaries"),
+	ALLOW(close, "a report: the files it read"),
+	ROW(fcntl, "fcntl F_SETFD", "a report: the files it opens are close-on-exec",
+	    1, CMP(1, SCMP_CMP_EQ, F_SETFD, 0)),
+	ALLOW(readlink, "a report: a library's name behind its symbolic link"),
+	ALLOW(newfstatat, "a report: the size of a binary it maps"),
+	ALLOW(fstat, "a report: the size of a binary it maps"),
+};
+
+/* The main thread: the vCPU threads it starts, and LeakSanitizer's check at exit. */
+static const struct seccomp_rule seccomp_san_main[] = {
+	ALLOW(sched_getaffinity,
+	      "ASan: a new thread's pthread_getattr_np (its stack bounds) reads the CPU set"),
+	ROW(clone, "clone LSan's tracer", "LSan: the task that stops every thread to scan its stack",
+	    1, CMP(0, SCMP_CMP_EQ, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, 0)),
+	ROW(prctl, "prctl PR_GET_DUMPABLE", "LSan: whether its tracer may attach",
+	    1, CMP(0, SCMP_CMP_EQ, PR_GET_DUMPABLE, 0)),
+	ROW(prctl, "prctl PR_SET_DUMPABLE", "LSan: a jailed (setuid) process made traceable, then back",
+	    1, CMP(0, SCMP_CMP_EQ, PR_SET_DUMPABLE, 0)),
+	ROW(prctl, "prctl PR_SET_PTRACER", "LSan: lets its tracer attach where Yama restricts ptrace",
+	    1, CMP(0, SCMP_CMP_EQ, PR_SET_PTRACER, 0)),
+	ROW(prctl, "prctl PR_SET_PDEATHSIG", "LSan: its tracer dies with the process",
+	    1, CMP(0, SCMP_CMP_EQ, PR_SET_PDEATHSIG, 0)),
+	ALLOW(getppid, "LSan: its tracer checks that the process still runs"),
+	ALLOW(sched_yield, "LSan: waiting for its tracer"),
+	ALLOW(lseek, "LSan: its tracer reads the /proc/self/task directory"),
+	ALLOW(getdents, "LSan: its tracer reads the /proc/self/task directory"),
+	ALLOW(getdents64, "LSan: its tracer reads the /proc/self/task directory"),
+	ALLOW(ptrace, "LSan: its tracer stops each thread and reads its registers"),
+};
+#endif
+
 struct seccomp_part {
 	const struct seccomp_rule *rule;
 	unsigned n;
 };
 
 #define PART(a) { a, sizeof(a) / sizeof(a[0]) }
+#ifdef HVM_ASAN
+#define SECCOMP_SAN_PARTS(...) PART(seccomp_san_common), ##__VA_ARGS__
+#else
+#define SECCOMP_SAN_PARTS(...) { NULL, 0 }
+#endif
 
 static const struct seccomp_list {
 	const char *name;
 	const char *thread;	/* for "in the ... thread" */
 	int hot;		/* checked first: the call the thread makes most */
-	struct seccomp_part part[4];	/* ends with an empty part */
+	struct seccomp_part part[6];	/* ends with an empty part */
 } seccomp_lists[SECCOMP_NKINDS] = {
 	[SECCOMP_VCPU] = { "vCPU", "a vCPU", SCMP_SYS(ioctl),
-			   { PART(seccomp_common), PART(seccomp_vcpu) } },
+			   { PART(seccomp_common), PART(seccomp_vcpu), SECCOMP_SAN_PARTS() } },
 	[SECCOMP_IO] = { "I/O", "an I/O", SCMP_SYS(epoll_wait),
-			 { PART(seccomp_common), PART(seccomp_io) } },
+			 { PART(seccomp_common), PART(seccomp_io), SECCOMP_SAN_PARTS() } },
 	/* ioctl: KVM_RUN of the vCPU threads, which run under this filter too. */
 	[SECCOMP_MAIN] = { "main", "the main", SCMP_SYS(ioctl),
-			   { PART(seccomp_common), PART(seccomp_vcpu), PART(seccomp_main) } },
+			   { PART(seccomp_common), PART(seccomp_vcpu), PART(seccomp_main),
+			     SECCOMP_SAN_PARTS(PART(seccomp_san_main)) } },
 };
 
 static atomic_int seccomp_on = 1;
