@@ -1,7 +1,15 @@
 # hvm: one Makefile for the VMM library, the front ends, the guest agent, the kernel and tests.
 # `make V=1` shows the commands.
 
+# make SANITIZE=1 (ASan and UBSan, see the end) builds in build-san unless BUILD is given:
+# make does not rebuild objects when only SANITIZE changes, so the two never share a
+# directory. The kernel is never sanitized: it comes from the cache under build/kernel then.
+ifeq ($(SANITIZE)$(origin BUILD),1undefined)
+BUILD   := build-san
+KERNEL_CACHE := build
+endif
 BUILD   ?= build
+KERNEL_CACHE ?= $(BUILD)
 CC      ?= gcc
 AGENT_CC ?= musl-gcc
 VERSION := 0.1.0
@@ -140,10 +148,10 @@ $(BUILD)/hvm-rootfs.ext4: mk/rootfs.sh $(BUSYBOX)
 	@$(if $(Q),echo "  ROOTFS  $@")
 	$(Q)sh mk/rootfs.sh $(BUSYBOX) $@
 
-# The HyperKernel: built once, cached under $(BUILD)/kernel by a hash of its inputs.
+# The HyperKernel: built once, cached under $(KERNEL_CACHE)/kernel by a hash of its inputs.
 $(BUILD)/vmlinux: $(KERNEL_INPUTS)
 	@mkdir -p $(BUILD)
-	$(Q)sh kernel/build.sh $(BUILD) $@
+	$(Q)sh kernel/build.sh $(KERNEL_CACHE) $@
 kernel: $(BUILD)/vmlinux
 
 # The README's first command: dependencies, everything built, the default image run once.
@@ -259,8 +267,10 @@ fuzz-smoke: $(FUZZ_BIN)
 -include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 # ---- make SANITIZE=1 ...: the host side built with ASan and UBSan (gcc) ------------------
-# Use a BUILD of its own: objects are not rebuilt when SANITIZE changes. ASan cannot link
-# -static, so hvm-run is dynamic then. The agent and guest programs are never sanitized.
+# `make SANITIZE=1 test` runs the whole suite so. Its BUILD is build-san (see the top): an
+# explicit BUILD= must not be the normal build's either. ASan cannot link -static, so hvm-run
+# and hvm-oci are dynamic then. The agent, guest programs and kernel are never sanitized.
+# vmm/seccomp.c allows the calls of the ASan and LSan runtimes in this build only.
 RUN_STATIC := $(if $(filter 1,$(SANITIZE)),,-static)
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
