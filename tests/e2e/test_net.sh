@@ -52,7 +52,8 @@ vm $o $e -p 99999:80 --cmd true; expect_rc "-p 99999:80 exits 125" 125
 expect_err_has "-p error names the flag" "\-p 99999:80"
 vm $o $e --net bogus --cmd true; expect_rc "--net bogus exits 125" 125
 python3 -c 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0",18082)); s.listen(); time.sleep(600)' &
-busy=$!; sleep 0.5
+busy=$!	# bound only once python is up: wait for that, not for a fixed time
+for _ in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/18082) 2>/dev/null && break; sleep 0.1; done
 vm $o $e -p 18082:80 --cmd true; expect_rc "a host port in use exits 125" 125
 expect_err_has "a host port in use is named" "18082"
 kill $busy
