@@ -154,12 +154,15 @@ def wait_http(ns, url, proc, deadline, what):
 
 
 def iperf(ns, addr, port, seconds, reverse):
-    """Mbit/s the receiving side counted; retried while the server is not up or busy."""
+    """Mbit/s the receiving side counted; retried while the server is not up or busy. nginx
+    answering does not mean iperf3 listens yet: under passt a connection to a guest port
+    nobody listens on is accepted on the host and then reset."""
     cmd = ns + ["iperf3", "-c", addr, "-p", str(port), "-t", str(seconds), "-J"]
     if reverse:
         cmd.append("-R")
     err = ""
-    for _ in range(5):
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while time.monotonic() < deadline:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 300)
         try:
             out = json.loads(r.stdout)
