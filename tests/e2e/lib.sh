@@ -37,4 +37,7 @@ calibrate() {
 	echo "# calibration boot: ${secs}s; per-VM timeout ${VM_TIMEOUT}s"
 }
 
+# wait_for FILE PATTERN: until PATTERN shows in FILE (bounded by the calibrated timeout); 1 if never.
+wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
+
 finish() { echo "# e2e: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }

@@ -10,7 +10,6 @@
 o=$WORK/o e=$WORK/e
 export XDG_CACHE_HOME=$WORK/cache
 calibrate
-wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
 # The VM process: hvm-run's child in the jail (hvm-run itself only waits outside).
 vm_pid() { for _ in $(seq 1 50); do c=$(pgrep -P "$1" | head -1); [ -n "$c" ] && { echo "$c"; return; }; sleep 0.1; done; }
 field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }

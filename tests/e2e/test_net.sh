@@ -7,7 +7,6 @@
 o=$WORK/o e=$WORK/e
 export XDG_CACHE_HOME=$WORK/cache
 calibrate
-wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
 
 base=$(debian_nginx) || { bad "debootstrap a Debian rootfs with nginx"; finish; exit 1; }
 IMG=$WORK/nginx

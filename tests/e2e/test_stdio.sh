@@ -27,9 +27,6 @@ expect_out "without -i stdin is empty" no-stdin-is-eof
 
 for c in 0 1 42 255; do vm $o $e --cmd "exit $c"; expect_rc "exit $c" $c; done
 
-# wait_for FILE WORD: until the guest printed WORD (bounded by the calibrated timeout).
-wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
-
 "$HVM" --cmd 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 1; done' >$o 2>$e </dev/null &
 pid=$!
 wait_for $o ready; kill -TERM $pid; wait $pid; RC=$?
