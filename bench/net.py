@@ -390,10 +390,7 @@ def run_qemu(ctx, backend, out, offloads=True):
     net = ctx["host_net"] if backend == "passt" else (f"{TAP_GUEST}/{TAP_PREFIX}", TAP_HOST)
     initrd(ctx, rd, net)
     cmdline = ctx["cmdline"] if ctx["agent"] else sh_init_cmdline(ctx["cmdline"], net)
-    # acpi=off: only then does QEMU 7.2 append its virtio_mmio.device= entries to the command
-    # line; with ACPI on it describes them in ACPI tables, which the HyperKernel does not read.
-    argv = [QEMU, "-M", "microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on,"
-            "acpi=off",
+    argv = [QEMU, "-M", boot.MICROVM,
             "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", "1",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-serial", f"file:{cons}", "-kernel", os.path.join(ctx["build"], "vmlinux"),

@@ -341,7 +341,7 @@ def qemu_cmdline(hvm):
 
 def qemu_argv(build, cmdline, initrd, console):
     """bench/boot.py's QEMU microvm, without its boot-timer port, with vhost-vsock."""
-    return [QEMU, "-M", "microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on",
+    return [QEMU, "-M", boot.MICROVM,
             "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", "1",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-serial", f"file:{console}", "-kernel", os.path.join(build, "vmlinux"),
