@@ -167,6 +167,9 @@ TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
 	     $(filter-out $(BUILD)/obj/tools/hvm-image.o,$(CONVERT_SRC:%.c=$(BUILD)/obj/%.o)) \
 	     $(OCI_UNIT_OBJ) $(BUILD)/libhvm.a
 
+# The agent's session code, built for the host: its side of the stdin window is unit-tested.
+$(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.o process.o user.o)
+
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_TEST_BIN := $(GUEST_TEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)

@@ -15,7 +15,7 @@
 /* Output is relayed only while a whole stdio frame fits beside the control reserve. */
 #define AGENT_OUT_ROOM(s)  (AGENT_OUTBUF - (s)->outlen >= \
 			    PROTO_MAX_PAYLOAD + PROTO_HDR_SIZE + AGENT_CTL_RESERVE)
-#define AGENT_INBUF        (256 * 1024)	/* per process: stdin bytes waiting for the process */
+#define AGENT_INBUF        PROTO_STDIN_WINDOW	/* per process: all the stdin the host may have in flight */
 #define EXIT_AGENT_ERROR   125
 
 struct agent_mount {
@@ -52,6 +52,7 @@ struct process {
 	int stdin_eof;			/* the host closed stdin: close in_fd once inbuf drains */
 	uint8_t *inbuf;
 	size_t inlen;
+	size_t consumed;		/* stdin taken out of inbuf (written or dropped), not yet acknowledged */
 };
 
 /* A connection to the host carrying one process (session.c). */
@@ -92,9 +93,9 @@ int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx
 int process_signal(struct process *p, const uint8_t *json, size_t len);
 /* Resizes the process's tty; 0 or -errno. */
 int process_resize(struct process *p, const uint8_t *json, size_t len);
-/* Queues stdin bytes (empty: EOF); returns 0 or -ENOBUFS when the buffer is full. */
+/* Queues stdin bytes (empty: EOF); 0, or -ENOBUFS when they overrun PROTO_STDIN_WINDOW. */
 int process_stdin(struct process *p, const uint8_t *data, size_t len);
-/* Writes queued stdin into the process; closes it after EOF. */
+/* Writes queued stdin into the process (counted in consumed); closes it after EOF. */
 void process_flush_stdin(struct process *p);
 /* Closes every fd of the process (after its exit has been reported). */
 void process_close(struct process *p);
@@ -109,14 +110,16 @@ struct session *session_add(int fd, int main_session);
 /* Reads and handles what the host sent; 0, or -1 when the session must end. */
 int session_read(struct session *s, int no_avx);
 
-/* Handles the complete frames already buffered (stdin held back for room included). */
-int session_parse(struct session *s, int no_avx);
 /* Writes queued frames; 0, or -1 when the socket failed. */
 int session_flush(struct session *s);
 /* Queues a frame (type, payload) for the host; -ENOBUFS when the buffer is full. */
 int session_send(struct session *s, uint32_t type, const void *payload, size_t len);
 /* Queues an ERROR frame with the message; the session ends once it is flushed. */
 void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether stdin the process consumed should be acknowledged now. */
+int session_ack_due(const struct session *s);
+/* Queues the STDIN_ACK that is due, if the buffer has room beside the control reserve. */
+void session_ack_stdin(struct session *s);
 /* Queues the EXIT frame for the session's process. */
 int session_send_exit(struct session *s);
 /* Frees the session's buffers and closes it. */

@@ -90,6 +90,7 @@ static void session_progress(struct session *s)
 	relay_output(s, &p->out_fd, PROTO_STDOUT);
 	relay_output(s, &p->err_fd, PROTO_STDERR);
 	process_flush_stdin(p);
+	session_ack_stdin(s);
 	if (p->exited && p->out_fd < 0 && p->err_fd < 0 && !s->closing &&
 	    session_send_exit(s) == 0)
 		s->closing = 1;
@@ -120,14 +121,13 @@ static int build_pollset(struct pollfd *pf, int sigfd, int listen_fd)
 	for (int i = 0; i < AGENT_MAX_SESSIONS; i++) {
 		struct session *s = &sessions[i];
 		int room = s->out && AGENT_OUT_ROOM(s);
-		int in_room = s->proc.inlen < AGENT_INBUF / 2;
 		if (s->fd < 0 || !s->out) {
 			for (int k = 0; k < POLL_PER_SESSION; k++)
 				pf[n++].fd = -1;
 			continue;
 		}
-		pf[n++] = (struct pollfd){ .fd = s->fd, .events = (short)((in_room && !s->closing ? POLLIN : 0) |
-						   (s->outlen ? POLLOUT : 0)) };
+		pf[n++] = (struct pollfd){ .fd = s->fd, .events = (short)((!s->closing ? POLLIN : 0) |
+						   (s->outlen || session_ack_due(s) ? POLLOUT : 0)) };
 		pf[n++] = (struct pollfd){ .fd = room ? s->proc.out_fd : -1, .events = POLLIN };
 		pf[n++] = (struct pollfd){ .fd = room ? s->proc.err_fd : -1, .events = POLLIN };
 		/* A full stdin pipe: wake when the process has read some. */
@@ -170,10 +170,6 @@ static int serve_session(struct session *s, const struct pollfd *sock, int no_av
 		}
 	}
 	session_progress(s);
-	if (s->rd.have) {	/* stdin held back for room may fit now */
-		session_parse(s, no_avx);
-		process_flush_stdin(&s->proc);
-	}
 	if (session_flush(s) < 0 || (s->closing && s->outlen == 0)) {
 		int main_done = s->main;
 		if (main_done)
@@ -254,6 +250,7 @@ int main(void)
 		session_error(s, "%s", msg);	/* the host exits 125 with this */
 		fcntl(host, F_SETFL, 0);	/* blocking: the message must get out before we stop */
 		session_flush(s);
+		wait_host_close(host);	/* written is not yet delivered: see wait_host_close */
 		agent_poweroff();
 	}
 

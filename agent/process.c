@@ -172,7 +172,7 @@ int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx
 	struct run_spec rs;
 	int child[3] = { -1, -1, -1 }, err;
 
-	*p = (struct process){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+	/* p is as session_add left it, but for stdin that may have come before RUN: kept. */
 	if (!j) {
 		snprintf(why, cap, "run: not valid JSON");
 		return -EINVAL;
@@ -235,10 +235,11 @@ int process_stdin(struct process *p, const uint8_t *data, size_t len)
 		p->stdin_eof = 1;
 		return 0;
 	}
+	/* inlen + consumed is what the host has sent and we have not acknowledged. */
+	if (len > AGENT_INBUF - p->inlen - p->consumed)
+		return -ENOBUFS;
 	if (!p->inbuf && !(p->inbuf = malloc(AGENT_INBUF)))
 		return -ENOMEM;
-	if (len > AGENT_INBUF - p->inlen)
-		return -ENOBUFS;
 	memcpy(p->inbuf + p->inlen, data, len);
 	p->inlen += len;
 	return 0;
@@ -246,15 +247,23 @@ int process_stdin(struct process *p, const uint8_t *data, size_t len)
 
 void process_flush_stdin(struct process *p)
 {
+	if (p->pid > 0 && p->in_fd < 0) {
+		/* No pipe (RUN said no "stdin"): the bytes go nowhere, but count as taken. */
+		p->consumed += p->inlen;
+		p->inlen = 0;
+	}
 	while (p->inlen && p->in_fd >= 0) {
 		ssize_t n = write(p->in_fd, p->inbuf, p->inlen);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				p->inlen = 0;	/* the process closed its stdin: drop the rest */
-			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			/* The process closed its stdin: drop the rest, and later bytes the same way. */
+			p->consumed += p->inlen;
+			p->inlen = 0;
 		}
+		if (n <= 0)
+			break;
 		memmove(p->inbuf, p->inbuf + n, p->inlen - (size_t)n);
 		p->inlen -= (size_t)n;
+		p->consumed += (size_t)n;
 	}
 	/* A tty has no EOF of its own; for pipes, closing is how the process sees it. */
 	if (p->stdin_eof && !p->inlen && !p->tty && p->in_fd >= 0) {

@@ -17,14 +17,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION     1
+#define PROTO_VERSION     2
 #define PROTO_PORT_MAIN   1024		/* host port the agent connects to */
 #define PROTO_PORT_EXEC   1025		/* guest port for further sessions (hvm-run exec) */
 #define PROTO_MAX_PAYLOAD (64 * 1024)
 #define PROTO_HDR_SIZE    12
+/*
+ * Stdin the host may have sent and the agent not yet acknowledged (STDIN_ACK). The agent can
+ * always take that much, so it never stops reading the connection for stdin's sake and
+ * SIGNAL/RESIZE are never stuck behind stdin a process does not read.
+ */
+#define PROTO_STDIN_WINDOW (256 * 1024)
+
+#define PROTO_STR(x)  #x
+#define PROTO_XSTR(x) PROTO_STR(x)
+/* The HELLO body for a role ("agent" or "host"). */
+#define PROTO_HELLO_JSON(role) \
+	"{\"version\":" PROTO_XSTR(PROTO_VERSION) ",\"role\":\"" role "\"}"
 
 enum proto_type {
-	PROTO_HELLO = 1,	/* JSON {"version": 1, "role": "agent"|"host"} */
+	PROTO_HELLO = 1,	/* JSON {"version": PROTO_VERSION, "role": "agent"|"host"} */
 	PROTO_RUN,		/* host: JSON process spec (see docs); stream = its id */
 	PROTO_STDIN,		/* host: bytes for the process's stdin; empty = EOF */
 	PROTO_STDOUT,		/* agent: bytes the process wrote to stdout (or its tty) */
@@ -32,7 +44,8 @@ enum proto_type {
 	PROTO_SIGNAL,		/* host: JSON {"signal": N} for the process */
 	PROTO_RESIZE,		/* host: JSON {"rows": R, "cols": C} for the process's tty */
 	PROTO_EXIT,		/* agent: JSON {"status": N} or {"signal": N} */
-	PROTO_ERROR,		/* either: JSON {"message": "..."}; the session ends */
+	PROTO_ERROR,		/* agent: JSON {"message": "..."}; the session ends */
+	PROTO_STDIN_ACK,	/* agent: JSON {"bytes": N}, N more stdin bytes taken by the process */
 	PROTO_TYPE_MAX,
 };
 

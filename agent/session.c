@@ -25,7 +25,7 @@ struct session *session_add(int fd, int main_session)
 		s->fd = fd;
 		s->main = main_session;
 		s->proc = (struct process){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
-		static const char hello[] = "{\"version\":1,\"role\":\"agent\"}";
+		static const char hello[] = PROTO_HELLO_JSON("agent");
 		session_send(s, PROTO_HELLO, hello, sizeof(hello) - 1);
 		return s;
 	}
@@ -70,6 +70,28 @@ void session_error(struct session *s, const char *fmt, ...)
 	s->closing = 1;
 }
 
+int session_ack_due(const struct session *s)
+{
+	/* Batched while the process is still reading, so a slow reader costs few frames. */
+	return !s->closing && s->proc.consumed &&
+	       (!s->proc.inlen || s->proc.consumed >= AGENT_INBUF / 4);
+}
+
+void session_ack_stdin(struct session *s)
+{
+	struct process *p = &s->proc;
+	char body[48];
+
+	if (!session_ack_due(s))
+		return;
+	/* Never into the room kept for EXIT or ERROR; consumed waits for the next try. */
+	if (AGENT_OUTBUF - s->outlen < AGENT_CTL_RESERVE + PROTO_HDR_SIZE + sizeof(body))
+		return;
+	int n = snprintf(body, sizeof(body), "{\"bytes\":%zu}", p->consumed);
+	if (session_send(s, PROTO_STDIN_ACK, body, (size_t)n) == 0)
+		p->consumed = 0;
+}
+
 int session_send_exit(struct session *s)
 {
 	int st = s->proc.status;
@@ -110,9 +132,14 @@ static int session_frame(struct session *s, const struct proto_hdr *h, const uin
 			return -1;
 		}
 		return 0;
-	case PROTO_STDIN:
-		/* Full: the caller stops reading the socket until the process drains it. */
-		return process_stdin(&s->proc, body, h->len) == -ENOMEM ? -1 : 0;
+	case PROTO_STDIN: {
+		int err = process_stdin(&s->proc, body, h->len);
+		if (err == -ENOBUFS)
+			session_error(s, "stdin beyond the %d-byte window", PROTO_STDIN_WINDOW);
+		else if (err)
+			session_error(s, "stdin: %s", strerror(-err));
+		return err ? -1 : 0;
+	}
 	case PROTO_SIGNAL:
 		process_signal(&s->proc, body, h->len);
 		return 0;
@@ -125,21 +152,15 @@ static int session_frame(struct session *s, const struct proto_hdr *h, const uin
 	}
 }
 
-int session_parse(struct session *s, int no_avx)
+static int session_parse(struct session *s, int no_avx)
 {
 	struct proto_hdr h;
 	const uint8_t *body;
 	int r;
 
-	while ((r = proto_next(&s->rd, &h, &body)) == 1) {
-		/* Stdin that does not fit waits in the reader until the process drains some. */
-		if (h.type == PROTO_STDIN && h.len && h.len > AGENT_INBUF - s->proc.inlen) {
-			s->rd.taken = 0;
-			return 0;
-		}
+	while ((r = proto_next(&s->rd, &h, &body)) == 1)
 		if (session_frame(s, &h, body, no_avx) < 0)
 			return 0;	/* an error frame is queued; it is flushed before closing */
-	}
 	if (r < 0)
 		session_error(s, "invalid frame (unknown type or over %d bytes)", PROTO_MAX_PAYLOAD);
 	return 0;

@@ -47,16 +47,18 @@ sys.dont_write_bytecode = True           # no bench/__pycache__ left in the tree
 import boot  # noqa: E402  (bench/boot.py: newc entries, RAM size, the root disk's serial)
 
 # agent/protocol.h; self_test() checks every value against the header.
-PROTO_VERSION = 1
+PROTO_VERSION = 2
 PROTO_PORT_MAIN = 1024
 PROTO_PORT_EXEC = 1025
 PROTO_MAX_PAYLOAD = 64 * 1024
 PROTO_HDR_SIZE = 12
-TYPES = ["HELLO", "RUN", "STDIN", "STDOUT", "STDERR", "SIGNAL", "RESIZE", "EXIT", "ERROR"]
+PROTO_STDIN_WINDOW = 256 * 1024         # stdin sent and not yet acknowledged, at most
+TYPES = ["HELLO", "RUN", "STDIN", "STDOUT", "STDERR", "SIGNAL", "RESIZE", "EXIT", "ERROR",
+         "STDIN_ACK"]
 T = {name: i + 1 for i, name in enumerate(TYPES)}
 PROTO_TYPE_MAX = len(TYPES) + 1
 HDR = struct.Struct("<III")              # type, stream, len; little endian
-HOST_OUTBUF = 256 * 1024                 # tools/host_session.h: what the C host queues at most
+HOST_OUTBUF = 256 * 1024                 # vmm/host_session.h: what the C host queues at most
 
 ARGV = ["/bin/sh", "-c", "cat"]          # what `hvm-run --cmd cat` sends
 MEM_MIB = boot.MEM_MIB
@@ -172,16 +174,19 @@ def session(sock, nbytes, deadline):
     out = bytearray(encode_json(T["HELLO"], {"version": PROTO_VERSION, "role": "host"}))
     full = memoryview(encode(T["STDIN"], 1, BLOCK))
     rd, xfer, err = FrameReader(), Transfer(), bytearray()
-    hello, left, eof_sent, status = False, nbytes, False, None
+    hello, left, eof_sent, status, inflight = False, nbytes, False, None, 0
     while status is None:
-        # Like the C host: stdin is framed only while a whole frame fits the output buffer.
-        while hello and not eof_sent and len(out) + len(full) <= HOST_OUTBUF:
+        # Like the C host: stdin is framed only while a whole frame fits the output buffer
+        # and the agent's window (what it has not acknowledged yet) has room for it.
+        while (hello and not eof_sent and len(out) + len(full) <= HOST_OUTBUF and
+               inflight + min(left, len(BLOCK)) <= PROTO_STDIN_WINDOW):
             if left >= len(BLOCK):
                 out += full
             else:
                 out += encode(T["STDIN"], 1, BLOCK[:left])
                 out += encode(T["STDIN"], 1)    # empty: EOF
                 eof_sent = True
+            inflight += min(left, len(BLOCK))
             left -= min(left, len(BLOCK))
         timeout = deadline - time.monotonic()
         if timeout <= 0:
@@ -207,6 +212,11 @@ def session(sock, nbytes, deadline):
                     raise ProtoError(f"agent speaks version {version}, this script {PROTO_VERSION}")
                 hello = True
                 out += encode_json(T["RUN"], run_spec())
+            elif ftype == T["STDIN_ACK"]:
+                acked = body_json(ftype, body).get("bytes")
+                if not isinstance(acked, int) or not 0 < acked <= inflight:
+                    raise ProtoError(f"malformed STDIN_ACK {body!r}")
+                inflight -= acked
             elif ftype == T["STDOUT"]:
                 xfer.add(body)
             elif ftype == T["STDERR"]:
@@ -416,7 +426,7 @@ def self_test():
 
     checks = [("PROTO_VERSION", PROTO_VERSION), ("PROTO_PORT_MAIN", PROTO_PORT_MAIN),
               ("PROTO_PORT_EXEC", PROTO_PORT_EXEC), ("PROTO_MAX_PAYLOAD", PROTO_MAX_PAYLOAD),
-              ("PROTO_HDR_SIZE", PROTO_HDR_SIZE)]
+              ("PROTO_HDR_SIZE", PROTO_HDR_SIZE), ("PROTO_STDIN_WINDOW", PROTO_STDIN_WINDOW)]
     for name, mine in checks:
         assert define(name) == mine, f"{name}: protocol.h {define(name)}, bench {mine}"
     body = re.search(r"enum proto_type \{(.*?)\n\};", text, re.S).group(1)
@@ -452,7 +462,7 @@ def self_test():
     except ProtoError:
         pass
     hello = encode_json(T["HELLO"], {"version": PROTO_VERSION, "role": "host"})
-    assert hello == HDR.pack(1, 0, 27) + b'{"version":1,"role":"host"}'
+    assert hello == HDR.pack(1, 0, 27) + b'{"version":2,"role":"host"}'
     assert exit_status(b'{"status":3}') == 3 and exit_status(b'{"signal":9}') == 137
     for bad in (b'{"status":256}', b'{"signal":0}', b"[]", b"{"):
         try:

@@ -10,7 +10,7 @@
 
 #include "fd_write.h"
 
-#define HOST_HELLO "{\"version\":1,\"role\":\"host\"}"
+#define HOST_HELLO PROTO_HELLO_JSON("host")
 
 void host_session_init(struct host_session *s, int fd, const char *name, char *run_json,
 		       int forward_stdin, int agent, int out_fd, int err_fd)
@@ -24,6 +24,7 @@ void host_session_init(struct host_session *s, int fd, const char *name, char *r
 	s->hello = s->done = s->error = 0;
 	s->status = HOST_EXIT_ERROR;
 	s->stdin_open = forward_stdin;
+	s->stdin_inflight = 0;
 	s->out_fd = out_fd;
 	s->err_fd = err_fd;
 	s->why[0] = '\0';
@@ -42,9 +43,10 @@ static int queue(struct host_session *s, uint32_t type, const void *data, size_t
 	return 0;
 }
 
-int host_session_room(const struct host_session *s)
+int host_session_wants_stdin(const struct host_session *s)
 {
-	return sizeof(s->out) - s->outlen >= PROTO_HDR_SIZE + PROTO_MAX_PAYLOAD;
+	return s->stdin_open && s->hello && s->stdin_inflight < PROTO_STDIN_WINDOW &&
+	       sizeof(s->out) - s->outlen >= PROTO_HDR_SIZE + PROTO_MAX_PAYLOAD + HOST_CTL_RESERVE;
 }
 
 static void end(struct host_session *s, int status, int error)
@@ -83,6 +85,21 @@ static void on_exit_frame(struct host_session *s, const uint8_t *body, size_t le
 	cJSON_Delete(j);
 }
 
+/* The agent's process took more stdin: that much more may be sent. */
+static int on_stdin_ack(struct host_session *s, const uint8_t *body, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "bytes");
+	int ok = cJSON_IsNumber(n) && n->valuedouble >= 1 && n->valuedouble <= (double)s->stdin_inflight;
+
+	if (ok)
+		s->stdin_inflight -= (size_t)n->valuedouble;
+	else
+		fail(s, "malformed stdin acknowledgement; session ended");
+	cJSON_Delete(j);
+	return ok ? 0 : -1;
+}
+
 static void on_error_frame(struct host_session *s, const uint8_t *body, size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
@@ -119,6 +136,7 @@ static int on_frame(struct host_session *s, const struct proto_hdr *h, const uin
 	}
 	case PROTO_STDOUT: fd_write_all(s->out_fd, body, h->len, 1); return 0;
 	case PROTO_STDERR: fd_write_all(s->err_fd, body, h->len, 1); return 0;
+	case PROTO_STDIN_ACK: return on_stdin_ack(s, body, h->len);
 	case PROTO_EXIT: on_exit_frame(s, body, h->len); return -1;
 	case PROTO_ERROR: on_error_frame(s, body, h->len); return -1;
 	default:
@@ -170,11 +188,12 @@ int host_session_flush(struct host_session *s)
 void host_session_stdin(struct host_session *s, int fd)
 {
 	uint8_t buf[PROTO_MAX_PAYLOAD];
+	size_t window = PROTO_STDIN_WINDOW - s->stdin_inflight;
 	ssize_t n;
 
-	if (!s->stdin_open || !s->hello || !host_session_room(s))
+	if (!host_session_wants_stdin(s))
 		return;
-	n = read(fd, buf, sizeof(buf));
+	n = read(fd, buf, window < sizeof(buf) ? window : sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -183,6 +202,7 @@ void host_session_stdin(struct host_session *s, int fd)
 		return;
 	}
 	queue(s, PROTO_STDIN, buf, (size_t)n);
+	s->stdin_inflight += (size_t)n;
 }
 
 static void queue_json(struct host_session *s, uint32_t type, cJSON *j)

@@ -13,6 +13,7 @@
 #include "../agent/protocol.h"
 
 #define HOST_OUTBUF (256 * 1024)
+#define HOST_CTL_RESERVE 4096		/* of HOST_OUTBUF, kept from stdin for SIGNAL and RESIZE */
 #define HOST_EXIT_ERROR 125		/* the status of a session that ended in an error */
 
 struct host_session {
@@ -24,6 +25,7 @@ struct host_session {
 	char *run_json;			/* the RUN frame, sent after the agent's HELLO */
 	int hello;			/* the agent said HELLO */
 	int stdin_open;			/* forwarding our stdin */
+	size_t stdin_inflight;		/* stdin sent, not yet acknowledged (<= PROTO_STDIN_WINDOW) */
 	int done;			/* EXIT or ERROR arrived, or the session broke */
 	int status;			/* hvm-run's exit status once done */
 	int error;			/* ended by an error (status is then 125) */
@@ -55,8 +57,8 @@ void host_session_signal(struct host_session *s, int sig);
 /* Queues a RESIZE frame for the process's tty. */
 void host_session_resize(struct host_session *s, unsigned rows, unsigned cols);
 
-/* Whether the output buffer can take a full stdin frame now. */
-int host_session_room(const struct host_session *s);
+/* Whether to read stdin now: forwarding it, RUN sent, window open, room beside the reserve. */
+int host_session_wants_stdin(const struct host_session *s);
 
 /* Frees the spec and closes the connection. */
 void host_session_close(struct host_session *s);

@@ -120,7 +120,7 @@ static int exec_loop(struct host_session *s, int sig_fd, int tty, int in_fd)
 		struct pollfd pf[3] = {
 			{ .fd = s->fd, .events = (short)(POLLIN | (s->outlen ? POLLOUT : 0)) },
 			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = s->stdin_open && s->hello && host_session_room(s) ? in_fd : -1,
+			{ .fd = host_session_wants_stdin(s) ? in_fd : -1,
 			  .events = POLLIN },
 		};
 		if (poll(pf, 3, -1) < 0 && errno != EINTR)

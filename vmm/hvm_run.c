@@ -341,8 +341,8 @@ static int build_pollset(struct hvm *vm, struct pollfd *pf)
 	pf[PF_WAKE] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
 	pf[PF_READY] = (struct pollfd){ .fd = vm->ready_fd, .events = POLLIN };
 	pf[PF_LISTEN] = (struct pollfd){ .fd = vm->listen_fd, .events = POLLIN };
-	pf[PF_STDIN] = (struct pollfd){ .fd = a && a->stdin_open && a->hello &&
-		host_session_room(a) ? vm->cfg.in_fd : -1, .events = POLLIN };
+	pf[PF_STDIN] = (struct pollfd){ .fd = a && host_session_wants_stdin(a) ? vm->cfg.in_fd : -1,
+		.events = POLLIN };
 	pf[PF_AGENT] = (struct pollfd){ .fd = a && !a->done ? a->fd : -1,
 		.events = (short)(POLLIN | (a && a->outlen ? POLLOUT : 0)) };
 	for (int i = 0; i < HVM_MAX_EXTRA; i++, n++) {

@@ -40,6 +40,17 @@ kill -INT $pid; wait $pid; RC=$?
 expect_rc "SIGINT kills the loop: 130" 130
 sleep 1; [ -z "$(pgrep -P $$ -f hvm-run)" ] && ok "no hvm-run left behind" || bad "no hvm-run left behind"
 
+# A signal queued behind a full window of stdin that the process never reads still gets through.
+head -c 3000000 /dev/zero >$WORK/unread
+"$HVM" -i --cmd 'head -c 300000 >/dev/null; exec sleep 100000' <$WORK/unread >$o 2>$e &
+pid=$!
+stdin_pos() { local p; p=$(awk '/^pos:/{print $2}' /proc/$pid/fdinfo/0 2>/dev/null); echo "${p:-0}"; }
+# 300000 read by head, then a pipe's 64 KiB and most of the 256 KiB window wait in the guest.
+for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(stdin_pos)" -ge 550000 ] && break; sleep 1; done
+kill -TERM $pid; (sleep "$VM_TIMEOUT"; kill -KILL $pid 2>/dev/null) & guard=$!
+wait $pid; RC=$?; kill $guard 2>/dev/null
+expect_rc "SIGTERM passes unread stdin: 143" 143
+
 if command -v script >/dev/null; then
 	COLUMNS=97 LINES=31 timeout "$VM_TIMEOUT" script -qec "stty cols 97 rows 31; $HVM -t -i --cmd 'tty; stty size'" /dev/null >$o 2>&1 </dev/null
 	grep -q '/dev/pts/' $o && ok "-t gives a pty" || bad "-t gives a pty" "$(cat $o)"

@@ -88,7 +88,7 @@ static void run_case(const char *name, const uint8_t *bytes, size_t len, int hal
 int main(void)
 {
 	static uint8_t buf[PROTO_HDR_SIZE + 64];
-	static const char hello[] = "{\"version\":1,\"role\":\"agent\"}";
+	static const char hello[] = PROTO_HELLO_JSON("agent");
 
 	put_hdr(buf, PROTO_STDOUT, 0, PROTO_MAX_PAYLOAD + 1);
 	run_case("oversized", buf, PROTO_HDR_SIZE, 0);
