@@ -27,6 +27,19 @@ expect_out "without -i stdin is empty" no-stdin-is-eof
 
 for c in 0 1 42 255; do vm $o $e --cmd "exit $c"; expect_rc "exit $c" $c; done
 
+# CPU-bound user code runs natively on PVM hosts and never enters the guest kernel by itself:
+# the sleep must still wake beside a spinner, and SIGTERM still reach the foreground one.
+"$HVM" --cmd 'while :; do :; done & sleep 1; echo ready; while :; do :; done' >$o 2>$e </dev/null &
+pid=$!
+wait_for $o ready && ok "a sleep wakes beside a spinning process" || bad "a sleep wakes beside a spinning process"
+start=$(date +%s)
+kill -TERM $pid; (sleep "$VM_TIMEOUT"; kill -KILL $pid 2>/dev/null) & guard=$!
+wait $pid; RC=$?; kill $guard 2>/dev/null
+expect_rc "SIGTERM kills a spinning process: 143" 143
+el=$(($(date +%s) - start))
+[ $el -le $secs ] && ok "spinning process: stopped within a boot's time (${el}s)" ||
+	bad "spinning process: stopped within a boot's time" "${el}s, boot ${secs}s"
+
 "$HVM" --cmd 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 1; done' >$o 2>$e </dev/null &
 pid=$!
 wait_for $o ready; kill -TERM $pid; wait $pid; RC=$?
