@@ -3,7 +3,7 @@
 
 Each run pipes S MiB into `/bin/sh -c cat` in a fresh VM (128 MiB, 1 vCPU) and reads it
 back (length and CRC-32 checked):
-  hvm   `hvm-run -i --cmd cat`, its own C host side (tools/host_session.c)
+  hvm   `hvm-run -i --cmd cat`, its own C host side (vmm/host_session.c)
   qemu  QEMU microvm with the same vmlinux, initramfs, boot request and kernel command line
         as bench/boot.py, plus `-device vhost-vsock-device,guest-cid=3`; this script is the
         host side of docs/agent-protocol.md: it listens on vsock port 1024, answers the
