@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <asm/kvm_para.h>
 
+#include "kvm.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -12,6 +14,15 @@
 #define CPUID_1_EDX_HTT        (1u << 28)
 #define CPUID_TOPO_SMT         1
 #define CPUID_TOPO_CORE        2
+
+/* KVM paravirt features whose only interface is a VMCALL. On a PVM host guest ring 0 is always
+ * emulated, and KVM's emulator never performs a VMCALL: it "fixes" the opcode and re-executes
+ * it, so the vCPU spins on that one instruction forever (seen: nginx under --cpus 4; Linux
+ * sends PV IPIs to sets of 2+ CPUs short of "all but me", e.g. TLB shootdowns). Hidden there;
+ * kept on other hosts, where they save exits. */
+#define CPUID_KVM_HYPERCALL_FEATURES					\
+	((1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_PV_SEND_IPI) |	\
+	 (1u << KVM_FEATURE_PV_SCHED_YIELD) | (1u << KVM_FEATURE_HC_MAP_GPA_RANGE))
 
 static unsigned cpuid_bits_for(unsigned n)
 {
@@ -40,7 +51,7 @@ static void cpuid_set_topology(struct kvm_cpuid_entry2 *e, unsigned id, unsigned
 	}
 }
 
-static void cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned id, unsigned n)
+static void cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned id, unsigned n, int pvm)
 {
 	switch (e->function) {
 	case 1:
@@ -59,7 +70,17 @@ static void cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned id, unsigned n)
 	case 0x80000008:	/* AMD: number of cores and APIC id width */
 		e->ecx = (e->ecx & ~0xf0ffu) | (cpuid_bits_for(n) << 12) | (n - 1);
 		break;
+	case KVM_CPUID_FEATURES:
+		if (pvm)
+			e->eax &= ~CPUID_KVM_HYPERCALL_FEATURES;
+		break;
 	}
+}
+
+void cpuid_patch_table(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n, int pvm)
+{
+	for (unsigned i = 0; i < cpuid->nent; i++)
+		cpuid_patch(&cpuid->entries[i], id, n, pvm);
 }
 
 int cpuid_setup(struct vcpu *vcpu)
@@ -72,8 +93,7 @@ int cpuid_setup(struct vcpu *vcpu)
 	if (!cpuid)
 		return -ENOMEM;
 	memcpy(cpuid, base, size);
-	for (unsigned i = 0; i < cpuid->nent; i++)
-		cpuid_patch(&cpuid->entries[i], vcpu->id, vcpu->vm->nvcpus);
+	cpuid_patch_table(cpuid, vcpu->id, vcpu->vm->nvcpus, kvm_host_is_pvm());
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		err = -errno;
 		log_err("vCPU %u: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));

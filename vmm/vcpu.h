@@ -39,4 +39,8 @@ void vcpu_destroy(struct vcpu *vcpu);
 /* Sets up this vCPU's CPUID from what KVM supports (APIC id, topology, hypervisor bit). */
 int cpuid_setup(struct vcpu *vcpu);
 
+/* Turns KVM's supported CPUID into vCPU `id`'s of `n`: APIC id, topology, hypervisor bit; on a
+ * PVM host (`pvm`) no KVM paravirt feature that needs a hypercall. Pure; unit-tested. */
+void cpuid_patch_table(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n, int pvm);
+
 #endif
