@@ -17,7 +17,7 @@
 
 static uint8_t big[PROTO_MAX_PAYLOAD];
 
-/* A connected pair: [0] the host's end (blocking), [1] the agent's (non-blocking). */
+/* A connected pair: [0] the test's end (blocking), [1] the end under test (non-blocking). */
 static void pair(int sv[2])
 {
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
