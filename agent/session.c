@@ -152,7 +152,7 @@ static int session_frame(struct session *s, const struct proto_hdr *h, const uin
 	}
 }
 
-static int session_parse(struct session *s, int no_avx)
+static void session_parse(struct session *s, int no_avx)
 {
 	struct proto_hdr h;
 	const uint8_t *body;
@@ -160,10 +160,9 @@ static int session_parse(struct session *s, int no_avx)
 
 	while ((r = proto_next(&s->rd, &h, &body)) == 1)
 		if (session_frame(s, &h, body, no_avx) < 0)
-			return 0;	/* an error frame is queued; it is flushed before closing */
+			return;	/* an error frame is queued; it is flushed before closing */
 	if (r < 0)
 		session_error(s, "invalid frame (unknown type or over %d bytes)", PROTO_MAX_PAYLOAD);
-	return 0;
 }
 
 int session_read(struct session *s, int no_avx)
@@ -176,7 +175,8 @@ int session_read(struct session *s, int no_avx)
 		return -1;	/* the host went away */
 	if (n > 0)
 		proto_filled(&s->rd, (size_t)n);
-	return session_parse(s, no_avx);
+	session_parse(s, no_avx);
+	return 0;
 }
 
 int session_flush(struct session *s)

@@ -40,4 +40,19 @@ calibrate() {
 # wait_for FILE PATTERN: until PATTERN shows in FILE (bounded by the calibrated timeout); 1 if never.
 wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
 
+# signal_vm SIG: sends SIG to the hvm-run started in the background as $pid and waits for it;
+# SIGKILL after the calibrated timeout, so a signal that never arrives fails, not hangs. Sets RC.
+signal_vm() {
+	kill -"$1" "$pid"
+	(sleep "$VM_TIMEOUT"; kill -KILL "$pid" 2>/dev/null) & local guard=$!
+	wait "$pid"; RC=$?
+	kill "$guard" 2>/dev/null
+}
+
+# guest_disk PROGRAM: $WORK/t.img, ext4 holding tests/guest/PROGRAM (give it -v $WORK/t.img:/t:ro).
+guest_disk() {
+	mkdir -p "$WORK/t" && cp "$BUILD/tests/guest/$1" "$WORK/t/" &&
+		mke2fs -q -t ext4 -d "$WORK/t" "$WORK/t.img" 8M >/dev/null
+}
+
 finish() { echo "# e2e: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }

@@ -24,8 +24,7 @@ expect_err_has "unknown program is named" no-such-program
 
 # Four vCPUs (twice what the CI hosts have): a TLB shootdown to two of the three others is
 # the IPI Linux would send by hypercall if the guest saw KVM's PV IPI feature (a hang on PVM).
-mkdir -p $WORK/t && cp "$BUILD/tests/guest/tlb_shootdown" $WORK/t/
-mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
+guest_disk tlb_shootdown
 vm $o $e --cpus 4 --memory 256 -v $WORK/t.img:/t:ro --cmd 'grep -c ^processor /proc/cpuinfo; sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo; /t/tlb_shootdown 10'
 expect_rc "--cpus 4 --memory 256 boots" 0
 [ "$(sed -n 1p $o)" = 4 ] && ok "--cpus 4 shows four processors" || bad "--cpus 4 shows four processors" "$(cat $o)"

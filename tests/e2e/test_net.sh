@@ -68,8 +68,7 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && [ -c /dev/net/tun ]; then
 	ip netns exec $ns ip tuntap add dev hvmtap0 mode tap
 	ip netns exec $ns ip addr add 10.213.0.1/24 dev hvmtap0
 	ip netns exec $ns ip link set hvmtap0 up
-	mkdir -p $WORK/t && cp "$BUILD/tests/guest/net_oversize" $WORK/t/
-	mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
+	guest_disk net_oversize
 	ip netns exec $ns "$HVM" --image "$IMG" --net tap:hvmtap0 --ip 10.213.0.2/24 --gateway 10.213.0.1 \
 		-v $WORK/t.img:/t:ro --metrics-json $WORK/m.json \
 		--cmd 'busybox ping -c 3 -W 5 10.213.0.1 && echo guest-pinged; /t/net_oversize 10.213.0.1 20000 3; busybox ping -c 1 -W 5 10.213.0.1 >/dev/null && echo still-pings; echo waiting; exec sleep 600' >$o 2>$e </dev/null &

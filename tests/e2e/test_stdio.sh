@@ -33,8 +33,7 @@ for c in 0 1 42 255; do vm $o $e --cmd "exit $c"; expect_rc "exit $c" $c; done
 pid=$!
 wait_for $o ready && ok "a sleep wakes beside a spinning process" || bad "a sleep wakes beside a spinning process"
 start=$(date +%s)
-kill -TERM $pid; (sleep "$VM_TIMEOUT"; kill -KILL $pid 2>/dev/null) & guard=$!
-wait $pid; RC=$?; kill $guard 2>/dev/null
+signal_vm TERM
 expect_rc "SIGTERM kills a spinning process: 143" 143
 el=$(($(date +%s) - start))
 [ $el -le $secs ] && ok "spinning process: stopped within a boot's time (${el}s)" ||
@@ -60,8 +59,7 @@ pid=$!
 stdin_pos() { local p; p=$(awk '/^pos:/{print $2}' /proc/$pid/fdinfo/0 2>/dev/null); echo "${p:-0}"; }
 # 300000 read by head, then a pipe's 64 KiB and most of the 256 KiB window wait in the guest.
 for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(stdin_pos)" -ge 550000 ] && break; sleep 1; done
-kill -TERM $pid; (sleep "$VM_TIMEOUT"; kill -KILL $pid 2>/dev/null) & guard=$!
-wait $pid; RC=$?; kill $guard 2>/dev/null
+signal_vm TERM
 expect_rc "SIGTERM passes unread stdin: 143" 143
 
 if command -v script >/dev/null; then
@@ -105,8 +103,7 @@ EOF
 	bad "non-blocking stdout, slow reader: no output lost" "$(cat $o $e)"
 
 # Protocol abuse from inside the guest: the host ends each session; the VM and command go on.
-mkdir -p $WORK/t && cp "$BUILD/tests/guest/bad_frames" $WORK/t/
-mke2fs -q -t ext4 -d $WORK/t $WORK/t.img 8M >/dev/null
+guest_disk bad_frames
 vm $o $e -v $WORK/t.img:/t:ro --cmd '/t/bad_frames; echo vm-still-fine'
 expect_rc "command exits 0 after protocol abuse" 0
 for c in oversized truncated unknown-type wrong-direction wrong-version; do
