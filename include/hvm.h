@@ -153,8 +153,13 @@ int hvm_kill(struct hvm *vm, int sig);
 /* The command's terminal size (with hvm_set_tty); -EINVAL when not started. */
 int hvm_resize(struct hvm *vm, unsigned rows, unsigned cols);
 
-/* Pausing is not supported yet: -ENOTSUP. */
+/* Stops every vCPU; on return no guest instruction runs until hvm_resume. The guest's clock
+ * goes on (it sees the time jump), and so do the host side of its devices, hvm_set_timeout's
+ * clock, SIGKILL and hvm_destroy; other signals wait for the resume. 0; -EALREADY when
+ * paused already; -EINVAL when not started; -ESRCH once it ended. */
 int hvm_pause(struct hvm *vm);
+
+/* Lets a paused VM run again. 0; -EALREADY when not paused; -EINVAL / -ESRCH as hvm_pause. */
 int hvm_resume(struct hvm *vm);
 
 /* Boot phase timings (us since hvm_create, or since exec when the launcher exported

@@ -68,6 +68,7 @@ HVM_API int hvm_create(struct hvm **out)
 	}
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->started, NULL);
+	pthread_cond_init(&vm->answered, NULL);
 	vm->cfg = (struct hvm_config){ .cpus = HVM_DEFAULT_CPUS, .mem_mib = HVM_DEFAULT_MEM,
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
 	vm->listen_fd = vm->ready_fd = -1;
@@ -384,22 +385,6 @@ HVM_API int hvm_set_mac(struct hvm *vm, const char *mac)
 
 /* ---- the rest --------------------------------------------------------------------------- */
 
-HVM_API int hvm_pause(struct hvm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	hvm_fail(vm, -ENOTSUP, "hvm_pause: pausing is not supported yet");
-	pthread_mutex_unlock(&vm->lock);
-	return -ENOTSUP;
-}
-
-HVM_API int hvm_resume(struct hvm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	hvm_fail(vm, -ENOTSUP, "hvm_resume: pausing is not supported yet");
-	pthread_mutex_unlock(&vm->lock);
-	return -ENOTSUP;
-}
-
 HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 {
 	int err = setter_lock(vm, "hvm_set_jail");
@@ -450,6 +435,7 @@ HVM_API void hvm_destroy(struct hvm *vm)
 	close(vm->wake_fd);
 	close(vm->done_fd);
 	pthread_cond_destroy(&vm->started);
+	pthread_cond_destroy(&vm->answered);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }

@@ -106,6 +106,10 @@ struct hvm {
 	int npending;
 	int resize;			/* rows/cols below wait to be sent */
 	unsigned resize_rows, resize_cols;
+	int pause_asked;		/* hvm_pause/hvm_resume waits for the service thread */
+	int pause_to;			/* what it asked: 1 pause, 0 resume */
+	int pause_answered, pause_result;	/* vm_pause's or vm_resume's result is in */
+	pthread_cond_t answered;	/* pause_answered, or the run ended */
 	int stop;			/* hvm_destroy: end the run now */
 	int status;			/* the run's status, once phase is HVM_ENDED */
 };

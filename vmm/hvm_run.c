@@ -314,6 +314,13 @@ static int take_requests(struct hvm *vm)
 	for (int i = 0; i < vm->npending && !status; i++)
 		status = deliver(vm, vm->pending[i]);
 	vm->npending = 0;
+	if (vm->pause_asked && !vm->pause_answered && !status) {
+		/* The vCPUs take no lock of the handle, so they can park while it is held. */
+		vm->pause_result = vm->pause_to ? vm_pause(&vm->machine.vm)
+						: vm_resume(&vm->machine.vm);
+		vm->pause_answered = 1;
+		pthread_cond_broadcast(&vm->answered);
+	}
 	if (vm->stop && !status) {
 		vm_stop(&vm->machine.vm, VM_STOP_HOST);
 		status = 128 + SIGKILL;
@@ -536,6 +543,7 @@ static void finish(struct hvm *vm, int status)
 	vm->status = status;
 	vm->phase = HVM_ENDED;
 	signal_fd(vm->done_fd);
+	pthread_cond_broadcast(&vm->answered);	/* a pause still waiting gets -ESRCH */
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -670,6 +678,45 @@ HVM_API int hvm_kill(struct hvm *vm, int sig)
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return err;
+}
+
+/* hvm_pause (pause 1) and hvm_resume (0): done by the service thread, which owns the
+ * machine until the run ended; waits for its answer. */
+static int pause_request(struct hvm *vm, int pause, const char *what)
+{
+	int err = running_lock(vm, what);
+
+	while (!err && vm->pause_asked && vm->phase != HVM_ENDED)	/* one at a time */
+		pthread_cond_wait(&vm->answered, &vm->lock);
+	if (!err && vm->phase != HVM_ENDED) {
+		vm->pause_asked = 1;
+		vm->pause_to = pause;
+		vm->pause_answered = 0;
+		signal_fd(vm->wake_fd);
+		while (!vm->pause_answered && vm->phase != HVM_ENDED)
+			pthread_cond_wait(&vm->answered, &vm->lock);
+		err = vm->pause_answered ? vm->pause_result : -ESRCH;
+		vm->pause_asked = 0;
+		pthread_cond_broadcast(&vm->answered);	/* the next caller in line */
+	} else if (!err) {
+		err = -ESRCH;
+	}
+	if (err == -EALREADY)
+		hvm_fail(vm, err, "%s: the VM is %s", what, pause ? "paused already" : "not paused");
+	else if (err == -ESRCH)
+		hvm_fail(vm, err, "%s: the VM has stopped", what);
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+HVM_API int hvm_pause(struct hvm *vm)
+{
+	return pause_request(vm, 1, "hvm_pause");
+}
+
+HVM_API int hvm_resume(struct hvm *vm)
+{
+	return pause_request(vm, 0, "hvm_resume");
 }
 
 HVM_API int hvm_resize(struct hvm *vm, unsigned rows, unsigned cols)

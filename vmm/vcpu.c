@@ -257,13 +257,20 @@ static void *vcpu_thread(void *arg)
 		atomic_store(&vm->first_entry_us, clock_now_us());
 
 	while (vm_state(vm) == VM_RUNNING) {
+		if (atomic_load(&vm->pause_wanted)) {
+			vm_park(vm);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) == 0) {
 			vcpu_handle_exit(vcpu);
 			continue;
 		}
 		if (errno == EINTR || errno == EAGAIN) {
-			/* A kick: the loop condition tells whether it was a stop. */
+			/* A kick: the loop tells whether it was a stop or a pause. */
 			vcpu->run->immediate_exit = 0;
+			/* Clear before the loop reads state and pause_wanted: a kick whose
+			 * immediate_exit this store overwrote is then seen by those loads. */
+			atomic_thread_fence(memory_order_seq_cst);
 			continue;
 		}
 		log_err("vCPU %u: KVM_RUN: %s", vcpu->id, strerror(errno));

@@ -91,6 +91,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags)
 	vm->pio.name = "pio";
 	vm->mmio.name = "mmio";
 	atomic_init(&vm->state, VM_RUNNING);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cv, NULL);
 	do
 		vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0);
 	while (vm->fd < 0 && errno == EINTR);
@@ -169,6 +171,65 @@ void vm_stop(struct vm *vm, enum vm_state why)
 		vcpu_kick(&vm->vcpu[i]);
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
 		log_debug("stop eventfd: %s", strerror(errno));
+	/* Parked vCPUs and a vm_pause waiting for them see the stop. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static unsigned vm_started_vcpus(struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		n += vm->vcpu[i].thread_started != 0;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned want = vm_started_vcpus(vm);
+	int err = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->pause_wanted)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -EALREADY;
+	}
+	/* Stored before the kicks: a vCPU that leaves KVM_RUN through one then sees it. */
+	atomic_store(&vm->pause_wanted, 1);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpu[i]);
+	while (vm->parked < want && vm_state(vm) == VM_RUNNING)
+		pthread_cond_wait(&vm->pause_cv, &vm->pause_lock);
+	if (vm_state(vm) != VM_RUNNING)
+		err = -ESRCH;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return err;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!atomic_load(&vm->pause_wanted))
+		err = -EALREADY;
+	atomic_store(&vm->pause_wanted, 0);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return err;
+}
+
+void vm_park(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cv);
+	while (atomic_load(&vm->pause_wanted) && vm_state(vm) == VM_RUNNING)
+		pthread_cond_wait(&vm->pause_cv, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void vm_join(struct vm *vm)
@@ -192,6 +253,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->fd = vm->stop_fd = -1;
+	pthread_cond_destroy(&vm->pause_cv);
+	pthread_mutex_destroy(&vm->pause_lock);
 }
 
 const char *vm_state_name(enum vm_state state)

@@ -2,6 +2,7 @@
 #ifndef HVM_VM_H
 #define HVM_VM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ struct vm {
 	_Atomic int state;		/* enum vm_state; leaves VM_RUNNING once */
 	int stop_fd;			/* eventfd: readable once the VM has stopped */
 	_Atomic uint64_t first_entry_us; /* clock_now_us() just before vCPU 0's first KVM_RUN */
+	_Atomic int pause_wanted;	/* vm_pause: vCPUs park instead of entering KVM_RUN */
+	pthread_mutex_t pause_lock;	/* guards parked; pause_cv waits on it */
+	pthread_cond_t pause_cv;	/* parked changed, the pause ended or the VM stopped */
+	unsigned parked;		/* vCPU threads waiting in vm_park */
 };
 
 /* Creates the VM with ram_size bytes of lazily allocated RAM; 0 or -errno (logged). */
@@ -48,6 +53,16 @@ int vm_start(struct vm *vm);
 
 /* Moves the VM out of VM_RUNNING (the first caller's reason wins) and kicks every vCPU. */
 void vm_stop(struct vm *vm, enum vm_state why);
+
+/* Stops every started vCPU and returns once none runs guest code: 0, -EALREADY when paused
+ * already, -ESRCH when the VM stopped meanwhile. vm_stop still works on a paused VM. */
+int vm_pause(struct vm *vm);
+
+/* Lets the vCPUs of a paused VM run again: 0, or -EALREADY when it is not paused. */
+int vm_resume(struct vm *vm);
+
+/* A vCPU thread's wait while the VM is paused (vcpu.c); returns once resumed or stopped. */
+void vm_park(struct vm *vm);
 
 /* Returns the current state. */
 static inline enum vm_state vm_state(struct vm *vm)

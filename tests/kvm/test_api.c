@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../../include/hvm.h"
@@ -124,7 +126,7 @@ static void bad_settings(void)
 	CHECK_EQ(hvm_set_mac(vm, "ff:ff:ff:ff:ff:ff"), -EINVAL);
 	CHECK_EQ(hvm_add_env(vm, "NOVALUE"), -EINVAL);
 	CHECK_EQ(hvm_add_volume(vm, "/tmp/x.img", "relative", 0, 0), -EINVAL);
-	CHECK_EQ(hvm_pause(vm), -ENOTSUP);
+	CHECK_EQ(hvm_pause(vm), -EINVAL);	/* not started */
 	CHECK_EQ(hvm_set_cpus(vm, 2), 0);
 	CHECK_STR(hvm_error(vm), "");
 	hvm_destroy(vm);
@@ -152,6 +154,71 @@ static void running_vm(void)
 	CHECK_EQ(hvm_kill(vm, SIGTERM), 0);
 	CHECK_EQ(hvm_wait(vm, -1, &status), 0);
 	CHECK_EQ(status, 128 + SIGTERM);
+	drain(out, text, sizeof(text));
+	drain(err, text, sizeof(text));
+	hvm_destroy(vm);
+}
+
+/* Whether fd has something to read within ms. */
+static int readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* Reads what fd holds until it stays quiet for quiet_ms: output already on its way when the
+ * vCPUs stopped may still arrive. */
+static void drain_until_quiet(int fd, int quiet_ms)
+{
+	char buf[256];
+
+	while (readable(fd, quiet_ms) && read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* A paused guest prints nothing until resumed; a signal sent meanwhile waits for the resume. */
+static void pause_and_resume(void)
+{
+	int out[2], err[2], status = -1;
+	struct hvm *vm = vm_with("i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done", out, err);
+	char text[64];
+
+	CHECK_EQ(hvm_start(vm), 0);
+	CHECK(readable(out[0], SAFETY_TIMEOUT_S * 1000));	/* the loop runs */
+	CHECK_EQ(hvm_pause(vm), 0);
+	CHECK_EQ(hvm_pause(vm), -EALREADY);
+	CHECK(strstr(hvm_error(vm), "paused already") != NULL);
+	drain_until_quiet(out[0], 1000);
+	CHECK(!readable(out[0], 3000));	/* running, it prints within ~1 s even here */
+	CHECK_EQ(hvm_resume(vm), 0);
+	CHECK_EQ(hvm_resume(vm), -EALREADY);
+	CHECK(readable(out[0], SAFETY_TIMEOUT_S * 1000));
+	CHECK_EQ(hvm_pause(vm), 0);
+	CHECK_EQ(hvm_kill(vm, SIGTERM), 0);
+	CHECK_EQ(hvm_wait(vm, 3000, &status), -ETIMEDOUT);	/* the command cannot run */
+	CHECK_EQ(hvm_resume(vm), 0);
+	CHECK_EQ(hvm_wait(vm, -1, &status), 0);
+	CHECK_EQ(status, 128 + SIGTERM);
+	CHECK_EQ(hvm_pause(vm), -ESRCH);
+	drain(out, text, sizeof(text));
+	drain(err, text, sizeof(text));
+	hvm_destroy(vm);
+}
+
+/* SIGKILL stops a paused VM at once. */
+static void kill_paused(void)
+{
+	int out[2], err[2], status = -1;
+	struct hvm *vm = vm_with("echo ready; exec sleep 1000", out, err);
+	char text[64];
+
+	CHECK_EQ(hvm_start(vm), 0);
+	CHECK(readable(out[0], SAFETY_TIMEOUT_S * 1000));
+	CHECK_EQ(hvm_pause(vm), 0);
+	CHECK_EQ(hvm_kill(vm, SIGKILL), 0);
+	CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
+	CHECK_EQ(status, 128 + SIGKILL);
 	drain(out, text, sizeof(text));
 	drain(err, text, sizeof(text));
 	hvm_destroy(vm);
@@ -204,5 +271,5 @@ static void setup(void)
 	baseline();
 }
 
-HARNESS_MAIN(setup, bad_settings, bad_kernel, two_vms_at_once, running_vm, destroy_running,
-	     back_to_baseline)
+HARNESS_MAIN(setup, bad_settings, bad_kernel, two_vms_at_once, running_vm, pause_and_resume,
+	     kill_paused, destroy_running, back_to_baseline)

@@ -200,6 +200,49 @@ static void host_stop_kicks_every_vcpu(void)
 	vm_destroy(&vm);
 }
 
+#define COUNTER_GPA 0x200000
+
+/* Whether the guest's counter leaves `from` within WAIT_MS. */
+static int counter_moves(const uint64_t *counter, uint64_t from)
+{
+	for (int waited = 0; waited < WAIT_MS; waited++) {
+		if (__atomic_load_n(counter, __ATOMIC_RELAXED) != from)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* A paused guest runs no instruction until resumed (its AP, parked before its SIPI, too), and
+ * a stop reaches vCPUs that wait in the pause. */
+static void pause_holds_every_vcpu(void)
+{
+	/* inc qword [COUNTER_GPA]; jmp back */
+	static const uint8_t code[] = { 0x48, 0xff, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xeb, 0xf6 };
+	const uint64_t *counter;
+	uint64_t seen;
+	struct vm vm;
+
+	CHECK_EQ(guest_create(&vm, code, sizeof(code), 2, 0), 0);
+	counter = guest_ptr(&vm.mem, COUNTER_GPA, sizeof(*counter));
+	CHECK(counter != NULL);
+	CHECK_EQ(vm_start(&vm), 0);
+	CHECK(counter_moves(counter, 0));
+	CHECK_EQ(vm_pause(&vm), 0);
+	CHECK_EQ(vm_pause(&vm), -EALREADY);
+	seen = __atomic_load_n(counter, __ATOMIC_RELAXED);
+	usleep(300000);
+	CHECK_EQ(__atomic_load_n(counter, __ATOMIC_RELAXED), seen);
+	CHECK_EQ(vm_resume(&vm), 0);
+	CHECK_EQ(vm_resume(&vm), -EALREADY);
+	CHECK(counter_moves(counter, seen));
+	CHECK_EQ(vm_pause(&vm), 0);
+	vm_stop(&vm, VM_STOP_HOST);
+	vm_join(&vm);			/* a parked vCPU that missed the stop hangs here */
+	CHECK_EQ(vm_state(&vm), VM_STOP_HOST);
+	vm_destroy(&vm);
+}
+
 /* Two devices may not claim the same port. */
 static void overlapping_ranges_refused(void)
 {
@@ -222,4 +265,5 @@ static void open_kvm(void)
 }
 
 HARNESS_MAIN(open_kvm, serial_then_reset, triple_fault, hlt_without_irqchip, mmio_and_unclaimed,
-	     boot_timer_once, host_stop_kicks_every_vcpu, overlapping_ranges_refused)
+	     boot_timer_once, host_stop_kicks_every_vcpu, pause_holds_every_vcpu,
+	     overlapping_ranges_refused)
