@@ -215,8 +215,10 @@ static int cmd_start(const struct oci_cli *c)
 		rc = cmd_start_request(c, dir);
 	else if (strcmp(status, "running") == 0)
 		oci_err("cannot start an already running container");
-	else
+	else if (strcmp(status, "stopped") == 0)
 		oci_err("cannot start a container that has stopped");
+	else
+		oci_err("cannot start a container in the %s state", status);
 	oci_state_free(&st);
 	return rc;
 }
@@ -259,6 +261,29 @@ static int cmd_kill(const struct oci_cli *c)
 				rc = EXIT_HVM_ERROR;
 			}
 		}
+	}
+	oci_state_free(&st);
+	return rc;
+}
+
+/* pause (pause 1) or resume: the container must be running, or paused, as runc wants it;
+ * its supervisor stops or restarts the VM's vCPUs and records the new status. */
+static int cmd_pause(const struct oci_cli *c, int pause)
+{
+	const char *verb = pause ? "pause" : "resume", *want = pause ? "running" : "paused";
+	struct oci_state st;
+	char dir[PATH_MAX], msg[1024];
+	int rc = 0;
+
+	if (load(c, dir, sizeof(dir), &st))
+		return EXIT_HVM_ERROR;
+	if (strcmp(oci_state_status(&st), want) != 0) {
+		oci_err("cannot %s container %s that is not %s: %s", verb, c->id, want,
+			oci_state_status(&st));
+		rc = EXIT_HVM_ERROR;
+	} else if (oci_vm_request(dir, verb, msg, sizeof(msg))) {
+		oci_err("cannot %s container %s: %s", verb, c->id, msg);
+		rc = EXIT_HVM_ERROR;
 	}
 	oci_state_free(&st);
 	return rc;
@@ -371,6 +396,9 @@ static int dispatch(const struct oci_cli *c)
 		return cmd_exec(c);
 	case OCI_LIST:
 		return cmd_list(c);
+	case OCI_PAUSE:
+	case OCI_RESUME:
+		return cmd_pause(c, c->verb == OCI_PAUSE);
 	case OCI_FEATURES:
 		fputs(features_json, stdout);
 		return 0;

@@ -20,6 +20,7 @@ const char oci_cli_usage[] =
 	"  state ID            the OCI state as JSON\n"
 	"  kill [--all] ID [SIGNAL]\n"
 	"  delete [--force] ID\n"
+	"  pause ID            stop the VM's vCPUs; resume ID lets them run again\n"
 	"  exec [--process FILE | ID ARGS...] [--detach] [--pid-file FILE] [--tty]\n"
 	"       [--console-socket SOCK] [--cwd DIR] [--env K=V] [--user UID[:GID]] ID\n"
 	"  list, features\n"

@@ -141,7 +141,8 @@ int oci_exec(const struct oci_cli *c, const char *dir)
 		return EXIT_HVM_ERROR;
 	}
 	if (strcmp(oci_state_status(&st), "running") != 0) {
-		oci_err("cannot exec in a container that is %s", oci_state_status(&st));
+		/* runc's words ("cannot exec in a paused container"): engines and users know them */
+		oci_err("cannot exec in a %s container: %s", oci_state_status(&st), c->id);
 		goto out;
 	}
 	if (exec_process(c, &p))

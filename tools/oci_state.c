@@ -165,7 +165,11 @@ const char *oci_state_status(const struct oci_state *st)
 
 	if (!now || (st->pid_start && now != st->pid_start))
 		return "stopped";
-	return strcmp(st->status, "running") == 0 ? "running" : "created";
+	if (strcmp(st->status, "running") == 0)
+		return "running";
+	if (strcmp(st->status, "paused") == 0)
+		return "paused";
+	return "created";
 }
 
 char *oci_state_json(const struct oci_state *st, const char *status)

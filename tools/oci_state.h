@@ -21,7 +21,7 @@ struct oci_state {
 	unsigned long long pid_start;	/* its start time in clock ticks (/proc/PID/stat) */
 	char *bundle;
 	char *annotations;		/* JSON object text */
-	char *status;			/* "created" or "running" as last written */
+	char *status;			/* "created", "running" or "paused" as last written */
 	char *created;			/* RFC 3339 */
 };
 
@@ -37,7 +37,8 @@ int oci_state_read(const char *dir, struct oci_state *st);
 /* Parses state.json text (what oci_state_read does after reading). */
 int oci_state_parse(const char *json, struct oci_state *st);
 
-/* "created", "running" or "stopped": the record's status checked against the supervisor. */
+/* "created", "running", "paused" or "stopped": the record's status checked against the
+ * supervisor (a paused VM whose supervisor is gone is stopped too). */
 const char *oci_state_status(const struct oci_state *st);
 
 /* The start time of pid in clock ticks; 0 when it does not exist or is a zombie. */

@@ -316,6 +316,27 @@ static void deliver(struct sup *s, int sig, int started)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Records status in state.json; the old one stays in memory when it cannot be written. */
+static int set_status(struct sup *s, const char *status)
+{
+	char *old = s->st.status;
+	int err;
+
+	s->st.status = strdup(status);
+	if (!s->st.status) {
+		s->st.status = old;
+		return -ENOMEM;
+	}
+	err = oci_state_write(s->dir, &s->st);
+	if (err) {
+		free(s->st.status);
+		s->st.status = old;
+	} else {
+		free(old);
+	}
+	return err;
+}
+
 static int do_start(struct sup *s, char *reply, size_t cap)
 {
 	int err = hvm_start(s->vm);
@@ -325,17 +346,72 @@ static int do_start(struct sup *s, char *reply, size_t cap)
 									 : strerror(-err));
 		return err;
 	}
-	free(s->st.status);
-	s->st.status = strdup("running");
-	err = oci_state_write(s->dir, &s->st);
+	err = set_status(s, "running");
 	snprintf(reply, cap, err ? "err state: %s" : "ok", strerror(-err));
 	return err;
+}
+
+/* hvm_pause/hvm_resume's refusals in the words of a container's state. */
+static const char *pause_why(struct sup *s, int pause, int err)
+{
+	switch (err) {
+	case -EALREADY:
+		return pause ? "the container is paused already" : "the container is not paused";
+	case -EINVAL:
+		return "the container is not started";
+	case -ESRCH:
+		return "the container has stopped";
+	}
+	return hvm_error(s->vm)[0] ? hvm_error(s->vm) : strerror(-err);
+}
+
+/* Pauses (pause 1) or resumes the VM and records it. The VM first: `state` never says
+ * "paused" of a VM that still runs. Under s->lock, as every use of s->vm after start;
+ * a record that cannot be written undoes the change, so record and VM agree. */
+static void pause_vm(struct sup *s, int pause, char *reply, size_t cap)
+{
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	err = s->ended ? -ESRCH : pause ? hvm_pause(s->vm) : hvm_resume(s->vm);
+	if (err) {
+		snprintf(reply, cap, "err %s", pause_why(s, pause, err));
+	} else if ((err = set_status(s, pause ? "paused" : "running"))) {
+		snprintf(reply, cap, "err state: %s", strerror(-err));
+		if (pause)
+			hvm_resume(s->vm);
+		else
+			hvm_pause(s->vm);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A start request on fd, answered and closed; a start that fails ends the supervisor.
+ * Returns 1 when it started the container. */
+static int serve_start(struct sup *s, int fd, int started)
+{
+	char reply[1024];
+
+	if (started) {
+		dprintf(fd, "err cannot start an already running container\n");
+		close(fd);
+		return 0;
+	}
+	if (do_start(s, reply, sizeof(reply))) {
+		dprintf(fd, "%s\n", reply);
+		close(fd);
+		oci_err("%s", reply + 4);
+		finish(s, 125);
+	}
+	dprintf(fd, "ok\n");
+	close(fd);
+	return 1;
 }
 
 /* Serves one ctl connection. Returns 1 when it started the container. */
 static int serve_one(struct sup *s, int started)
 {
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC), sig = 0, start = 0, err;
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC), sig = 0;
 	char line[256], reply[1024] = "ok";
 
 	if (fd < 0)
@@ -344,17 +420,10 @@ static int serve_one(struct sup *s, int started)
 		close(fd);
 		return 0;
 	}
-	if (strcmp(line, "start") == 0 && started) {
-		snprintf(reply, sizeof(reply), "err cannot start an already running container");
-	} else if (strcmp(line, "start") == 0) {
-		err = do_start(s, reply, sizeof(reply));
-		start = 1;
-		if (err) {
-			dprintf(fd, "%s\n", reply);
-			close(fd);
-			oci_err("%s", reply + 4);
-			finish(s, 125);
-		}
+	if (strcmp(line, "start") == 0)
+		return serve_start(s, fd, started);
+	if (strcmp(line, "pause") == 0 || strcmp(line, "resume") == 0) {
+		pause_vm(s, strcmp(line, "pause") == 0, reply, sizeof(reply));
 	} else if (sscanf(line, "kill %d", &sig) != 1 || sig <= 0 || sig >= NSIG) {
 		sig = 0;
 		snprintf(reply, sizeof(reply), "err unknown request: %s", line);
@@ -363,7 +432,7 @@ static int serve_one(struct sup *s, int started)
 	close(fd);
 	if (sig)
 		deliver(s, sig, started);
-	return start;
+	return 0;
 }
 
 /* Polls ctl.sock and the signalfd; returns once a start request succeeded (before start) or

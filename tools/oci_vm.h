@@ -1,8 +1,8 @@
 /*
  * The container's supervisor: the process `create` forks and whose pid the engine gets. It
- * holds the libhvm handle, serves start and kill on ROOT/ID/ctl.sock, forwards the signals it
- * receives to the container's process, and exits with that process's status — which is how
- * conmon and containerd's shim (both subreapers) learn the container's exit.
+ * holds the libhvm handle, serves start, kill, pause and resume on ROOT/ID/ctl.sock, forwards
+ * the signals it receives to the container's process, and exits with that process's status —
+ * which is how conmon and containerd's shim (both subreapers) learn the container's exit.
  */
 #ifndef HVM_OCI_VM_H
 #define HVM_OCI_VM_H
@@ -22,8 +22,9 @@ pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle
 		    const struct oci_spec *spec);
 
 /*
- * One request to the supervisor behind dir ("start", "kill 15"). Returns 0 when it answered
- * "ok", -EIO with its message in msg when it refused, or -errno when it cannot be reached.
+ * One request to the supervisor behind dir ("start", "kill 15", "pause", "resume"). Returns 0
+ * when it answered "ok", -EIO with its message in msg when it refused, or -errno when it
+ * cannot be reached.
  */
 int oci_vm_request(const char *dir, const char *req, char *msg, size_t cap);
 

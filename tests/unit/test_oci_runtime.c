@@ -259,6 +259,52 @@ static void state_dead_and_zombie(void)
 	CHECK_STR(oci_state_status(&st), "stopped");
 }
 
+/* A recorded "paused" holds while the supervisor lives; once it is gone the container is
+ * stopped, whatever the record says. */
+static void state_paused(void)
+{
+	struct oci_state st = { .id = "c", .pid = getpid(), .bundle = "/b", .annotations = "{}",
+				.status = "paused" }, back;
+	char *dir = tmpdir(), path[128], *json;
+
+	CHECK(dir != NULL);
+	st.pid_start = oci_pid_start(st.pid);
+	CHECK_EQ(oci_state_write(dir, &st), 0);
+	CHECK_EQ(oci_state_read(dir, &back), 0);
+	CHECK_STR(back.status, "paused");
+	CHECK_STR(oci_state_status(&back), "paused");
+	json = oci_state_json(&back, oci_state_status(&back));
+	CHECK(json && strstr(json, "\"status\":\t\"paused\""));
+	free(json);
+	back.pid_start++;
+	CHECK_STR(oci_state_status(&back), "stopped");
+	oci_state_free(&back);
+	CHECK_EQ(oci_state_parse("{\"id\":\"c\",\"pid\":1,\"bundle\":\"/b\",\"status\":\"paused\","
+				 "\"hvmPidStart\":0}", &back), 0);
+	CHECK_STR(back.status, "paused");
+	CHECK_STR(oci_state_status(&back), "paused");	/* pid 1 lives; no start time to compare */
+	oci_state_free(&back);
+	snprintf(path, sizeof(path), "%s/%s", dir, OCI_STATE_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void cli_pause_resume(void)
+{
+	struct oci_cli c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, ARGV("--root", "/r", "pause", "c1"), err), 0);
+	CHECK_EQ(c.verb, OCI_PAUSE);
+	CHECK_STR(c.id, "c1");
+	CHECK_EQ(parse(&c, ARGV("resume", "c1"), err), 0);
+	CHECK_EQ(c.verb, OCI_RESUME);
+	CHECK_EQ(parse(&c, ARGV("pause"), err), -EINVAL);
+	CHECK_STR(err, "\"pause\" requires a container id");
+	CHECK_EQ(parse(&c, ARGV("resume", "c1", "extra"), err), -EINVAL);
+	CHECK_STR(err, "resume: unexpected argument: extra");
+}
+
 static void write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -301,6 +347,6 @@ static void files_copied_inside_root(void)
 	CHECK_EQ(system(p), 0);
 }
 
-HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors, spec_full,
-	     spec_limits_and_errors, process_json, state_round_trip, state_dead_and_zombie,
-	     files_copied_inside_root)
+HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors,
+	     cli_pause_resume, spec_full, spec_limits_and_errors, process_json, state_round_trip,
+	     state_dead_and_zombie, state_paused, files_copied_inside_root)
