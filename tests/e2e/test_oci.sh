@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Embedding issue, hvm-oci: the runc lifecycle on a hand-made bundle (state transitions, exec,
-# kill, delete, errors), then the real engines: podman with --runtime, containerd's ctr with
-# --runc-binary. Each engine runs on private storage the test starts and tears down itself.
+# kill, delete, pause and resume, errors), then the real engines: podman with --runtime,
+# containerd's ctr with --runc-binary. Each engine runs on private storage the test starts and tears down itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
 o=$WORK/o e=$WORK/e
@@ -92,6 +92,61 @@ $R delete --force c4; RC=$?; expect_rc "delete --force of a running container" 0
 [ "$(status c4)" = none ] && ok "and it is gone" || bad "delete --force removes it" "$(status c4)"
 $R delete --force never-existed; RC=$?; expect_rc "delete --force of nothing succeeds (as runc)" 0
 
+# ---- pause and resume ---------------------------------------------------------------------
+# A counter printed every 0.3 s: it stops while the VM is paused and goes on after resume.
+# lines FILE: how many lines FILE has; grows FILE N: until FILE has more than N lines.
+lines() { wc -l <"$1"; }
+grows() {
+	for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(lines "$1")" -gt "$2" ] && return 0; sleep 1; done
+	return 1
+}
+# started ID OUT: a counter container ID created and started, its output in OUT.
+COUNTER='i=0; while :; do echo $i; i=$((i+1)); sleep 0.3; done'
+started() {
+	timeout "$VM_TIMEOUT" $R create --bundle $B --pid-file $WORK/pid "$1" >"$2" 2>"$2.err" </dev/null &&
+		timeout "$VM_TIMEOUT" $R start "$1"
+}
+bundle "[\"sh\",\"-c\",\"$COUNTER\"]"
+started p1 $WORK/p1.out; RC=$?; expect_rc "pause: a counter container started" 0
+grows $WORK/p1.out 2 && ok "the counter counts" || bad "the counter counts" "$(head -c 300 $WORK/p1.out)"
+$R pause p1 2>$e; RC=$?; expect_rc "pause exits 0" 0
+[ "$(status p1)" = paused ] && ok "state after pause: paused" || bad "state after pause: paused" "$(status p1)"
+$R list | grep -Eq '^p1 +[0-9]+ +paused ' && ok "list shows it paused" || bad "list shows it paused" "$($R list)"
+sleep 1; n=$(lines $WORK/p1.out); sleep 3
+[ "$(lines $WORK/p1.out)" = "$n" ] && ok "paused: no output for 3 s" ||
+	bad "paused: no output for 3 s" "$n lines, then $(lines $WORK/p1.out)"
+$R pause p1 2>$e; RC=$?; expect_rc "pause of a paused container fails" 125
+expect_err_has "and says why" "cannot pause container p1 that is not running: paused"
+timeout "$VM_TIMEOUT" $R exec p1 sh -c 'echo ran' >$o 2>$e </dev/null; RC=$?
+expect_rc "exec in a paused container fails" 125
+expect_err_has "and says why, as runc" "cannot exec in a paused container"
+[ ! -s $o ] && ok "and nothing ran" || bad "exec in a paused container ran nothing" "$(cat $o)"
+$R start p1 2>$e; RC=$?; expect_rc "start of a paused container fails" 125
+$R resume p1 2>$e; RC=$?; expect_rc "resume exits 0" 0
+[ "$(status p1)" = running ] && ok "state after resume: running" || bad "state after resume: running" "$(status p1)"
+n=$(lines $WORK/p1.out)
+grows $WORK/p1.out $((n + 2)) && ok "resumed: the counter goes on" || bad "resumed: the counter goes on" "still $n lines"
+prev=-1 gap=0
+while read -r v; do [ "$v" -eq $((prev + 1)) ] || gap=1; prev=$v; done <$WORK/p1.out
+[ "$gap" = 0 ] && ok "from where it was: no number lost or repeated" || bad "counter continuous" "$(tr '\n' ' ' <$WORK/p1.out)"
+$R resume p1 2>$e; RC=$?; expect_rc "resume of a running container fails" 125
+expect_err_has "and says why" "cannot resume container p1 that is not paused: running"
+# a signal other than SIGKILL waits for the resume, as with runc's frozen cgroup
+$R pause p1 && $R kill p1 TERM; RC=$?; expect_rc "kill TERM of a paused container is accepted" 0
+sleep 3
+[ "$(status p1)" = paused ] && ok "the TERM waits while paused" || bad "the TERM waits while paused" "$(status p1)"
+$R resume p1; RC=$?; expect_rc "resume with a TERM waiting" 0
+wait_status p1 stopped && ok "the TERM arrives on resume" || bad "the TERM arrives on resume" "$(status p1)"
+$R delete p1
+started p2 $WORK/p2.out && $R pause p2; RC=$?; expect_rc "pause of a second counter container" 0
+$R kill p2 KILL; RC=$?; expect_rc "kill KILL of a paused container" 0
+wait_status p2 stopped && ok "kill KILL stops a paused VM" || bad "kill KILL stops a paused VM" "$(status p2)"
+$R delete p2
+started p3 $WORK/p3.out && $R pause p3; RC=$?; expect_rc "pause of a third counter container" 0
+$R delete p3 2>$e; RC=$?; expect_rc "delete of a paused container fails" 125
+timeout "$VM_TIMEOUT" $R delete --force p3; RC=$?; expect_rc "delete --force of a paused container" 0
+[ "$(status p3)" = none ] && ok "and it is gone" || bad "delete --force removes a paused one" "$(status p3)"
+
 # ---- podman -------------------------------------------------------------------------------
 # Private storage (vfs: no mounts left behind), the image imported from a tarball.
 P="podman --root $WORK/podman/root --runroot $WORK/podman/run --storage-driver vfs --runtime $OCI"
@@ -106,11 +161,30 @@ if command -v podman >/dev/null; then
 	timeout "$VM_TIMEOUT" $P run --rm -t localhost/hvm-oci-test:1 sh -c 'test -t 1 && echo on-a-tty' >$o 2>$e </dev/null
 	RC=$?; expect_rc "podman run -t (console socket) exits 0" 0
 	grep -q on-a-tty $o && ok "podman run -t: the process has a terminal" || bad "podman run -t" "$(cat $o $e)"
-	timeout "$VM_TIMEOUT" $P run -d --name hvmp localhost/hvm-oci-test:1 sleep 300 >/dev/null 2>$e </dev/null
+	timeout "$VM_TIMEOUT" $P run -d --log-driver k8s-file --name hvmp localhost/hvm-oci-test:1 \
+		sh -c "$COUNTER" >/dev/null 2>$e </dev/null
 	RC=$?; expect_rc "podman run -d" 0
 	timeout "$VM_TIMEOUT" $P exec hvmp sh -c 'echo podman-exec-ok; exit 6' >$o 2>$e </dev/null
 	RC=$?; expect_rc "podman exec: its exit status" 6
 	expect_out "podman exec: output" podman-exec-ok
+	# podman pause/unpause run the runtime's pause/resume: the counter stops and goes on
+	# plog_grows N: until podman's log of hvmp (in $WORK/pl) has more than N lines
+	plog_grows() {
+		for _ in $(seq 1 "$VM_TIMEOUT"); do
+			$P logs hvmp >$WORK/pl 2>/dev/null; [ "$(lines $WORK/pl)" -gt "$1" ] && return 0; sleep 1
+		done
+		return 1
+	}
+	plog_grows 2
+	$P pause hvmp >/dev/null 2>$e; RC=$?; expect_rc "podman pause" 0
+	[ "$($P inspect -f '{{.State.Status}}' hvmp)" = paused ] && ok "podman: the container is paused" ||
+		bad "podman: the container is paused" "$($P inspect -f '{{.State.Status}}' hvmp)"
+	sleep 1; $P logs hvmp >$WORK/pl 2>/dev/null; n=$(lines $WORK/pl); sleep 3; $P logs hvmp >$WORK/pl 2>/dev/null
+	[ "$n" -gt 2 ] && [ "$(lines $WORK/pl)" = "$n" ] && ok "podman pause: no output for 3 s" ||
+		bad "podman pause: no output for 3 s" "$n lines, then $(lines $WORK/pl)"
+	$P unpause hvmp >/dev/null 2>$e; RC=$?; expect_rc "podman unpause" 0
+	plog_grows $((n + 2)) && ok "podman unpause: the counter goes on" ||
+		bad "podman unpause: the counter goes on" "still $(lines $WORK/pl) lines"
 	timeout "$VM_TIMEOUT" $P rm -f hvmp >/dev/null 2>$e; RC=$?
 	expect_rc "podman rm -f of the running container" 0
 	$P rm -fa >/dev/null 2>&1; $P rmi -af >/dev/null 2>&1
