@@ -142,7 +142,7 @@ static void vmmio_write_queue(struct virtio_mmio *t, uint64_t reg, uint32_t v)
 	if (vq->ready)
 		return;
 	switch (reg) {
-	case VIRTIO_MMIO_QUEUE_NUM: vq->size = (uint16_t)(v <= t->ops->queue_max ? v : 0); break;
+	case VIRTIO_MMIO_QUEUE_NUM: vq->size = (uint16_t)(v <= t->ops->queue_max[t->queue_sel] ? v : 0); break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: vq->desc_gpa = (vq->desc_gpa & ~0xffffffffULL) | v; break;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH: vq->desc_gpa = (vq->desc_gpa & 0xffffffffULL) | (uint64_t)v << 32; break;
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: vq->avail_gpa = (vq->avail_gpa & ~0xffffffffULL) | v; break;
@@ -191,7 +191,7 @@ static uint32_t vmmio_read(struct virtio_mmio *t, uint64_t reg)
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return t->device_features_sel < 2 ?
 		       (uint32_t)(vmmio_offered(t) >> (32 * t->device_features_sel)) : 0;
-	case VIRTIO_MMIO_QUEUE_NUM_MAX: return vq ? t->ops->queue_max : 0;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: return vq ? t->ops->queue_max[t->queue_sel] : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return vq ? (uint32_t)vq->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return atomic_load(&t->interrupt_status);
 	case VIRTIO_MMIO_STATUS: return atomic_load(&t->status);
@@ -302,8 +302,11 @@ int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, gpa_t base, unsigne
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		t->notify_fd[q] = -1;
 	pthread_mutex_init(&t->lock, NULL);
-	if (ops->num_queues > VIRTIO_MAX_QUEUES || ops->queue_max > VIRTQ_MAX_SIZE)
+	if (ops->num_queues > VIRTIO_MAX_QUEUES)
 		return -EINVAL;
+	for (unsigned q = 0; q < ops->num_queues; q++)
+		if (!ops->queue_max[q] || ops->queue_max[q] > VIRTQ_MAX_SIZE)
+			return -EINVAL;
 	err = io_thread_init(&t->io, ops->name);
 	for (unsigned q = 0; !err && q < ops->num_queues; q++)
 		err = vmmio_setup_notify(t, q);

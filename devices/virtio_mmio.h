@@ -24,7 +24,7 @@ struct virtio_dev_ops {
 	const char *name;
 	uint32_t device_id;		/* VIRTIO_ID_* */
 	unsigned num_queues;
-	uint16_t queue_max;		/* <= VIRTQ_MAX_SIZE */
+	uint16_t queue_max[VIRTIO_MAX_QUEUES];	/* each queue's largest size: 1..VIRTQ_MAX_SIZE */
 	uint64_t (*features)(void *dev);	/* device-specific feature bits offered */
 	uint32_t config_size;
 	/* Copies config space bytes [off, off+len) out of / into the device (bounds checked). */

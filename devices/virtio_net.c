@@ -402,7 +402,7 @@ static const struct virtio_dev_ops vnet_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
 	.num_queues = 2,
-	.queue_max = VNET_QUEUE_SIZE,
+	.queue_max = { [VNET_RXQ] = VNET_QUEUE_SIZE, [VNET_TXQ] = VNET_QUEUE_SIZE },
 	.features = vnet_features,
 	.config_size = sizeof(struct vnet_config),
 	.config_read = vnet_config_read,

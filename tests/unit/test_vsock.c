@@ -126,7 +126,8 @@ static void rx_fill(void)
 static void queue_setup(int q)
 {
 	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
+	/* rx is smaller: the guest pins a 4 KiB buffer per entry from the start */
+	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), q == RXQ ? 64 : 256);
 	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
 	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
 	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
