@@ -37,8 +37,10 @@ calibrate() {
 	echo "# calibration boot: ${secs}s; per-VM timeout ${VM_TIMEOUT}s"
 }
 
-# wait_for FILE PATTERN: until PATTERN shows in FILE (bounded by the calibrated timeout); 1 if never.
-wait_for() { for _ in $(seq 1 "$VM_TIMEOUT"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
+# eventually CMD...: until CMD succeeds, once a second, bounded by the calibrated timeout; 1 if never.
+eventually() { for _ in $(seq 1 "$VM_TIMEOUT"); do "$@" && return 0; sleep 1; done; return 1; }
+# wait_for FILE PATTERN: until PATTERN shows in FILE; 1 if never.
+wait_for() { eventually grep -q "$2" "$1" 2>/dev/null; }
 
 # signal_vm SIG: sends SIG to the hvm-run started in the background as $pid and waits for it;
 # SIGKILL after the calibrated timeout, so a signal that never arrives fails, not hangs. Sets RC.

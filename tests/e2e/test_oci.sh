@@ -14,7 +14,8 @@ R="$OCI --root $WORK/state --log $WORK/oci.log --log-format json"
 # status ID: the status field of `hvm-oci state ID`, or "none"
 status() { $R state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo none; }
 # wait_status ID WANT: until the container reaches WANT (bounded by the calibrated timeout)
-wait_status() { for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(status "$1")" = "$2" ] && return 0; sleep 1; done; return 1; }
+has_status() { [ "$(status "$1")" = "$2" ]; }
+wait_status() { eventually has_status "$1" "$2"; }
 # check NAME CMD...: ok when CMD succeeds
 check() { local n=$1; shift; if "$@"; then ok "$n"; else bad "$n"; fi; }
 
@@ -96,10 +97,8 @@ $R delete --force never-existed; RC=$?; expect_rc "delete --force of nothing suc
 # A counter printed every 0.3 s: it stops while the VM is paused and goes on after resume.
 # lines FILE: how many lines FILE has; grows FILE N: until FILE has more than N lines.
 lines() { wc -l <"$1"; }
-grows() {
-	for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(lines "$1")" -gt "$2" ] && return 0; sleep 1; done
-	return 1
-}
+more_lines() { [ "$(lines "$1")" -gt "$2" ]; }
+grows() { eventually more_lines "$1" "$2"; }
 # started ID OUT: a counter container ID created and started, its output in OUT.
 COUNTER='i=0; while :; do echo $i; i=$((i+1)); sleep 0.3; done'
 started() {
@@ -169,12 +168,8 @@ if command -v podman >/dev/null; then
 	expect_out "podman exec: output" podman-exec-ok
 	# podman pause/unpause run the runtime's pause/resume: the counter stops and goes on
 	# plog_grows N: until podman's log of hvmp (in $WORK/pl) has more than N lines
-	plog_grows() {
-		for _ in $(seq 1 "$VM_TIMEOUT"); do
-			$P logs hvmp >$WORK/pl 2>/dev/null; [ "$(lines $WORK/pl)" -gt "$1" ] && return 0; sleep 1
-		done
-		return 1
-	}
+	plog_more() { $P logs hvmp >$WORK/pl 2>/dev/null; more_lines $WORK/pl "$1"; }
+	plog_grows() { eventually plog_more "$1"; }
 	plog_grows 2
 	$P pause hvmp >/dev/null 2>$e; RC=$?; expect_rc "podman pause" 0
 	[ "$($P inspect -f '{{.State.Status}}' hvmp)" = paused ] && ok "podman: the container is paused" ||
