@@ -109,11 +109,11 @@ expect_out "stdout unchanged" to-stdout
 "$HVM" --jail --cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
 pid=$!
 c=$(vm_pid $pid)
-for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(field "$c" Uid 2>/dev/null)" = 65534 ] && break; sleep 0.2; done
+uid_is() { [ "$(field "$c" Uid 2>/dev/null)" = "$1" ]; }
+gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
+eventually uid_is 65534
 kill -KILL $pid; wait $pid 2>/dev/null
-gone=0
-for _ in $(seq 1 100); do [ -n "$c" ] && ! kill -0 "$c" 2>/dev/null && { gone=1; break; }; sleep 0.1; done
-if [ $gone = 1 ]; then ok "SIGKILL of hvm-run (jailed VM started) takes the VM with it"; else
+if eventually gone "$c"; then ok "SIGKILL of hvm-run (jailed VM started) takes the VM with it"; else
 	bad "SIGKILL of hvm-run takes the jailed VM with it" "pid $c"; [ -n "$c" ] && kill -KILL "$c"; fi
 
 # hvm-oci: the supervisor is PID 1 of its own PID namespace from create on, and jailed from

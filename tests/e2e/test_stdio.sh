@@ -56,9 +56,10 @@ sleep 1; [ -z "$(pgrep -P $$ -f hvm-run)" ] && ok "no hvm-run left behind" || ba
 head -c 3000000 /dev/zero >$WORK/unread
 "$HVM" -i --cmd 'head -c 300000 >/dev/null; exec sleep 100000' <$WORK/unread >$o 2>$e &
 pid=$!
-stdin_pos() { local p; p=$(awk '/^pos:/{print $2}' /proc/$pid/fdinfo/0 2>/dev/null); echo "${p:-0}"; }
+# stdin_read_past N: hvm-run has read more than N bytes of its stdin.
+stdin_read_past() { local p; p=$(awk '/^pos:/{print $2}' /proc/$pid/fdinfo/0 2>/dev/null); [ "${p:-0}" -ge "$1" ]; }
 # 300000 read by head, then a pipe's 64 KiB and most of the 256 KiB window wait in the guest.
-for _ in $(seq 1 "$VM_TIMEOUT"); do [ "$(stdin_pos)" -ge 550000 ] && break; sleep 1; done
+eventually stdin_read_past 550000
 signal_vm TERM
 expect_rc "SIGTERM passes unread stdin: 143" 143
 
