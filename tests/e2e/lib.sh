@@ -41,6 +41,8 @@ calibrate() {
 eventually() { for _ in $(seq 1 "$VM_TIMEOUT"); do "$@" && return 0; sleep 1; done; return 1; }
 # wait_for FILE PATTERN: until PATTERN shows in FILE; 1 if never.
 wait_for() { eventually grep -q "$2" "$1" 2>/dev/null; }
+# gone PID: no process PID (an empty PID is not gone).
+gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 
 # signal_vm SIG: sends SIG to the hvm-run started in the background as $pid and waits for it;
 # SIGKILL after the calibrated timeout, so a signal that never arrives fails, not hangs. Sets RC.

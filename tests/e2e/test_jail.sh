@@ -110,7 +110,6 @@ expect_out "stdout unchanged" to-stdout
 pid=$!
 c=$(vm_pid $pid)
 uid_is() { [ "$(field "$c" Uid 2>/dev/null)" = "$1" ]; }
-gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 eventually uid_is 65534
 kill -KILL $pid; wait $pid 2>/dev/null
 if eventually gone "$c"; then ok "SIGKILL of hvm-run (jailed VM started) takes the VM with it"; else

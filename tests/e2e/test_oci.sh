@@ -185,7 +185,7 @@ if command -v podman >/dev/null; then
 	vmpid=$($P inspect -f '{{.State.Pid}}' hvmp)
 	timeout "$VM_TIMEOUT" $P rm -f hvmp >/dev/null 2>$e; RC=$?
 	expect_rc "podman rm -f of the paused container" 0
-	[ -z "$($P ps -aq)" ] && [ "${vmpid:-0}" -gt 0 ] && ! kill -0 "$vmpid" 2>/dev/null &&
+	[ -z "$($P ps -aq)" ] && [ "${vmpid:-0}" -gt 0 ] && gone "$vmpid" &&
 		ok "podman rm -f: container and VM gone" || bad "podman rm -f: container and VM gone" "pid $vmpid; $($P ps -a)"
 	$P rm -fa >/dev/null 2>&1; $P rmi -af >/dev/null 2>&1
 else
