@@ -21,6 +21,9 @@ static const char *const cmdline_pvm[] = {
 	"clocksource=tsc",	/* the TSC is stable here; skip kvm-clock's slow reads */
 	"tsc=reliable",		/* and the clocksource watchdog that would double-check it */
 	"pvm_syscall_fixup",	/* HyperKernel patch: finish half-emulated user SYSCALLs */
+	/* HyperKernel patches: fewer context switches per packet and per freed file */
+	"softirq.budget_jiffies=2",	/* a softirq pass outlasts one tick: keep it off ksoftirqd */
+	"rcutree.gp_batch_jiffies=10",	/* one grace period per 400 ms, not one per request */
 };
 
 int boot_cmdline_append(char *out, size_t cap, const char *word)

@@ -28,6 +28,8 @@ static void bare_metal(void)
 	CHECK(!has_word(cl, "clearcpuid"));
 	CHECK(!has_word(cl, "rodata"));
 	CHECK(!has_word(cl, "pvm_syscall_fixup"));
+	CHECK(!has_word(cl, "rcutree.gp_batch_jiffies"));	/* bare metal keeps Linux's timing */
+	CHECK(!has_word(cl, "softirq.budget_jiffies"));
 	CHECK(!has_word(cl, "random.seed"));
 }
 
@@ -41,6 +43,8 @@ static void pvm_host(void)
 	CHECK(has_word(cl, "clearcpuid"));
 	CHECK(strstr(cl, "popcnt") != NULL);
 	CHECK(has_word(cl, "pvm_syscall_fixup"));
+	CHECK(has_word(cl, "rcutree.gp_batch_jiffies"));
+	CHECK(has_word(cl, "softirq.budget_jiffies"));
 	CHECK(!has_word(cl, "quiet"));	/* --console shows everything */
 }
 
