@@ -16,9 +16,10 @@ for each backend, hvm and QEMU alike:
   TAP    root only: a network namespace made here holds a TAP device 10.213.7.1/24; hvm-run
          --net tap:NAME --ip 10.213.7.2/24, QEMU `-netdev tap,...,script=no`; iperf3 and wrk
          run inside the namespace. QEMU runs twice here: with its defaults (through TAP's vnet
-         header its virtio-net offers checksum and TSO/UFO offloads, which hvm's does not), and
-         as "qemu-nooffload" with those turned off (csum=off,gso=off,host_tso4=off,...), the
-         same device features as hvm; the two QEMU rows show what the offloads are worth.
+         header its virtio-net offers receive checksum and TSO/UFO offloads, which hvm's does
+         not), and as "qemu-nooffload" with those turned off (guest_csum=off,gso=off,...; the
+         transmit checksum, which hvm offers too, stays on): the same device features as hvm;
+         the two QEMU rows show what the other offloads are worth.
 QEMU gets the same vmlinux, kernel command line (less hvm's virtio_mmio.device= entries, as in
 bench/stdio.py), initramfs, RAM and vCPU count, and the very ext4 root disk hvm-run made for the
 image (found among hvm-run's open files). How its guest starts the servers:
@@ -68,8 +69,8 @@ HOST_PORTS = range(19500, 19999)         # host ports this bench may take
 TAP_HOST, TAP_GUEST, TAP_PREFIX = "10.213.7.1", "10.213.7.2", 24
 BOOT_TIMEOUT = 300 if NESTED else 60     # until nginx answers
 WRK = ["-t2", "-c20", "-d10s", "--timeout", "30s"]
-NO_OFFLOADS = ",".join(f"{f}=off" for f in (
-    "csum", "guest_csum", "gso", "host_tso4", "host_tso6", "host_ecn", "host_ufo", "guest_tso4",
+NO_OFFLOADS = ",".join(f"{f}=off" for f in (   # all but csum, which hvm offers too
+    "guest_csum", "gso", "host_tso4", "host_tso6", "host_ecn", "host_ufo", "guest_tso4",
     "guest_tso6", "guest_ecn", "guest_ufo"))
 # Per backend, the VMMs compared; over TAP also QEMU without offloads, to show their share.
 VMMS = {"passt": ["hvm", "qemu"], "tap": ["hvm", "qemu", "qemu-nooffload"]}
@@ -382,8 +383,8 @@ class AgentHost:
 
 def run_qemu(ctx, backend, out, offloads=True):
     """One QEMU microvm VM with the servers on the same backend; measures, then stops it.
-    offloads=False turns off the checksum and segmentation offloads QEMU's virtio-net offers
-    when TAP gives it a vnet header, leaving the features hvm's device offers."""
+    offloads=False turns off the receive checksum and segmentation offloads QEMU's virtio-net
+    offers when TAP gives it a vnet header, leaving the features hvm's device offers."""
     work = ctx["work"]
     cons = os.path.join(work, "console.log")
     rd = os.path.join(work, "initrd.cpio")

@@ -1,6 +1,7 @@
 /*
  * virtio-net (virtio 1.2 section 5.1): one receive and one transmit queue, a MAC and a link
- * that is always up, an MTU of 1500 and no offloads, over any struct net_backend. Everything
+ * that is always up, an MTU of 1500 and transmit checksum offload (VIRTIO_NET_F_CSUM, done
+ * here before the frame reaches the backend), over any struct net_backend. Everything
  * runs on the device's I/O thread, which also polls the backend. The guest can never make
  * the device spin or block: when it posts no receive buffers the backend is left unread for
  * a moment (back-pressure) and then drained into the drop counter; docs/net.md has the rules.
@@ -34,8 +35,10 @@ struct vnet {
 	int rx_stalled;			/* no receive buffer: the backend is not read */
 	int rx_dropping;		/* stalled past VNET_STALL_MS: frames are dropped */
 	int tx_held;			/* tx_chain waits for room in the backend */
+	int tx_csum;			/* VIRTIO_NET_F_CSUM negotiated */
 	unsigned warned;		/* one warning per kind (VNET_WARN_* in virtio_net.c) */
 	struct virtq_chain rx_chain, tx_chain;
+	uint8_t tx_csum_buf[VNET_FRAME_MAX];	/* a frame whose checksum we complete */
 	/* Counters, readable from any thread. */
 	_Atomic uint64_t rx_frames, tx_frames;
 	_Atomic uint64_t rx_dropped_no_buffer;	/* the guest posted no receive buffer */
