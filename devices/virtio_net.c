@@ -120,7 +120,7 @@ static int vnet_tx_one(struct vnet *n)
 {
 	struct virtq_chain *c = &n->tx_chain;
 	struct iovec frame[VIRTQ_MAX_SIZE];
-	struct virtio_net_hdr_v1 hdr;
+	struct virtio_net_hdr_v1 hdr = { 0 };
 	size_t len = iov_size(c->iov, c->nread);	/* the guest's word, bounded below */
 	unsigned k;
 	int err;
@@ -136,8 +136,9 @@ static int vnet_tx_one(struct vnet *n)
 		vnet_warn_once(n, VNET_WARN_TX_OVERSIZE, "transmit", "frame larger than the MTU allows");
 		return 0;
 	}
-	iov_to_buf(c->iov, c->nread, 0, &hdr, VNET_HDR);
-	if (n->tx_csum && (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+	if (n->tx_csum)		/* without offloads the header holds nothing to act on */
+		iov_to_buf(c->iov, c->nread, 0, &hdr, VNET_HDR);
+	if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (vnet_tx_complete_csum(n, &hdr, len) < 0) {
 			vnet_count(&n->tx_dropped_short);
 			vnet_warn_once(n, VNET_WARN_TX_SHORT, "transmit",

@@ -460,20 +460,28 @@ static uint32_t ones_sum(uint32_t sum, const uint8_t *buf, size_t len)
 	return sum;
 }
 
+static const uint8_t tcp_addrs[8] = { 10, 0, 0, 2, 10, 0, 0, 1 };	/* source, destination */
+
+/* The sum of the TCP/IPv4 pseudo-header for a segment of seg bytes between tcp_addrs. */
+static uint32_t tcp_pseudo_sum(uint32_t seg)
+{
+	uint8_t pseudo[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, IPPROTO_TCP, (uint8_t)(seg >> 8),
+			       (uint8_t)seg };
+
+	memcpy(pseudo, tcp_addrs, sizeof(tcp_addrs));
+	return ones_sum(0, pseudo, sizeof(pseudo));
+}
+
 /* An Ethernet + IPv4 + TCP frame of len bytes as Linux hands it over with CHECKSUM_PARTIAL. */
 static void tcp_frame_partial(uint8_t *f, size_t len, struct virtio_net_hdr_v1 *h)
 {
-	uint8_t pseudo[12] = { 10, 0, 0, 2, 10, 0, 0, 1, 0, IPPROTO_TCP };
-	uint32_t seg = (uint32_t)len - 34, sum;
+	uint32_t sum = tcp_pseudo_sum((uint32_t)len - 34);
 
 	fill_frame(f, len, 9);
 	f[12] = 0x08;
 	f[13] = 0x00;
 	f[14] = 0x45;
-	memcpy(f + 26, pseudo, 8);		/* source and destination addresses */
-	pseudo[10] = (uint8_t)(seg >> 8);
-	pseudo[11] = (uint8_t)seg;
-	sum = ones_sum(0, pseudo, sizeof(pseudo));
+	memcpy(f + 26, tcp_addrs, sizeof(tcp_addrs));
 	f[34 + 16] = (uint8_t)(sum >> 8);	/* the pseudo-header sum, not yet complemented */
 	f[34 + 17] = (uint8_t)sum;
 	*h = (struct virtio_net_hdr_v1){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -497,7 +505,7 @@ static int tx_send_with_header(const uint8_t *f, uint32_t len, const struct virt
 static void tx_checksum_is_completed(void)
 {
 	struct virtio_net_hdr_v1 h;
-	uint8_t f[1518], got[2048], pseudo[12] = { 10, 0, 0, 2, 10, 0, 0, 1, 0, IPPROTO_TCP };
+	uint8_t f[1518], got[2048];
 	size_t lens[] = { 1518, 61, 34 + 18 };	/* even, odd, and the checksum field last */
 
 	log_set_level(LOG_ERROR);	/* the bad header below warns once; expected here */
@@ -510,9 +518,7 @@ static void tx_checksum_is_completed(void)
 		CHECK(tx_send_with_header(f, (uint32_t)lens[i], &h));
 		CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), (ssize_t)lens[i]);
 		/* As a receiver checks it: pseudo-header plus segment sum to all ones. */
-		pseudo[10] = (uint8_t)(seg >> 8);
-		pseudo[11] = (uint8_t)seg;
-		CHECK_EQ(ones_sum(ones_sum(0, pseudo, 12), got + 34, seg), 0xffff);
+		CHECK_EQ(ones_sum(tcp_pseudo_sum(seg), got + 34, seg), 0xffff);
 		got[34 + 16] = f[34 + 16];
 		got[34 + 17] = f[34 + 17];
 		CHECK(memcmp(got, f, lens[i]) == 0);	/* nothing else changed */
