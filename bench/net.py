@@ -11,15 +11,16 @@ e2e tests use (tests/e2e/images.sh debian_nginx, cached under BUILD/test-cache) 
 for each backend, hvm and QEMU alike:
   passt  hvm-run -p H1:5201 -p H2:80 (hvm starts passt itself, over a socket pair); QEMU
          `-netdev stream` to a passt this script starts with the same options
-         (passt -f -q -s SOCK --mtu 1500 -t H1:5201 -t H2:80 -u none); the host side is
-         127.0.0.1:H, ports from 19000-19999. The guest gets the host's address, as under hvm.
+         (passt -f -q -s SOCK --mtu 65520 -t H1:5201 -t H2:80 -u none); the host side is
+         127.0.0.1:H, ports from 19000-19999. The guest gets the host's address and passt's
+         MTU of 65520, as under hvm.
   TAP    root only: a network namespace made here holds a TAP device 10.213.7.1/24; hvm-run
          --net tap:NAME --ip 10.213.7.2/24, QEMU `-netdev tap,...,script=no`; iperf3 and wrk
-         run inside the namespace. QEMU runs twice here: with its defaults (through TAP's vnet
-         header its virtio-net offers receive checksum and TSO/UFO offloads, which hvm's does
-         not), and as "qemu-nooffload" with those turned off (guest_csum=off,gso=off,...; the
-         transmit checksum, which hvm offers too, stays on): the same device features as hvm;
-         the two QEMU rows show what the other offloads are worth.
+         run inside the namespace; the MTU is the TAP's, 1500. QEMU runs twice here: with its
+         defaults (through TAP's vnet header its virtio-net offers TSO/UFO offloads, which
+         hvm's does not), and as "qemu-nooffload" with those turned off (gso=off,...; the
+         checksum offloads both ways and merged receive buffers, which hvm offers too, stay
+         on): the same device features as hvm; the two QEMU rows show what TSO is worth.
 QEMU gets the same vmlinux, kernel command line (less hvm's virtio_mmio.device= entries, as in
 bench/stdio.py), initramfs, RAM and vCPU count, and the very ext4 root disk hvm-run made for the
 image (found among hvm-run's open files). How its guest starts the servers:
@@ -67,10 +68,11 @@ MEM_MIB = boot.MEM_MIB
 IPERF_PORT, HTTP_PORT = 5201, 80         # guest ports
 HOST_PORTS = range(19500, 19999)         # host ports this bench may take
 TAP_HOST, TAP_GUEST, TAP_PREFIX = "10.213.7.1", "10.213.7.2", 24
+PASST_MTU, TAP_MTU = 65520, 1500         # what hvm gives the guest: passt's, the TAP's own
 BOOT_TIMEOUT = 300 if NESTED else 60     # until nginx answers
 WRK = ["-t2", "-c20", "-d10s", "--timeout", "30s"]
-NO_OFFLOADS = ",".join(f"{f}=off" for f in (   # all but csum, which hvm offers too
-    "guest_csum", "gso", "host_tso4", "host_tso6", "host_ecn", "host_ufo", "guest_tso4",
+NO_OFFLOADS = ",".join(f"{f}=off" for f in (   # all but the checksums, which hvm offers too
+    "gso", "host_tso4", "host_tso6", "host_ecn", "host_ufo", "guest_tso4",
     "guest_tso6", "guest_ecn", "guest_ufo"))
 # Per backend, the VMMs compared; over TAP also QEMU without offloads, to show their share.
 VMMS = {"passt": ["hvm", "qemu"], "tap": ["hvm", "qemu", "qemu-nooffload"]}
@@ -272,9 +274,9 @@ def initrd(ctx, path, net):
     base = open(os.path.join(ctx["build"], "hvm-initramfs.cpio"), "rb").read()
     extra = b""
     if ctx["agent"]:
-        addr, gw = net
+        addr, gw, mtu = net
         recs = [("root", boot.ROOT_SERIAL), ("overlay", "1"), ("net.addr", addr),
-                ("net.gw", gw), ("net.mtu", "1500"), ("hostname", "hvm"), ("quiet", "1")]
+                ("net.gw", gw), ("net.mtu", str(mtu)), ("hostname", "hvm"), ("quiet", "1")]
         if NESTED:
             recs.append(("no_avx", "1"))
         request = b"".join(f"{k}={v}\0".encode() for k, v in recs)
@@ -289,14 +291,14 @@ def sh_init_cmdline(cmdline, net):
     """Kernel command line for busybox sh as init: the servers after the same set-up the
     agent does (kernel file systems, writable places, eth0, environment). The script is one
     double-quoted init argument, so it holds no double quote."""
-    addr, gw = net
+    addr, gw, mtu = net
     env = [("PATH", GUEST_PATH), ("HOME", "/root")] + (NO_AVX_ENV if NESTED else [])
     script = ("export " + " ".join(f"{k}={v}" for k, v in env) + "; "
               "busybox mount -t proc proc /proc; busybox mount -t sysfs sys /sys; "
               "busybox mount -t devtmpfs dev /dev; "
               "for d in /tmp /run /var/lib/nginx /var/log/nginx; do "
               "busybox mount -t tmpfs tmpfs $d; done; "
-              "busybox ip link set lo up; busybox ip link set eth0 mtu 1500 up; "
+              f"busybox ip link set lo up; busybox ip link set eth0 mtu {mtu} up; "
               f"busybox ip addr add {addr} dev eth0; busybox ip route add default via {gw}; "
               + GUEST_CMD.replace("exec ", ""))
     assert '"' not in script
@@ -313,7 +315,7 @@ def start_passt(work, hp_iperf, hp_http):
     sdir = os.path.join(work, "passt")
     os.makedirs(sdir, mode=0o700, exist_ok=True)
     sock = os.path.join(sdir, "sock")
-    argv = ["passt", "-f", "-q", "-1", "-s", sock, "--mtu", "1500",
+    argv = ["passt", "-f", "-q", "-1", "-s", sock, "--mtu", str(PASST_MTU),
             "-t", f"{hp_iperf}:{IPERF_PORT}", "-t", f"{hp_http}:{HTTP_PORT}", "-u", "none"]
     if os.geteuid() == 0:
         # passt becomes nobody before it binds the socket (and says "bound" even when that
@@ -388,7 +390,8 @@ def run_qemu(ctx, backend, out, offloads=True):
     work = ctx["work"]
     cons = os.path.join(work, "console.log")
     rd = os.path.join(work, "initrd.cpio")
-    net = ctx["host_net"] if backend == "passt" else (f"{TAP_GUEST}/{TAP_PREFIX}", TAP_HOST)
+    net = (ctx["host_net"] + (PASST_MTU,) if backend == "passt"
+           else (f"{TAP_GUEST}/{TAP_PREFIX}", TAP_HOST, TAP_MTU))
     initrd(ctx, rd, net)
     cmdline = ctx["cmdline"] if ctx["agent"] else sh_init_cmdline(ctx["cmdline"], net)
     argv = [QEMU, "-M", boot.MICROVM,

@@ -13,6 +13,10 @@
 
 /* The largest frame any backend carries (passt's own limit is 65520 + the Ethernet header). */
 #define NET_BACKEND_FRAME_MAX 65536u
+/* The MTU of a backend that does not know better (a socket pair): plain Ethernet's. */
+#define NET_BACKEND_MTU_DEFAULT 1500u
+/* passt's own MTU: the largest an IPv4 packet may be after its 64 KiB frames' headers. */
+#define NET_BACKEND_MTU_PASST 65520u
 
 struct net_backend;
 
@@ -43,6 +47,7 @@ struct net_backend {
 	const struct net_backend_ops *ops;
 	int fd;			/* readable: a frame may wait; writable: room again after -EAGAIN */
 	char name[32];		/* for messages; a TAP backend's is the interface name */
+	unsigned mtu;		/* the largest IP packet the host side carries: the guest's MTU */
 };
 
 /* One published port: host_port on every host address reaches guest_port in the guest. */

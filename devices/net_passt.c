@@ -28,7 +28,9 @@
 #define NET_PASST_GO_FD     4		/* where it waits for the guest's network to be up */
 #define NET_PASST_STOP_MS   2000	/* bound on waiting for it to exit before SIGKILL */
 #define NET_PASST_NOBODY    "65534:65534"
+#define NET_PASST_MTU_ARG   "65520"	/* NET_BACKEND_MTU_PASST, as passt reads it */
 #define NET_PASST_ERR_MAX   512
+_Static_assert(NET_BACKEND_MTU_PASST == 65520, "NET_PASST_MTU_ARG says the same");
 
 struct net_passt {
 	struct net_backend be;
@@ -218,8 +220,8 @@ static char **net_passt_argv(const char *path, const struct net_port_map *maps, 
 	argv[a++] = "--quiet";
 	argv[a++] = "--fd";
 	argv[a++] = "3";
-	argv[a++] = "--mtu";		/* what DHCP tells the guest: our device's MTU */
-	argv[a++] = "1500";
+	argv[a++] = "--mtu";		/* what DHCP tells the guest: the agent sets the same */
+	argv[a++] = NET_PASST_MTU_ARG;
 	if (geteuid() == 0) {		/* it would drop to nobody anyway, with a warning */
 		argv[a++] = "--runas";
 		argv[a++] = NET_PASST_NOBODY;
@@ -388,7 +390,8 @@ int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_
 		return -ENOMEM;
 	}
 	p->err_fd = p->go_fd = -1;
-	p->be = (struct net_backend){ .ops = &net_passt_ops, .fd = -1 };
+	p->be = (struct net_backend){ .ops = &net_passt_ops, .fd = -1,
+				      .mtu = NET_BACKEND_MTU_PASST };
 	err = net_passt_run(p, path, maps, nmaps);
 	if (err) {
 		net_passt_close(&p->be);

@@ -200,7 +200,8 @@ int net_stream_open(int fd, struct net_backend **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	s->be = (struct net_backend){ .ops = &net_stream_ops, .fd = fd };
+	s->be = (struct net_backend){ .ops = &net_stream_ops, .fd = fd,
+				     .mtu = NET_BACKEND_MTU_DEFAULT };
 	snprintf(s->be.name, sizeof(s->be.name), "stream");
 	*out = &s->be;
 	return 0;
@@ -275,7 +276,8 @@ int net_dgram_open(int fd, struct net_backend **out)
 		close(fd);
 		return err;
 	}
-	d->be = (struct net_backend){ .ops = &net_dgram_ops, .fd = fd };
+	d->be = (struct net_backend){ .ops = &net_dgram_ops, .fd = fd,
+				     .mtu = NET_BACKEND_MTU_DEFAULT };
 	d->seqpacket = type == SOCK_SEQPACKET;
 	snprintf(d->be.name, sizeof(d->be.name), "dgram");
 	*out = &d->be;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../vmm/log.h"
@@ -65,6 +66,24 @@ static const struct net_backend_ops net_tap_ops = {
 	.close = net_tap_close,
 };
 
+/* The interface's MTU, which the guest must share; plain Ethernet's if it cannot be read. */
+static unsigned net_tap_mtu(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	r = fd < 0 ? -1 : ioctl(fd, SIOCGIFMTU, &ifr);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0 || ifr.ifr_mtu < 68) {
+		log_debug("tap %s: MTU unknown, using %u", ifname, NET_BACKEND_MTU_DEFAULT);
+		return NET_BACKEND_MTU_DEFAULT;
+	}
+	return (unsigned)ifr.ifr_mtu;
+}
+
 /* Why TUNSETIFF failed, in words a user can act on. */
 static const char *net_tap_why(int err, int create)
 {
@@ -112,7 +131,8 @@ int net_tap_open(const char *ifname, struct net_backend **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	t->be = (struct net_backend){ .ops = &net_tap_ops, .fd = fd };
+	t->be = (struct net_backend){ .ops = &net_tap_ops, .fd = fd,
+				      .mtu = net_tap_mtu(ifr.ifr_name) };
 	snprintf(t->be.name, sizeof(t->be.name), "%s", ifr.ifr_name);
 	*out = &t->be;
 	return 0;

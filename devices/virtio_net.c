@@ -80,19 +80,32 @@ static void vnet_timer_arm(struct vnet *n, unsigned ms)
 
 /* ---- transmit ---------------------------------------------------------------------- */
 
-/* The Internet checksum (RFC 1071) of buf, folded and complemented, with 0 sent as 0xffff. */
-static uint16_t vnet_csum(const uint8_t *buf, size_t len)
+/* Adds buf to sum as 16-bit big-endian words (RFC 1071), unfolded. */
+static uint64_t vnet_sum(const uint8_t *buf, size_t len, uint64_t sum)
 {
-	uint64_t sum = 0;
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
 	if (i < len)
 		sum += (uint32_t)buf[i] << 8;
+	return sum;
+}
+
+/* sum folded to 16 bits, in ones' complement arithmetic. */
+static uint16_t vnet_fold(uint64_t sum)
+{
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum ? (uint16_t)~sum : 0xffff;
+	return (uint16_t)sum;
+}
+
+/* The Internet checksum of buf, complemented, with 0 sent as 0xffff (as UDP needs). */
+static uint16_t vnet_csum(const uint8_t *buf, size_t len)
+{
+	uint16_t sum = (uint16_t)~vnet_fold(vnet_sum(buf, len, 0));
+
+	return sum ? sum : 0xffff;
 }
 
 /*
@@ -131,7 +144,7 @@ static int vnet_tx_one(struct vnet *n)
 		return 0;
 	}
 	len -= VNET_HDR;
-	if (len > VNET_FRAME_MAX) {
+	if (len > n->frame_max) {
 		vnet_count(&n->tx_dropped_oversize);
 		vnet_warn_once(n, VNET_WARN_TX_OVERSIZE, "transmit", "frame larger than the MTU allows");
 		return 0;
@@ -165,7 +178,8 @@ static int vnet_tx_one(struct vnet *n)
 static void vnet_broken(struct vnet *n)
 {
 	n->active = 0;
-	n->rx_held = n->tx_held = 0;
+	n->tx_held = 0;
+	n->rx_len = 0;
 	virtio_mmio_broken(&n->transport);
 }
 
@@ -229,83 +243,144 @@ static void vnet_backend_gone(struct vnet *n, int err)
 		vnet_tx_run(n);
 }
 
-/* Makes sure rx_chain holds a free buffer: 1 yes, 0 none posted, -1 the queue broke. */
-static int vnet_rx_buffer(struct vnet *n)
+/*
+ * Whether f is TCP or UDP over IPv4 or IPv6 (without extension headers or fragments) with a
+ * checksum that verifies: then the guest may skip its own check (GUEST_CSUM's DATA_VALID).
+ */
+static int vnet_rx_csum_valid(const uint8_t *f, size_t len)
 {
-	struct virtq *vq = &n->transport.vq[VNET_RXQ];
-	int r;
+	const uint8_t *ip = f + VNET_ETH_HLEN, *l4;
+	unsigned type = len >= VNET_ETH_HLEN ? (unsigned)f[12] << 8 | f[13] : 0, proto;
+	size_t l4len;
+	uint64_t sum;
 
-	if (n->rx_held)
-		return 1;
-	if (!n->active)
+	if (type == 0x0800 && len >= VNET_ETH_HLEN + 20) {
+		size_t ihl = (ip[0] & 15u) * 4u, total = (size_t)ip[2] << 8 | ip[3];
+
+		if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || VNET_ETH_HLEN + total > len ||
+		    (ip[6] & 0x3f) || ip[7])	/* more fragments, or not the first */
+			return 0;
+		proto = ip[9], l4 = ip + ihl, l4len = total - ihl;
+		sum = vnet_sum(ip + 12, 8, 0);	/* source and destination */
+	} else if (type == 0x86dd && len >= VNET_ETH_HLEN + 40) {
+		l4len = (size_t)ip[4] << 8 | ip[5];
+		if (VNET_ETH_HLEN + 40 + l4len > len)
+			return 0;
+		proto = ip[6], l4 = ip + 40;
+		sum = vnet_sum(ip + 8, 32, 0);
+	} else {
 		return 0;
-	r = virtq_pop(vq, &n->transport.vm->mem, &n->rx_chain);
-	if (r == 0 && virtq_enable_notify(vq))
-		r = virtq_pop(vq, &n->transport.vm->mem, &n->rx_chain);
-	/* Room for the header is the least a receive buffer must have (virtio 1.2 5.1.6.3.1). */
-	if (r == 1 && virtq_chain_writable(&n->rx_chain) < VNET_HDR) {
+	}
+	if (!(proto == 6 && l4len >= 20) && !(proto == 17 && l4len >= 8))
+		return 0;
+	if (proto == 17 && type == 0x0800 && !l4[6] && !l4[7])
+		return 0;	/* UDP over IPv4 without a checksum: nothing to vouch for */
+	return vnet_fold(vnet_sum(l4, l4len, sum + proto + l4len)) == 0xffff;
+}
+
+/*
+ * Pops the next receive buffer into c, checking it can hold at least the header (virtio 1.2
+ * 5.1.6.3.1): 1, 0 none posted, -1 the queue broke.
+ */
+static int vnet_rx_pop(struct vnet *n, struct virtq_chain *c)
+{
+	int r = virtq_pop(&n->transport.vq[VNET_RXQ], &n->transport.vm->mem, c);
+
+	if (r == 1 && virtq_chain_writable(c) < VNET_HDR) {
 		log_warn("virtio-net: receive buffer smaller than the header");
 		r = -EINVAL;
 	}
-	if (r < 0) {
+	if (r < 0)
 		vnet_broken(n);
-		return -1;
-	}
-	n->rx_held = r;
-	if (r)
-		n->rx_dropping = 0;
-	return r;
+	return r < 0 ? -1 : r;
 }
 
-/* Receives one frame into rx_chain: 1 delivered, 0 dropped, -1 none waiting or gone. */
-static int vnet_rx_one(struct vnet *n)
+/*
+ * Copies the waiting frame behind its header into as many receive buffers as it needs (one
+ * without MRG_RXBUF) and returns them to the driver: 1 done, 0 too few posted yet (none
+ * taken), -1 the queue broke. A frame larger than one buffer (or the whole queue) is dropped.
+ */
+static int vnet_rx_deliver(struct vnet *n)
 {
-	struct virtq_chain *c = &n->rx_chain;
-	struct iovec *w = c->iov + c->nread, data[VIRTQ_MAX_SIZE];
-	struct virtio_net_hdr_v1 hdr = { .num_buffers = 1 };	/* 1 without MRG_RXBUF */
-	uint64_t room = virtq_chain_writable(c) - VNET_HDR;
-	unsigned k = iov_slice(w, c->nwrite, VNET_HDR, room, data, VIRTQ_MAX_SIZE);
-	ssize_t len = n->be->ops->recv(n->be, data, k);
+	struct virtq *vq = &n->transport.vq[VNET_RXQ];
+	uint16_t heads[VIRTQ_MAX_SIZE];
+	uint32_t lens[VIRTQ_MAX_SIZE];
+	size_t total = VNET_HDR + (size_t)n->rx_len, done = 0;
+	unsigned k = 0, most = n->rx_mergeable ? vq->size : 1;
+	struct virtio_net_hdr_v1 hdr = { 0 };
 
-	if (len == 0 || len == -EAGAIN)
-		return -1;
-	if (len > (ssize_t)VNET_FRAME_MAX)
-		len = -EMSGSIZE;	/* fits the buffer, but the MTU we promised forbids it */
-	if (len == -EMSGSIZE) {
-		vnet_count(&n->rx_dropped_oversize);
-		vnet_warn_once(n, VNET_WARN_RX_OVERSIZE, "receive",
-			       "frame larger than the guest's buffer or the MTU");
-		return 0;	/* the buffer stays ours for the next frame */
+	while (done < total) {
+		struct virtq_chain *c = k ? &n->rx_more : &n->rx_first;
+		size_t skip = k ? 0 : VNET_HDR, len;
+		int r = k < most ? vnet_rx_pop(n, c) : 0;
+
+		if (r < 0)
+			return -1;
+		if (r == 0 && k < most) {
+			virtq_unpop(vq, k);
+			return 0;
+		}
+		if (r == 0) {		/* every buffer it may have is too short */
+			virtq_unpop(vq, k);
+			n->rx_len = 0;
+			vnet_count(&n->rx_dropped_oversize);
+			vnet_warn_once(n, VNET_WARN_RX_OVERSIZE, "receive",
+				       "frame larger than the guest's receive buffers");
+			return 1;
+		}
+		len = virtq_chain_writable(c) < total - done ? virtq_chain_writable(c) : total - done;
+		iov_from_buf(c->iov + c->nread, c->nwrite, skip, n->rx_frame + done + skip - VNET_HDR,
+			     len - skip);
+		heads[k] = c->head;
+		lens[k++] = (uint32_t)len;
+		done += len;
 	}
-	if (len < 0) {
-		vnet_backend_gone(n, (int)len);
-		return -1;
-	}
-	iov_from_buf(w, c->nwrite, 0, &hdr, VNET_HDR);
-	virtq_push(&n->transport.vq[VNET_RXQ], c->head, VNET_HDR + (uint32_t)len);
-	n->rx_held = 0;
+	hdr.num_buffers = (uint16_t)k;	/* 1 without MRG_RXBUF, as the spec wants */
+	if (n->rx_csum && vnet_rx_csum_valid(n->rx_frame, n->rx_len))
+		hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	iov_from_buf(n->rx_first.iov + n->rx_first.nread, n->rx_first.nwrite, 0, &hdr, VNET_HDR);
+	for (unsigned i = 0; i < k; i++)
+		virtq_push(vq, heads[i], lens[i]);
+	n->rx_len = 0;
+	n->rx_dropping = 0;
 	vnet_count(&n->rx_frames);
 	return 1;
 }
 
-/* Reads one frame nobody can take and counts it; 0 when none was waiting. */
-static int vnet_rx_drop(struct vnet *n)
+/* Counts a frame nobody can take. Debug only: hosts send multicast before any driver runs. */
+static void vnet_rx_count_drop(struct vnet *n)
 {
-	uint8_t scratch[2048];	/* only the length matters; larger frames report -EMSGSIZE */
-	struct iovec v = { scratch, sizeof(scratch) };
+	vnet_count(&n->rx_dropped_no_buffer);
+	if (!(n->warned & VNET_WARN_RX_NOBUF))
+		log_debug("virtio-net: receive: too few buffers posted by the guest; dropping");
+	n->warned |= VNET_WARN_RX_NOBUF;
+}
+
+/*
+ * Reads the backend's next frame into rx_frame, or drops it when no buffer can take it:
+ * 1 a frame waits, 0 one was dropped, -1 none waiting or the backend is gone.
+ */
+static int vnet_rx_read(struct vnet *n, int posted)
+{
+	struct iovec v = { n->rx_frame, n->frame_max };	/* larger ones report -EMSGSIZE */
 	ssize_t len = n->be->ops->recv(n->be, &v, 1);
 
 	if (len == 0 || len == -EAGAIN)
-		return 0;
+		return -1;
 	if (len < 0 && len != -EMSGSIZE) {
 		vnet_backend_gone(n, (int)len);
+		return -1;
+	}
+	if (!posted) {
+		vnet_rx_count_drop(n);
 		return 0;
 	}
-	/* Debug only: hosts send multicast before any driver runs, which is no fault. */
-	vnet_count(&n->rx_dropped_no_buffer);
-	if (!(n->warned & VNET_WARN_RX_NOBUF))
-		log_debug("virtio-net: receive: no buffer posted by the guest; dropping");
-	n->warned |= VNET_WARN_RX_NOBUF;
+	if (len < 0) {
+		vnet_count(&n->rx_dropped_oversize);
+		vnet_warn_once(n, VNET_WARN_RX_OVERSIZE, "receive", "frame larger than the MTU");
+		return 0;
+	}
+	n->rx_len = (uint32_t)len;
 	return 1;
 }
 
@@ -322,30 +397,49 @@ static void vnet_rx_stall(struct vnet *n)
 	vnet_poll_update(n);
 }
 
+/*
+ * One step of receiving: 1 go on, 0 stop (stalled, nothing waiting, or broken). A frame is
+ * read only once a buffer is posted (or frames are being dropped), so that a guest that posts
+ * none leaves the backend unread; then one that posts too few is waited for the same way.
+ */
+static int vnet_rx_step(struct vnet *n, unsigned *pushed)
+{
+	struct virtq *vq = &n->transport.vq[VNET_RXQ];
+	int r;
+
+	if (!n->rx_len) {
+		int posted = n->active && virtq_enable_notify(vq);
+
+		if (!posted && n->active && !n->rx_dropping) {
+			vnet_rx_stall(n);
+			return 0;
+		}
+		r = vnet_rx_read(n, posted);
+		if (r <= 0)
+			return r == 0;
+	}
+	r = vnet_rx_deliver(n);
+	if (r == 0 && n->rx_dropping) {	/* the guest had its time to post more */
+		n->rx_len = 0;
+		vnet_rx_count_drop(n);
+		return 1;
+	}
+	if (r == 0 && virtq_enable_notify_more(vq))
+		return 1;		/* more came while we looked: try again */
+	if (r == 0)
+		vnet_rx_stall(n);
+	*pushed += r > 0;
+	return r > 0;
+}
+
 /* Moves frames from the backend into receive buffers, at most a batch per call. */
 static void vnet_rx_run(struct vnet *n)
 {
 	unsigned pushed = 0;
 
-	for (unsigned i = 0; i < VNET_RX_BATCH && !n->be_gone && !n->rx_stalled; i++) {
-		int r = vnet_rx_buffer(n);
-
-		if (r < 0)
+	for (unsigned i = 0; i < VNET_RX_BATCH && !n->be_gone && !n->rx_stalled; i++)
+		if (!vnet_rx_step(n, &pushed))
 			break;
-		if (r == 0 && n->active && !n->rx_dropping) {
-			vnet_rx_stall(n);
-			break;
-		}
-		if (r == 0) {
-			if (!vnet_rx_drop(n))
-				break;
-			continue;
-		}
-		r = vnet_rx_one(n);
-		if (r < 0)
-			break;
-		pushed += (unsigned)r;
-	}
 	if (pushed)
 		virtio_mmio_used(&n->transport, VNET_RXQ);
 }
@@ -407,21 +501,28 @@ static void vnet_queue_notify(void *dev, unsigned q)
 /*
  * No VIRTIO_NET_F_MTU: it would make the guest's MTU ceiling ours, and then no guest program
  * could send the oversized frames our drop path exists for, so tests could not reach it. The
- * agent sets the MTU itself (VNET_MTU); a larger frame is dropped and counted here.
+ * agent sets the backend's MTU itself; a larger frame is dropped and counted here.
  */
 static uint64_t vnet_features(void *dev)
 {
 	(void)dev;
-	/* CSUM: the guest leaves TCP/UDP checksums to us, which lets it send pages without copies. */
+	/*
+	 * CSUM: the guest leaves TCP/UDP checksums to us, which lets it send pages without copies.
+	 * GUEST_CSUM: we verify received ones, natively, where the guest's check is emulated.
+	 * MRG_RXBUF: a 64 KiB frame spans page-sized buffers (without it Linux would post 64 KiB
+	 * per buffer once its MTU is large, or drop large frames).
+	 */
 	return (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
-	       (1ULL << VIRTIO_NET_F_CSUM);
+	       (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+	       (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 }
 
 static void vnet_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
 {
 	struct vnet *n = dev;
 	struct vnet_config cfg = {
-		.status = VIRTIO_NET_S_LINK_UP, .max_virtqueue_pairs = 1, .mtu = VNET_MTU,
+		.status = VIRTIO_NET_S_LINK_UP, .max_virtqueue_pairs = 1,
+		.mtu = (uint16_t)(n->mtu < 0xffff ? n->mtu : 0xffff),
 	};
 
 	memcpy(cfg.mac, n->mac, sizeof(cfg.mac));
@@ -433,6 +534,8 @@ static void vnet_activate(void *dev, uint64_t features)
 	struct vnet *n = dev;
 
 	n->tx_csum = !!(features & (1ULL << VIRTIO_NET_F_CSUM));
+	n->rx_csum = !!(features & (1ULL << VIRTIO_NET_F_GUEST_CSUM));
+	n->rx_mergeable = !!(features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
 	n->active = 1;
 	vnet_rx_run(n);
 }
@@ -442,7 +545,8 @@ static void vnet_reset(void *dev)
 	struct vnet *n = dev;
 
 	/* Held chains belong to the old rings; frames now drop until the driver is back. */
-	n->active = n->rx_held = n->tx_held = 0;
+	n->active = n->tx_held = 0;
+	n->rx_len = 0;
 	n->rx_stalled = n->rx_dropping = 0;
 	vnet_timer_arm(n, 0);
 	vnet_poll_update(n);
@@ -506,6 +610,10 @@ int vnet_attach(struct vnet *n, struct vm *vm, gpa_t base, unsigned irq, const u
 		log_err("virtio-net: no backend");
 		return -EINVAL;
 	}
+	n->mtu = be->mtu >= VNET_MTU_MIN ? be->mtu : NET_BACKEND_MTU_DEFAULT;
+	n->frame_max = n->mtu + VNET_ETH_EXTRA;
+	if (n->frame_max > NET_BACKEND_FRAME_MAX)
+		n->frame_max = NET_BACKEND_FRAME_MAX;	/* passt's 65520 fits untagged */
 	err = vnet_setup_poll(n);
 	if (err)
 		goto fail;

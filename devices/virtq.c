@@ -142,6 +142,11 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain 
 	return 1;
 }
 
+void virtq_unpop(struct virtq *vq, unsigned count)
+{
+	vq->last_avail -= (uint16_t)count;	/* popping wrote nothing the driver sees */
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *e;
@@ -197,6 +202,24 @@ int virtq_enable_notify(struct virtq *vq)
 	/* Full barrier: publish avail_event before re-reading avail->idx for late arrivals. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
+int virtq_enable_notify_more(struct virtq *vq)
+{
+	uint16_t seen;
+
+	if (!vq->ready || vq->broken)
+		return 0;
+	/* Acquire: pairs with the driver's release of the index, like virtq_pop's load. */
+	seen = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+	if (vq->event_idx) {
+		/* A driver notifies when its new index passes avail_event: from `seen` on. */
+		uint16_t *avail_event = (uint16_t *)&vq->used->ring[vq->size];
+		__atomic_store_n(avail_event, seen, __ATOMIC_RELAXED);
+	}
+	/* Full barrier: publish avail_event before re-reading avail->idx for late arrivals. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != seen;
 }
 
 uint64_t virtq_chain_writable(const struct virtq_chain *chain)

@@ -51,6 +51,13 @@ void virtq_reset(struct virtq *vq);
  */
 int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain *chain);
 
+/*
+ * Gives back the last `count` requests taken and not yet returned: the driver cannot tell,
+ * and the next virtq_pop takes them again (a device that needs several at once, and found too
+ * few, waits without holding any).
+ */
+void virtq_unpop(struct virtq *vq, unsigned count);
+
 /* Returns a request to the driver with `len` bytes written into its writable buffers. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
@@ -62,6 +69,13 @@ int virtq_should_interrupt(struct virtq *vq);
  * returns 1 if requests slipped in meanwhile (process again), else 0.
  */
 int virtq_enable_notify(struct virtq *vq);
+
+/*
+ * Like virtq_enable_notify, for a device that saw requests but too few to go on: asks for a
+ * notification once the driver adds to what it has published now, then returns 1 if it added
+ * meanwhile, else 0.
+ */
+int virtq_enable_notify_more(struct virtq *vq);
 
 /* Total bytes of the writable buffers of a chain. */
 uint64_t virtq_chain_writable(const struct virtq_chain *chain);

@@ -188,7 +188,6 @@ int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n)
 	n->mode = hvm_net_resolve(c);
 	if (err || n->mode == HVM_NET_NONE)
 		return err;
-	n->guest.mtu = HVM_NET_MTU;
 	if (c->has_mac)
 		memcpy(n->mac, c->mac, sizeof(n->mac));
 	else
@@ -196,6 +195,8 @@ int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n)
 	err = n->mode == HVM_NET_USER ? setup_user(c, n) : setup_tap(c, n);
 	if (err)
 		hvm_net_teardown(n);
+	else
+		n->guest.mtu = n->backend->mtu;	/* the device carries what the backend does */
 	return err;
 }
 

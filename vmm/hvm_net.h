@@ -11,7 +11,6 @@
 
 #define HVM_NET_MAX_PORTS 16
 #define HVM_NET_DNS       3
-#define HVM_NET_MTU       1500
 
 enum hvm_net_mode { HVM_NET_AUTO, HVM_NET_NONE, HVM_NET_USER, HVM_NET_TAP };
 
@@ -40,7 +39,7 @@ struct hvm_net_guest {
 	char gateway[INET_ADDRSTRLEN];
 	char dns[HVM_NET_DNS][INET_ADDRSTRLEN];
 	int ndns;
-	unsigned mtu;
+	unsigned mtu;			/* the backend's: 65520 with passt, the TAP's own */
 };
 
 struct net_backend;

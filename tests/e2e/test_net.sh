@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Network issue: nginx in a real Debian image served through -p (rootless, passt) under wrk
-# load, the guest reaching a host server, unpublished ports unreachable, TAP in a namespace,
-# and oversized guest frames dropped and counted while the VM keeps working.
+# load, the guest reaching a host server, bulk data both ways in passt-sized frames,
+# unpublished ports unreachable, TAP in a namespace, and oversized guest frames dropped and
+# counted while the VM keeps working.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
 o=$WORK/o e=$WORK/e
@@ -12,9 +13,19 @@ base=$(debian_nginx) || { bad "debootstrap a Debian rootfs with nginx"; finish; 
 IMG=$WORK/nginx
 cp -a "$base" "$IMG"
 echo "hvm-e2e-page-$$" >"$IMG/var/www/html/index.html"
+# Bulk data: 4 MiB take at least 2873 frames at an MTU of 1500 (1460 bytes of TCP each), so
+# fewer frames in all show that passt's MTU of 65520 is in use, through merged receive buffers.
+BIG=4194304 FRAMES_AT_1500=2873
+head -c $BIG /dev/urandom >"$IMG/var/www/html/big"
+cp "$IMG/var/www/html/big" $WORK/big
+fewer_frames() {	# METRICS COUNTER: the counter is under FRAMES_AT_1500
+	python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["net"][sys.argv[2]]; print(n); sys.exit(n >= int(sys.argv[3]))' \
+		"$1" "$2" $FRAMES_AT_1500 2>&1
+}
 
 # The guest also listens on 5000, which is not published: it must not be reachable.
-"$HVM" --image "$IMG" -p 18080:80 --cmd 'busybox nc -l -p 5000 -e echo leaked & exec nginx -g "daemon off;"' >$o 2>$e </dev/null &
+"$HVM" --image "$IMG" -p 18080:80 --metrics-json $WORK/nginx.json \
+	--cmd 'busybox nc -l -p 5000 -e echo leaked & exec nginx -g "daemon off;"' >$o 2>$e </dev/null &
 pid=$!
 up=0
 for _ in $(seq 1 "$VM_TIMEOUT"); do
@@ -33,16 +44,29 @@ if [ $up = 1 ]; then
 	! grep -q 'Non-2xx' $WORK/wrk && ok "wrk: only 2xx answers" || bad "wrk: only 2xx answers"
 	! curl -s -m 3 http://127.0.0.1:5000/ >/dev/null 2>&1 && ok "an unpublished guest port is unreachable" ||
 		bad "an unpublished guest port is unreachable"
+	curl -fsS -m "$VM_TIMEOUT" -o $WORK/big.got http://127.0.0.1:18080/big 2>$WORK/curl.err
+	cmp -s $WORK/big $WORK/big.got && ok "4 MiB from the guest arrive intact" ||
+		bad "4 MiB from the guest arrive intact" "$(cat $WORK/curl.err; ls -l $WORK/big.got 2>&1)"
 fi
 kill -TERM $pid; wait $pid
+if [ $up = 1 ]; then
+	n=$(fewer_frames $WORK/nginx.json tx_frames) && ok "the guest sent them in large frames ($n in all)" ||
+		bad "the guest sent them in large frames" "$n frames, not under $FRAMES_AT_1500"
+fi
 
 # The guest reaches a server on the host through the gateway address.
 python3 -m http.server 18181 --bind 0.0.0.0 --directory "$WORK" >/dev/null 2>&1 &
 hp=$!
 echo host-file-ok >$WORK/hostfile
 vm $o $e --image "$IMG" --net user --cmd 'busybox wget -q -O - http://$(busybox ip route | busybox awk "/default/{print \$3}"):18181/hostfile'
-kill $hp
 grep -q host-file-ok $o && ok "guest fetches from a host server via the gateway" || bad "guest fetches from a host server via the gateway" "$(cat $o $e | tail -5)"
+vm $o $e --image "$IMG" --net user --metrics-json $WORK/get.json \
+	--cmd 'busybox wget -q -O - http://$(busybox ip route | busybox awk "/default/{print \$3}"):18181/big | busybox sha256sum'
+kill $hp
+[ "$(cut -d' ' -f1 $o)" = "$(sha256sum <$WORK/big | cut -d' ' -f1)" ] && ok "4 MiB from the host arrive intact" ||
+	bad "4 MiB from the host arrive intact" "$(cat $o $e | tail -5)"
+n=$(fewer_frames $WORK/get.json rx_frames) && ok "the guest received them in large frames ($n in all)" ||
+	bad "the guest received them in large frames" "$n frames, not under $FRAMES_AT_1500"
 vm $o $e --image "$IMG" --net user --cmd 'cat /etc/resolv.conf'
 grep -q '^nameserver ' $o && ok "resolv.conf written from the host's name servers" || bad "resolv.conf written" "$(cat $o)"
 

@@ -232,5 +232,38 @@ static void interrupt_suppression(void)
 	CHECK_EQ(virtq_enable_notify(&vq), 1);	/* a request slipped in: process again */
 }
 
+/* A device that found too few requests gives them back and asks to hear of the next one. */
+static void unpop_and_notify_more(void)
+{
+	uint16_t avail_event;
+
+	fresh_queue();
+	vq.event_idx = 1;
+	for (uint16_t i = 0; i < 3; i++) {
+		set_desc(i, DATA + 64u * i, 64, VRING_DESC_F_WRITE, 0);
+		offer(i);
+	}
+	for (uint16_t i = 0; i < 2; i++) {
+		CHECK_EQ(virtq_pop(&vq, &mem, &chain), 1);
+		CHECK_EQ(chain.head, i);
+	}
+	virtq_unpop(&vq, 2);
+	CHECK_EQ(virtq_enable_notify_more(&vq), 0);
+	memcpy(&avail_event, &used()->ring[QSIZE], sizeof(avail_event));
+	/* Not 0 (the next to take): a driver adding its 4th must notify, having passed 3. */
+	CHECK_EQ(avail_event, 3);
+	CHECK_EQ(used()->idx, 0);	/* nothing returned */
+	for (uint16_t i = 0; i < 3; i++) {	/* all three again, in order */
+		CHECK_EQ(virtq_pop(&vq, &mem, &chain), 1);
+		CHECK_EQ(chain.head, i);
+	}
+	CHECK_EQ(virtq_pop(&vq, &mem, &chain), 0);
+	virtq_unpop(&vq, 1);
+	offer(0);			/* the 4th: now it wants to hear of the 5th */
+	CHECK_EQ(virtq_enable_notify_more(&vq), 0);
+	memcpy(&avail_event, &used()->ring[QSIZE], sizeof(avail_event));
+	CHECK_EQ(avail_event, 4);
+}
+
 HARNESS_MAIN(request_and_completion, hostile_chains, long_chain_within_size, indirect_tables,
-	     bad_queue_setup, interrupt_suppression)
+	     bad_queue_setup, interrupt_suppression, unpop_and_notify_more)
