@@ -6,6 +6,7 @@ e2e tests use (tests/e2e/images.sh debian_nginx, cached under BUILD/test-cache) 
 `iperf3 -s` and `nginx -g 'daemon off;'`. From the host side:
   host->guest   iperf3 -c GUEST -t T       Mbit/s the receiver counted (the guest)
   guest->host   iperf3 -c GUEST -t T -R    Mbit/s the receiver counted (the host)
+                (both with --repeating-payload: no guest getrandom() of 128 KiB per test)
   HTTP          wrk -t2 -c20 -d10s --timeout 30s on nginx's default page: requests/s, and
                 wrk's socket errors and non-2xx answers if any
 for each backend, hvm and QEMU alike:
@@ -160,7 +161,11 @@ def iperf(ns, addr, port, seconds, reverse):
     """Mbit/s the receiving side counted; retried while the server is not up or busy. nginx
     answering does not mean iperf3 listens yet: under passt a connection to a guest port
     nobody listens on is accepted on the host and then reset."""
-    cmd = ns + ["iperf3", "-c", addr, "-p", str(port), "-t", str(seconds), "-J"]
+    # --repeating-payload: else each side fills its 128 KiB buffer from getrandom() when a
+    # test starts, which in the guest is ~1M emulated instructions of ChaCha on PVM hosts
+    # (seconds), measured as network time.
+    cmd = ns + ["iperf3", "-c", addr, "-p", str(port), "-t", str(seconds), "-J",
+                "--repeating-payload"]
     if reverse:
         cmd.append("-R")
     err = ""
