@@ -18,10 +18,10 @@ for each backend, hvm and QEMU alike:
   TAP    root only: a network namespace made here holds a TAP device 10.213.7.1/24; hvm-run
          --net tap:NAME --ip 10.213.7.2/24, QEMU `-netdev tap,...,script=no`; iperf3 and wrk
          run inside the namespace; the MTU is the TAP's, 1500. QEMU runs twice here: with its
-         defaults (through TAP's vnet header its virtio-net offers TSO/UFO offloads, which
-         hvm's does not), and as "qemu-nooffload" with those turned off (gso=off,...; the
-         checksum offloads both ways and merged receive buffers, which hvm offers too, stay
-         on): the same device features as hvm; the two QEMU rows show what TSO is worth.
+         defaults (through TAP's vnet header its virtio-net offers TSO and UFO; hvm's offers
+         TSO), and as "qemu-nooffload" with those turned off (gso=off,...; the checksum
+         offloads both ways and merged receive buffers stay on): the two QEMU rows show what
+         segmentation offload is worth.
 QEMU gets the same vmlinux, kernel command line (less hvm's virtio_mmio.device= entries, as in
 bench/stdio.py), initramfs, RAM and vCPU count, and the very ext4 root disk hvm-run made for the
 image (found among hvm-run's open files). How its guest starts the servers:
@@ -75,7 +75,7 @@ WRK = ["-t2", "-c20", "-d10s", "--timeout", "30s"]
 NO_OFFLOADS = ",".join(f"{f}=off" for f in (   # all but the checksums, which hvm offers too
     "gso", "host_tso4", "host_tso6", "host_ecn", "host_ufo", "guest_tso4",
     "guest_tso6", "guest_ecn", "guest_ufo"))
-# Per backend, the VMMs compared; over TAP also QEMU without offloads, to show their share.
+# Per backend, the VMMs compared; over TAP also QEMU without TSO/UFO, to show their share.
 VMMS = {"passt": ["hvm", "qemu"], "tap": ["hvm", "qemu", "qemu-nooffload"]}
 GUEST_CMD = "iperf3 -s -i 0 >/dev/null 2>&1 & exec nginx -g 'daemon off;'"
 # agent/process.c: DEFAULT_PATH, and env_no_avx() on PVM hosts.

@@ -39,6 +39,11 @@ struct net_backend_ops {
 	 * Called once, on the VM's service thread; touches nothing the I/O thread uses. May be NULL.
 	 */
 	int (*guest_up)(struct net_backend *be);
+	/*
+	 * With vnet_hdr: the guest negotiated these virtio-net features (VIRTIO_NET_F_GUEST_*
+	 * bits), so the host side may hand it frames that use them. May be NULL.
+	 */
+	int (*set_offload)(struct net_backend *be, uint64_t guest_features);
 	/* Closes the fd and frees the backend (and stops a helper process it owns). */
 	void (*close)(struct net_backend *be);
 };
@@ -48,6 +53,11 @@ struct net_backend {
 	int fd;			/* readable: a frame may wait; writable: room again after -EAGAIN */
 	char name[32];		/* for messages; a TAP backend's is the interface name */
 	unsigned mtu;		/* the largest IP packet the host side carries: the guest's MTU */
+	/*
+	 * Each frame, both ways, starts with a 12-byte struct virtio_net_hdr_v1 (a TAP opened with
+	 * IFF_VNET_HDR): checksum and segmentation offloads pass through to the host kernel.
+	 */
+	int vnet_hdr;
 };
 
 /* One published port: host_port on every host address reaches guest_port in the guest. */

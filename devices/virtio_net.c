@@ -144,14 +144,21 @@ static int vnet_tx_one(struct vnet *n)
 		return 0;
 	}
 	len -= VNET_HDR;
-	if (len > n->frame_max) {
+	if (n->tx_csum)		/* without offloads the header holds nothing to act on */
+		iov_to_buf(c->iov, c->nread, 0, &hdr, VNET_HDR);
+	/* A TSO segment may exceed the MTU: the host kernel cuts it (HOST_TSO needs vnet_hdr). */
+	if (len > (n->tx_tso && hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE ? NET_BACKEND_FRAME_MAX
+									  : n->frame_max)) {
 		vnet_count(&n->tx_dropped_oversize);
 		vnet_warn_once(n, VNET_WARN_TX_OVERSIZE, "transmit", "frame larger than the MTU allows");
 		return 0;
 	}
-	if (n->tx_csum)		/* without offloads the header holds nothing to act on */
-		iov_to_buf(c->iov, c->nread, 0, &hdr, VNET_HDR);
-	if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+	if (n->be->vnet_hdr) {
+		/* Our copy of the header, so the guest cannot change it after the checks above. */
+		hdr.num_buffers = 0;
+		frame[0] = (struct iovec){ &hdr, VNET_HDR };
+		k = 1 + iov_slice(c->iov, c->nread, VNET_HDR, len, frame + 1, VIRTQ_MAX_SIZE - 1);
+	} else if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (vnet_tx_complete_csum(n, &hdr, len) < 0) {
 			vnet_count(&n->tx_dropped_short);
 			vnet_warn_once(n, VNET_WARN_TX_SHORT, "transmit",
@@ -335,8 +342,10 @@ static int vnet_rx_deliver(struct vnet *n)
 		lens[k++] = (uint32_t)len;
 		done += len;
 	}
+	if (n->be->vnet_hdr && n->rx_csum)	/* the host kernel's offloads, as the guest took them */
+		hdr = n->rx_hdr;
 	hdr.num_buffers = (uint16_t)k;	/* 1 without MRG_RXBUF, as the spec wants */
-	if (n->rx_csum && vnet_rx_csum_valid(n->rx_frame, n->rx_len))
+	if (n->rx_csum && !hdr.flags && vnet_rx_csum_valid(n->rx_frame, n->rx_len))
 		hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
 	iov_from_buf(n->rx_first.iov + n->rx_first.nread, n->rx_first.nwrite, 0, &hdr, VNET_HDR);
 	for (unsigned i = 0; i < k; i++)
@@ -362,8 +371,16 @@ static void vnet_rx_count_drop(struct vnet *n)
  */
 static int vnet_rx_read(struct vnet *n, int posted)
 {
-	struct iovec v = { n->rx_frame, n->frame_max };	/* larger ones report -EMSGSIZE */
-	ssize_t len = n->be->ops->recv(n->be, &v, 1);
+	/* Larger ones report -EMSGSIZE; a TSO segment may exceed the MTU. */
+	struct iovec v[2] = { { &n->rx_hdr, VNET_HDR },
+			      { n->rx_frame, n->rx_tso ? NET_BACKEND_FRAME_MAX : n->frame_max } };
+	int with_hdr = n->be->vnet_hdr;
+	ssize_t len = n->be->ops->recv(n->be, v + !with_hdr, 1u + !!with_hdr);
+
+	if (with_hdr && len > 0 && len < (ssize_t)VNET_HDR + VNET_ETH_HLEN)
+		len = -EMSGSIZE;	/* no Ethernet frame behind the header: not ours to pass on */
+	else if (with_hdr && len > 0)
+		len -= VNET_HDR;
 
 	if (len == 0 || len == -EAGAIN)
 		return -1;
@@ -505,7 +522,12 @@ static void vnet_queue_notify(void *dev, unsigned q)
  */
 static uint64_t vnet_features(void *dev)
 {
-	(void)dev;
+	struct vnet *n = dev;
+	/* TSO only where the backend takes the header along: no segmenting here. */
+	uint64_t tso = n->be->vnet_hdr ? (1ULL << VIRTIO_NET_F_HOST_TSO4) |
+		(1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+		(1ULL << VIRTIO_NET_F_GUEST_TSO6) : 0;
+
 	/*
 	 * CSUM: the guest leaves TCP/UDP checksums to us, which lets it send pages without copies.
 	 * GUEST_CSUM: we verify received ones, natively, where the guest's check is emulated.
@@ -514,7 +536,7 @@ static uint64_t vnet_features(void *dev)
 	 */
 	return (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
 	       (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-	       (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	       (1ULL << VIRTIO_NET_F_MRG_RXBUF) | tso;
 }
 
 static void vnet_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
@@ -536,6 +558,12 @@ static void vnet_activate(void *dev, uint64_t features)
 	n->tx_csum = !!(features & (1ULL << VIRTIO_NET_F_CSUM));
 	n->rx_csum = !!(features & (1ULL << VIRTIO_NET_F_GUEST_CSUM));
 	n->rx_mergeable = !!(features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
+	n->tx_tso = !!(features & ((1ULL << VIRTIO_NET_F_HOST_TSO4) |
+				   (1ULL << VIRTIO_NET_F_HOST_TSO6)));
+	n->rx_tso = !!(features & ((1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+				   (1ULL << VIRTIO_NET_F_GUEST_TSO6)));
+	if (n->be->vnet_hdr && n->be->ops->set_offload && !n->be_gone)
+		n->be->ops->set_offload(n->be, features);	/* logs; offloads stay off */
 	n->active = 1;
 	vnet_rx_run(n);
 }

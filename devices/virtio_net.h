@@ -2,7 +2,8 @@
  * virtio-net (virtio 1.2 section 5.1): one receive and one transmit queue, a MAC, a link that
  * is always up, the backend's MTU (65520 with passt), mergeable receive buffers (a large frame
  * spans several), transmit checksums completed here (VIRTIO_NET_F_CSUM) and receive checksums
- * verified here (VIRTIO_NET_F_GUEST_CSUM), over any struct net_backend. Everything runs on
+ * verified here (VIRTIO_NET_F_GUEST_CSUM), over any struct net_backend; over one that carries
+ * the virtio-net header (TAP) also TSO both ways, left to the host kernel. Everything runs on
  * the device's I/O thread, which also polls the backend. The guest can never make the device
  * spin or block: when it posts too few receive buffers the backend is left unread for a moment
  * (back-pressure) and then drained into the drop counter; docs/net.md has the rules.
@@ -11,6 +12,7 @@
 #define HVM_VIRTIO_NET_H
 
 #include <stdatomic.h>
+#include <linux/virtio_net.h>
 #include <stdint.h>
 
 #include "net_backend.h"
@@ -41,6 +43,8 @@ struct vnet {
 	int tx_csum;			/* VIRTIO_NET_F_CSUM negotiated */
 	int rx_csum;			/* VIRTIO_NET_F_GUEST_CSUM negotiated */
 	int rx_mergeable;		/* VIRTIO_NET_F_MRG_RXBUF negotiated */
+	int tx_tso, rx_tso;		/* HOST_TSO4/6, GUEST_TSO4/6 negotiated (vnet_hdr backends) */
+	struct virtio_net_hdr_v1 rx_hdr;	/* the backend's header of the waiting frame */
 	unsigned warned;		/* one warning per kind (VNET_WARN_* in virtio_net.c) */
 	struct virtq_chain rx_first, rx_more, tx_chain;	/* scratch for the frame at hand */
 	uint8_t rx_frame[NET_BACKEND_FRAME_MAX];	/* read whole, to learn how many buffers */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <sched.h>
@@ -108,6 +109,7 @@ static const struct seccomp_rule seccomp_io[] = {
 	ALLOW(close, "virtio-vsock: a connection ends"),
 	ALLOW(timerfd_settime, "virtio-vsock and virtio-net deadlines"),
 	IOCTL(KVM_IRQ_LINE, "virtio interrupts where KVM has no irqfd"),
+	IOCTL(TUNSETOFFLOAD, "virtio-net over TAP: the offloads the guest took, at DRIVER_OK"),
 };
 
 /*

@@ -3,7 +3,8 @@
  * The input's first FUZZ_RAM bytes are guest RAM (fuzz_dev.h: queue 0 receive, queue 1
  * transmit); the rest is what the host side sends. Its first byte picks the backend: even,
  * datagrams (one frame each, [len lo][len hi][bytes] records); odd, passt's stream protocol
- * (the bytes go to the socket as they are, length prefixes and all). A fresh device and
+ * (the bytes go to the socket as they are, length prefixes and all); its bit 1 makes frames
+ * carry the virtio-net header both ways (as over TAP, with TSO offered). A fresh device and
  * socket pair per input: backend state (a stream whose framing broke) must not carry over.
  */
 #include <sys/socket.h>
@@ -21,7 +22,7 @@ static const uint8_t mac[6] = { 0x02, 0x68, 0x76, 0x6d, 0x00, 0x01 };
 static struct vnet dev;
 static int host_fd = -1;	/* our end of the backend's socket pair */
 
-static void dev_attach(int type)
+static void dev_attach(int type, int vnet_hdr)
 {
 	struct net_backend *be = NULL;
 	int sv[2];
@@ -30,8 +31,10 @@ static void dev_attach(int type)
 		abort();
 	host_fd = sv[1];
 	fuzz_vm.mmio.count = 0;		/* the previous input's device is gone */
-	if ((type == SOCK_STREAM ? net_stream_open(sv[0], &be) : net_dgram_open(sv[0], &be)) < 0 ||
-	    vnet_attach(&dev, &fuzz_vm, FUZZ_MMIO, 5, mac, be) < 0)
+	if ((type == SOCK_STREAM ? net_stream_open(sv[0], &be) : net_dgram_open(sv[0], &be)) < 0)
+		abort();
+	be->vnet_hdr = vnet_hdr;
+	if (vnet_attach(&dev, &fuzz_vm, FUZZ_MMIO, 5, mac, be) < 0)
 		abort();
 	fuzz_dev_sync(&dev.transport);
 }
@@ -61,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!fuzz_ram)
 		fuzz_dev_init();
-	dev_attach(type);
+	dev_attach(type, nhost && (host[0] & 2));
 	fuzz_dev_up(&dev.transport, 2, data, size);
 	fuzz_dev_notify(&dev.transport, 1);		/* transmit what the guest queued */
 	if (nhost)

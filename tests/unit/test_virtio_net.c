@@ -732,6 +732,83 @@ static void mtu_is_the_backends(void)
 	log_set_level(LOG_WARN);
 }
 
+/* A backend whose frames carry the virtio-net header (as a TAP with IFF_VNET_HDR does). */
+static void dev_up_vnet_hdr(void)
+{
+	struct net_backend *be = NULL;
+	int sv[2];
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	host_fd = sv[1];
+	CHECK_EQ(net_dgram_open(sv[0], &be), 0);
+	be->vnet_hdr = 1;
+	dev_up_with(be);
+}
+
+static void offloads_pass_through_a_vnet_header_backend(void)
+{
+	static uint8_t f[30000], got[HDR + 30000];
+	const uint64_t tso = (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+			     (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6);
+	struct virtio_net_hdr_v1 h, seg = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .hdr_len = 54,
+					    .gso_size = 1448, .csum_start = 34, .csum_offset = 16 };
+	unsigned nbuf;
+
+	log_set_level(LOG_ERROR);	/* the drop warns once; expected here */
+	dev_up(SOCK_DGRAM);
+	CHECK_EQ(device_features() & tso, 0);	/* no header to carry them: no TSO */
+	dev_down();
+	driver_extra = tso | (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+		       (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	dev_up_vnet_hdr();
+	CHECK_EQ(device_features() & tso, tso);
+	/* Transmit: a TCP segment of 30000 bytes goes out whole, behind the guest's header. */
+	fill_frame(f, sizeof(f), 16);
+	CHECK(tx_send_with_header(f, sizeof(f), &seg));
+	CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), HDR + sizeof(f));
+	CHECK(memcmp(got, &seg, HDR) == 0);
+	CHECK(memcmp(got + HDR, f, sizeof(f)) == 0);	/* no checksum written: the host does it */
+	/* The same without GSO is over the MTU: dropped. */
+	h = seg;
+	h.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	CHECK(tx_send_with_header(f, sizeof(f), &h));
+	CHECK_EQ(atomic_load(&dev.tx_dropped_oversize), 1);
+	CHECK_EQ(host_recv(got, sizeof(got), 50), -1);
+	/* Receive: the host's header reaches the guest, num_buffers ours. */
+	rx_fill(20);
+	memcpy(got, &seg, HDR);
+	memcpy(got + HDR, f, sizeof(f));
+	host_send(got, HDR + sizeof(f));
+	CHECK_EQ(guest_recv_merged(got, &h, &nbuf, WAIT_MS), sizeof(f));
+	CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	CHECK_EQ(h.gso_size, 1448);
+	CHECK_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CHECK_EQ(h.num_buffers, nbuf);
+	CHECK_EQ(nbuf, (HDR + sizeof(f) + RX_BUF - 1) / RX_BUF);
+	CHECK(memcmp(got, f, sizeof(f)) == 0);
+	dev_down();
+	/* A guest without GUEST_CSUM gets no offload flags, whatever the host's header says. */
+	driver_extra = 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	dev_up_vnet_hdr();
+	rx_fill(4);
+	h = (struct virtio_net_hdr_v1){ .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	memcpy(got, &h, HDR);
+	memcpy(got + HDR, f, 100);
+	host_send(got, HDR + 100);
+	CHECK_EQ(guest_recv_merged(got, &h, &nbuf, WAIT_MS), 100);
+	CHECK_EQ(h.flags, 0);
+	CHECK(memcmp(got, f, 100) == 0);
+	/* And frames out carry an all-zero header. */
+	CHECK(tx_send(f, 100));
+	CHECK_EQ(host_recv(got, sizeof(got), WAIT_MS), HDR + 100);
+	memset(&h, 0, sizeof(h));
+	CHECK(memcmp(got, &h, HDR) == 0);
+	dev_down();
+	driver_extra = 0;
+	log_set_level(LOG_WARN);
+}
+
 /* Queues n frames of len bytes at once (byte 20 numbers them), with a tiny socket buffer. */
 static void tx_burst(uint8_t *f, uint32_t len, uint16_t n)
 {
@@ -1076,6 +1153,7 @@ HARNESS_MAIN(identity_features_and_config, tx_frame_arrives_exactly,
 	     rx_oversize_is_dropped_and_the_buffer_kept, tx_short_and_oversize_are_dropped,
 	     tx_checksum_is_completed, rx_frame_spans_merged_buffers,
 	     rx_checksums_verified_are_marked, mtu_is_the_backends,
+	     offloads_pass_through_a_vnet_header_backend,
 	     tx_waits_for_room_in_the_backend, stream_backend_frames_both_ways,
 	     stream_bogus_length_stops_the_backend_only, peer_gone_drops_tx_and_never_spins,
 	     tap_vanishing_drops_and_counts, reset_and_reinit_keep_working, mac_helpers,
