@@ -318,7 +318,7 @@ static int vnet_rx_deliver(struct vnet *n)
 
 	while (done < total) {
 		struct virtq_chain *c = k ? &n->rx_more : &n->rx_first;
-		size_t skip = k ? 0 : VNET_HDR, len;
+		size_t skip = k ? 0 : VNET_HDR, len, room;
 		int r = k < most ? vnet_rx_pop(n, c) : 0;
 
 		if (r < 0)
@@ -335,7 +335,8 @@ static int vnet_rx_deliver(struct vnet *n)
 				       "frame larger than the guest's receive buffers");
 			return 1;
 		}
-		len = virtq_chain_writable(c) < total - done ? virtq_chain_writable(c) : total - done;
+		room = virtq_chain_writable(c);
+		len = room < total - done ? room : total - done;
 		iov_from_buf(c->iov + c->nread, c->nwrite, skip, n->rx_frame + done + skip - VNET_HDR,
 			     len - skip);
 		heads[k] = c->head;

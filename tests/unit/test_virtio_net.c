@@ -122,22 +122,6 @@ static void rx_fill(unsigned n)
 		rx_post(s, RX_BUF);
 }
 
-/* Takes the next received frame: its length (header excluded) and slot, or -1 on timeout. */
-static int guest_recv(uint8_t *frame, struct virtio_net_hdr_v1 *h, int ms)
-{
-	struct vring_used_elem e;
-
-	if (!wait_used(RXQ, (uint16_t)(rx_seen + 1), ms))
-		return -1;
-	e = used(RXQ)->ring[rx_seen++ % QSIZE];
-	CHECK(e.id < QSIZE && e.len >= HDR && e.len <= RX_BUF);
-	if (e.id >= QSIZE || e.len < HDR || e.len > RX_BUF)
-		return -1;
-	memcpy(h, ram + RX_BUFS + (uint64_t)RX_BUF * e.id, HDR);
-	memcpy(frame, ram + RX_BUFS + (uint64_t)RX_BUF * e.id + HDR, e.len - HDR);
-	return (int)(e.len - HDR);
-}
-
 /* Queues one frame: header + data split over `parts` descriptors; waits until it is used. */
 static int tx_send_parts(const uint8_t *frame, uint32_t len, unsigned parts)
 {
@@ -199,6 +183,14 @@ static int guest_recv_merged(uint8_t *frame, struct virtio_net_hdr_v1 *h, unsign
 		got += e.len - skip;
 	} while (++*nbuf < h->num_buffers);
 	return (int)got;
+}
+
+/* Takes the next received frame (one buffer without MRG_RXBUF): its length, or -1. */
+static int guest_recv(uint8_t *frame, struct virtio_net_hdr_v1 *h, int ms)
+{
+	unsigned nbuf;
+
+	return guest_recv_merged(frame, h, &nbuf, ms);
 }
 
 static uint64_t device_features(void)
