@@ -66,6 +66,7 @@ import stdio  # noqa: E402  (agent protocol frames, the vsock host side, QEMU mi
 NESTED = os.path.isdir("/sys/module/kvm_pvm")
 QEMU = stdio.QEMU
 MEM_MIB = boot.MEM_MIB
+CPUS = boot.CPUS
 IPERF_PORT, HTTP_PORT = 5201, 80         # guest ports
 HOST_PORTS = range(19500, 19999)         # host ports this bench may take
 TAP_HOST, TAP_GUEST, TAP_PREFIX = "10.213.7.1", "10.213.7.2", 24
@@ -231,8 +232,8 @@ def stop(p, grace):
 
 def run_hvm(ctx, backend, out):
     """One hvm VM with the servers; measures, then stops it. Returns the root disk's path."""
-    hvm = [os.path.join(ctx["build"], "hvm-run"), "--image", ctx["image"], "--memory",
-           str(MEM_MIB), "--timeout", "1800"]
+    hvm = [os.path.join(ctx["build"], "hvm-run"), "--image", ctx["image"], "--cpus", str(CPUS),
+           "--memory", str(MEM_MIB), "--timeout", "1800"]
     if backend == "passt":
         hp_iperf, hp_http = free_ports(2)
         ns, addr = [], "127.0.0.1"
@@ -400,7 +401,7 @@ def run_qemu(ctx, backend, out, offloads=True):
     initrd(ctx, rd, net)
     cmdline = ctx["cmdline"] if ctx["agent"] else sh_init_cmdline(ctx["cmdline"], net)
     argv = [QEMU, "-M", boot.MICROVM,
-            "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", "1",
+            "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", str(CPUS),
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-serial", f"file:{cons}", "-kernel", os.path.join(ctx["build"], "vmlinux"),
             "-initrd", rd, "-append", cmdline,
@@ -487,7 +488,7 @@ def main():
     tools = [t for t in ("iperf3", "wrk") if shutil.which(t)]
     notes += [f"no {t} on the host: its figures are not measured" for t in ("iperf3", "wrk")
               if t not in tools]
-    head = (f"network benchmark: {runs} alternating run(s) each, {MEM_MIB} MiB, 1 vCPU, "
+    head = (f"network benchmark: {runs} alternating run(s) each, {MEM_MIB} MiB, {CPUS} vCPU, "
             f"iperf3 -t {seconds}, wrk {' '.join(WRK)}; medians")
     try:
         image = debian_image(build)

@@ -62,6 +62,7 @@ HOST_OUTBUF = 256 * 1024                 # vmm/host_session.h: what the C host q
 
 ARGV = ["/bin/sh", "-c", "cat"]          # what `hvm-run --cmd cat` sends
 MEM_MIB = boot.MEM_MIB
+CPUS = boot.CPUS
 GUEST_CID = 3
 QEMU = "/usr/bin/qemu-system-x86_64"
 NESTED = os.path.isdir("/sys/module/kvm_pvm")
@@ -236,7 +237,8 @@ def hvm_cat(hvm, nbytes, timeout_s):
     """`hvm-run -i --cmd cat` with nbytes on stdin, read back through a pipe."""
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen([hvm, "--memory", str(MEM_MIB), "--timeout", str(timeout_s), "-i",
+        p = subprocess.Popen([hvm, "--cpus", str(CPUS), "--memory", str(MEM_MIB),
+                              "--timeout", str(timeout_s), "-i",
                               "--cmd", "cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=err)
 
@@ -289,7 +291,8 @@ def hvm_exec_cat(hvm, nbytes, timeout_s, work):
     api = os.path.join(work, "api")
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen([hvm, "--memory", str(MEM_MIB), "--timeout", str(timeout_s), "-i",
+        p = subprocess.Popen([hvm, "--cpus", str(CPUS), "--memory", str(MEM_MIB),
+                              "--timeout", str(timeout_s), "-i",
                               "--api-socket", api, "--cmd", "cat >/dev/null"],
                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
         try:
@@ -352,7 +355,7 @@ def qemu_cmdline(hvm):
 def qemu_argv(build, cmdline, initrd, console):
     """bench/boot.py's QEMU microvm, without its boot-timer port, with vhost-vsock."""
     return [QEMU, "-M", boot.MICROVM,
-            "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", "1",
+            "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", str(MEM_MIB), "-smp", str(CPUS),
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-serial", f"file:{console}", "-kernel", os.path.join(build, "vmlinux"),
             "-initrd", initrd, "-append", cmdline,
@@ -517,7 +520,7 @@ def main():
         return statistics.median(r[key] for r in rows[k])
 
     print(f"stdio benchmark: {mib} MiB through `cat` (stdin in, stdout out), {runs} runs each, "
-          f"{MEM_MIB} MiB, 1 vCPU; MiB/s from the first output byte to the last; medians")
+          f"{MEM_MIB} MiB, {CPUS} vCPU; MiB/s from the first output byte to the last; medians")
     for k in ("hvm", "hvm exec", "qemu"):
         if rows[k]:
             print(f"  {k:<9} {med(k, 'rate'):9.3f} MiB/s   (first output after "

@@ -59,7 +59,7 @@ static int configure_machine(struct hvm *vm, const struct run_flags *f)
 		err = hvm_set_initrd(vm, f->initrd);
 	if (!err)
 		err = hvm_set_cmdline_extra(vm, f->append);
-	if (!err)
+	if (!err && f->cpus)
 		err = hvm_set_cpus(vm, f->cpus);
 	if (!err)
 		err = hvm_set_memory(vm, f->mem_mib);

@@ -43,7 +43,7 @@ const char run_flags_usage[] =
 	"  --kernel PATH        guest kernel: vmlinux (ELF) or bzImage (default: the HyperKernel)\n"
 	"  --initrd PATH        initramfs to boot instead of the built-in one (agent + busybox)\n"
 	"  --append STRING      add STRING to the guest kernel command line\n"
-	"  --cpus N             vCPUs, 1 to 32 (default 1)\n"
+	"  --cpus N             vCPUs, 1 to 32 (default 2, or 1 on a single host CPU)\n"
 	"  --memory MIB         guest RAM in MiB (default 128)\n"
 	"  --timeout SEC        stop the VM after SEC seconds and exit 124\n"
 	"  --console            show the guest kernel log on stderr\n"
@@ -245,7 +245,6 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	int opt;
 
 	memset(f, 0, sizeof(*f));
-	f->cpus = RUN_DEFAULT_CPUS;
 	f->mem_mib = RUN_DEFAULT_MEM_MIB;
 	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
 	f->uid = f->gid = RUN_JAIL_DEFAULT_ID;

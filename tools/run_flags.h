@@ -7,7 +7,6 @@
 
 #include "run_net.h"
 
-#define RUN_DEFAULT_CPUS        1
 #define RUN_DEFAULT_MEM_MIB     128
 #define RUN_DEFAULT_VOLUME_MIB  1024
 #define RUN_MAX_ENV             256
@@ -41,7 +40,7 @@ struct run_flags {
 	const char *kernel;		/* NULL: the built-in HyperKernel */
 	const char *initrd;		/* NULL: the built-in initramfs */
 	const char *append;		/* extra kernel command line */
-	unsigned cpus;
+	unsigned cpus;			/* 0: libhvm's default */
 	uint64_t mem_mib;
 	unsigned timeout_s;		/* 0: none */
 	int console;

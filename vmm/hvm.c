@@ -4,6 +4,7 @@
  * a VM is hvm_run.c; hvm_exec is hvm_exec.c.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,21 @@
 
 #define MAX_MEM_MIB (1024ULL * 1024)
 #define MIN_MEM_MIB 32ULL
+
+/*
+ * Two vCPUs unless this process may run on only one host CPU: a server's guest kernel then
+ * does its network work beside the server (nginx starts a worker per CPU), where with one
+ * vCPU every accept and request waits in line; each further vCPU costs boot time, so more
+ * are asked for.
+ */
+static unsigned hvm_default_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) < HVM_DEFAULT_CPUS)
+		return 1;
+	return HVM_DEFAULT_CPUS;
+}
 
 int hvm_fail(struct hvm *vm, int err, const char *fmt, ...)
 {
@@ -69,7 +85,7 @@ HVM_API int hvm_create(struct hvm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->started, NULL);
 	pthread_cond_init(&vm->answered, NULL);
-	vm->cfg = (struct hvm_config){ .cpus = HVM_DEFAULT_CPUS, .mem_mib = HVM_DEFAULT_MEM,
+	vm->cfg = (struct hvm_config){ .cpus = hvm_default_cpus(), .mem_mib = HVM_DEFAULT_MEM,
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
 	vm->listen_fd = vm->ready_fd = -1;
 	hvm_metrics_start(&vm->metrics);

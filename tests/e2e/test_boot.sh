@@ -22,6 +22,13 @@ vm $o $e -- no-such-program
 expect_rc "unknown program is 127" 127
 expect_err_has "unknown program is named" no-such-program
 
+# Default vCPUs: two where hvm-run may use two host CPUs, one where its affinity allows one.
+want=$(( $(nproc) >= 2 ? 2 : 1 ))
+vm $o $e --cmd 'grep -c ^processor /proc/cpuinfo'
+expect_out "default: $want vCPUs on $(nproc) usable host CPUs" "$want"
+timeout "$VM_TIMEOUT" taskset -c 0 "$HVM" --cmd 'grep -c ^processor /proc/cpuinfo' >$o 2>$e </dev/null
+expect_out "default under taskset -c 0: one vCPU" 1
+
 # Four vCPUs (twice what the CI hosts have): a TLB shootdown to two of the three others is
 # the IPI Linux would send by hypercall if the guest saw KVM's PV IPI feature (a hang on PVM).
 guest_disk tlb_shootdown

@@ -39,7 +39,7 @@ static void argv_after_dashes(void)
 	CHECK_STR(f.args[2], "--cpus");	/* the guest command's own flags are left alone */
 	CHECK(f.args[3] == NULL);
 	CHECK_EQ(f.timeout_s, 9);
-	CHECK_EQ(f.cpus, 1);
+	CHECK_EQ(f.cpus, 0);		/* not given: libhvm's default */
 	CHECK_EQ(f.mem_mib, RUN_DEFAULT_MEM_MIB);
 }
 
