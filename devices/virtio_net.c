@@ -420,7 +420,7 @@ static void vnet_rx_stall(struct vnet *n)
  * read only once a buffer is posted (or frames are being dropped), so that a guest that posts
  * none leaves the backend unread; then one that posts too few is waited for the same way.
  */
-static int vnet_rx_step(struct vnet *n, unsigned *pushed)
+static int vnet_rx_step(struct vnet *n)
 {
 	struct virtq *vq = &n->transport.vq[VNET_RXQ];
 	int r;
@@ -446,19 +446,19 @@ static int vnet_rx_step(struct vnet *n, unsigned *pushed)
 		return 1;		/* more came while we looked: try again */
 	if (r == 0)
 		vnet_rx_stall(n);
-	*pushed += r > 0;
 	return r > 0;
 }
 
 /* Moves frames from the backend into receive buffers, at most a batch per call. */
 static void vnet_rx_run(struct vnet *n)
 {
-	unsigned pushed = 0;
+	/* Only frames handed over need an interrupt: a dropped one pushed no buffer. */
+	uint64_t frames = atomic_load(&n->rx_frames);
 
 	for (unsigned i = 0; i < VNET_RX_BATCH && !n->be_gone && !n->rx_stalled; i++)
-		if (!vnet_rx_step(n, &pushed))
+		if (!vnet_rx_step(n))
 			break;
-	if (pushed)
+	if (atomic_load(&n->rx_frames) != frames)
 		virtio_mmio_used(&n->transport, VNET_RXQ);
 }
 

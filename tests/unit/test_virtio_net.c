@@ -431,8 +431,10 @@ static void rx_oversize_is_dropped_and_the_buffer_kept(void)
 	rx_post(0, 512);
 	host_send(f, 1000);			/* larger than the buffer */
 	CHECK(wait_count(&dev.rx_dropped_oversize, 1, WAIT_MS));
+	CHECK_EQ(reg_read(VIRTIO_MMIO_INTERRUPT_STATUS), 0);	/* nothing pushed, nothing to say */
 	host_send(f, 300);
 	CHECK_EQ(guest_recv(got, &h, WAIT_MS), 300);
+	CHECK(reg_read(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
 	CHECK_EQ(used(RXQ)->ring[0].id, 0);	/* in the very buffer the big one did not fit */
 	rx_post(1, RX_BUF);
 	host_send(f, 1519);			/* fits the buffer, but not the MTU of 1500 */
