@@ -51,7 +51,7 @@ KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/pat
 
 .SECONDARY:
 .PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
-	fuzz fuzz-smoke fuzz-deps
+	fuzz fuzz-smoke fuzz-deps kvmhost test-kvmhost test-kvm-here test-e2e-here test-kvm-e2e test-images
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/hvm-oci $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
      $(BUILD)/examples/run_two $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
@@ -154,9 +154,22 @@ $(BUILD)/vmlinux: $(KERNEL_INPUTS)
 	$(Q)sh kernel/build.sh $(KERNEL_CACHE) $@
 kernel: $(BUILD)/vmlinux
 
+# ---- KVM where there is none: the test host (tests/kvmhost/, docs/testhost.md) -----------
+# `make kvmhost CMD='...'` runs CMD from the project root with KVM: on /dev/kvm when it is usable
+# here, else inside a QEMU (TCG) VM whose own KVM runs hvm; HVM_KVMHOST=auto|always|never.
+# exec: make's SIGTERM reaches the runner itself, which then ends QEMU.
+KVMHOST = exec python3 tests/kvmhost/kvmhost.py --build $(BUILD)
+# A make inside the test host gets this one's variables, but not MAKEFLAGS (its jobserver fds).
+KVMHOST_MAKE := $(MAKE) --no-print-directory SANITIZE=$(SANITIZE) \
+	$(if $(filter command line,$(origin BUILD)),BUILD=$(BUILD))
+kvmhost: $(BUILD)/mkinitramfs
+	@test -n "$$CMD" || { echo "usage: make kvmhost CMD='shell command'" >&2; exit 2; }
+	$(Q)$(KVMHOST) "$$CMD"
+
 # The README's first command: dependencies, everything built, the default image run once.
-run-default: all
-	$(BUILD)/hvm-run --cmd 'echo "hello from $$(uname -sr) in an hvm micro-VM"; cat /proc/cpuinfo | grep -c ^processor'
+DEFAULT_CMD := echo "hello from $$(uname -sr) in an hvm micro-VM"; grep -c ^processor /proc/cpuinfo
+run-default: all $(BUILD)/mkinitramfs
+	$(Q)HVM_DEFAULT_CMD='$(DEFAULT_CMD)' $(KVMHOST) '$(BUILD)/hvm-run --cmd "$$HVM_DEFAULT_CMD"'
 
 # ---- tests --------------------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -189,15 +202,34 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
 
 # deps first: on a fresh machine `make test` alone must work (it installs only what is missing).
+# The suites that need KVM run in one `make kvmhost` (one test host boot for all of them).
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-unit test-kvm test-hostile test-e2e fuzz-smoke
+	$(Q)$(MAKE) --no-print-directory test-unit test-hostile test-kvmhost test-kvm-e2e fuzz-smoke
 
 test-unit: $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
 
+# The test host itself, forced on, so it is tested where /dev/kvm works too.
+test-kvmhost: $(BUILD)/mkinitramfs
+	$(Q)BUILD=$(BUILD) bash tests/kvmhost/test_kvmhost.sh
+
+# The KVM suites: each target builds here what its tests run (nothing compiles in the test
+# host, where the compiler is emulated too), then runs the *-here target through kvmhost.
+# -k inside: every KVM suite runs even after one failed.
+# The load test's long-lived program embedding libhvm.
+LOAD_BIN := $(BUILD)/tests/load/embed_load
+KVM_TEST_DEPS := $(KVM_BIN) $(BUILD)/vmlinux $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
+		 $(BUILD)/hvm-image $(BUILD)/mkinitramfs
+E2E_TEST_DEPS := all $(GUEST_TEST_BIN) $(LOAD_BIN) $(BUILD)/mkinitramfs
+test-kvm: $(KVM_TEST_DEPS)
+	$(Q)$(KVMHOST) '$(KVMHOST_MAKE) test-kvm-here'
+test-e2e: $(E2E_TEST_DEPS) test-images
+	$(Q)$(KVMHOST) '$(KVMHOST_MAKE) test-e2e-here'
+test-kvm-e2e: $(KVM_TEST_DEPS) $(E2E_TEST_DEPS) test-images
+	$(Q)$(KVMHOST) '$(KVMHOST_MAKE) -k test-kvm-here test-e2e-here'
+
 # test_api boots the real kernel, agent and image through libhvm: they are built first.
-test-kvm: $(KVM_BIN) $(BUILD)/vmlinux $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
-	  $(BUILD)/hvm-image
+test-kvm-here: $(KVM_TEST_DEPS)
 	$(Q)sh tests/run.sh kvm $(KVM_BIN)
 
 # The hostile-guest suite: real devices attacked through their registers, no KVM needed;
@@ -206,16 +238,16 @@ HOSTILE_BIN := $(BUILD)/tests/hostile/hostile $(BUILD)/tests/hostile/hostile_mor
 test-hostile: $(HOSTILE_BIN)
 	$(Q)rc=0; for t in $(HOSTILE_BIN); do $$t || rc=1; done; exit $$rc
 
-# The load test's long-lived program embedding libhvm.
-LOAD_BIN := $(BUILD)/tests/load/embed_load
-test-e2e: all $(GUEST_TEST_BIN) $(LOAD_BIN)
+test-e2e-here: $(E2E_TEST_DEPS)
 	$(Q)sh tests/e2e/run.sh $(BUILD)
 
-bench: all
-	$(Q)python3 bench/boot.py $(BUILD) $(BENCH_RUNS)
-	$(Q)python3 bench/stdio.py $(BUILD) $(BENCH_RUNS)
-	$(Q)python3 bench/oci.py $(BUILD) $(BENCH_RUNS)
-	$(Q)python3 bench/net.py $(BUILD) $(BENCH_RUNS)
+# The Debian root file systems the e2e tests boot (debootstrap, cached under $(BUILD)/test-cache),
+# made here before the test host starts: it has no network.
+test-images: deps
+	$(Q)BUILD=$(BUILD) bash tests/e2e/prepare.sh
+
+bench: all $(BUILD)/mkinitramfs test-images
+	$(Q)$(KVMHOST) 'set -e; for b in boot stdio oci net; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \

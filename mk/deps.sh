@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian 12 packages hvm needs that are missing; installs nothing that is present.
-# Usage: mk/deps.sh [GROUP...]   groups: build kernel run bench test fuzz (default: all)
+# Usage: mk/deps.sh [GROUP...]   groups: build kernel run bench test kvmhost fuzz (default: all)
 set -eu
 
 pkgs_build="gcc make libc6-dev musl-tools pkg-config dpkg-dev libarchive-dev libcjson-dev zlib1g-dev libssl-dev libseccomp-dev"
@@ -8,9 +8,12 @@ pkgs_kernel="linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils"
 pkgs_run="busybox-static e2fsprogs passt"
 pkgs_bench="qemu-system-x86 iperf3 podman crun"
 pkgs_test="umoci debootstrap python3 curl wrk iproute2 iputils-ping util-linux podman containerd"
+# The KVM test host (tests/kvmhost/) for machines without a usable /dev/kvm: QEMU emulating
+# AMD SVM, and Debian's own kernel, whose kvm_amd gives a /dev/kvm inside it.
+pkgs_kvmhost="qemu-system-x86 linux-image-amd64 busybox-static kmod"
 pkgs_fuzz="clang libclang-rt-14-dev"	# libFuzzer and the sanitizer runtimes
 
-groups=${*:-build kernel run bench test fuzz}
+groups=${*:-build kernel run bench test kvmhost fuzz}
 want=""
 for g in $groups; do
 	eval "want=\"\$want \$pkgs_$g\""
