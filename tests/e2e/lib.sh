@@ -12,10 +12,11 @@ VM_TIMEOUT=${VM_TIMEOUT:-600}
 ok()  { PASS=$((PASS + 1)); echo "ok - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "not ok - $1${2:+ ($2)}"; }
 
-# vm OUT ERR ARGS...: runs hvm-run under the calibrated timeout; sets RC.
+# vm OUT ERR ARGS...: runs hvm-run under the calibrated timeout; sets RC. SIGKILL 10 s after
+# the SIGTERM: a run that does not stop then fails its test instead of hanging the suite.
 vm() {
 	out=$1 err=$2; shift 2
-	timeout "$VM_TIMEOUT" "$HVM" "$@" >"$out" 2>"$err" </dev/null
+	timeout -k 10 "$VM_TIMEOUT" "$HVM" "$@" >"$out" 2>"$err" </dev/null
 	RC=$?
 }
 

@@ -40,6 +40,9 @@ STAGE1_MODULES = ("virtio_pci", "9pnet_virtio", "9p", "overlay", "virtio_console
 ENV_DROP = {"PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME", "TMPDIR", "XDG_RUNTIME_DIR", "MAKEFLAGS",
             "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR", "MAKE_TERMIN"}
 CONSOLE_TAIL = 25
+# After a timeout: the console's last lines, which then hold the kernel's dump of blocked tasks
+# and of every CPU's backtrace (sysrq w and l), the first clue to what hung.
+TIMEOUT_TAIL = 150
 PR_SET_PDEATHSIG = 1
 
 
@@ -185,10 +188,11 @@ def qemu_argv(kver, vmlinuz, initrd, tmp, ctl, project):
     share = "local,security_model=passthrough,multidevs=remap"
     return ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg,thread=multi,tb-size=1024",
             "-cpu", "max", "-smp", str(len(os.sched_getaffinity(0))), "-m", str(memory_mib()),
-            "-nographic", "-no-reboot", "-nic", "none", "-monitor", "none",
+            "-nographic", "-no-reboot", "-nic", "none",
+            "-monitor", "unix:%s/monitor.sock,server=on,wait=off" % tmp,
             "-serial", "file:%s/console" % tmp,
             "-kernel", vmlinuz, "-initrd", initrd,
-            "-append", "console=ttyS0 quiet panic=-1 mitigations=off",
+            "-append", "console=ttyS0 quiet panic=-1 mitigations=off sysrq_always_enabled",
             "-fsdev", "%s,id=hostroot,path=/,readonly=on" % share,
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-fsdev", "%s,id=project,path=%s" % (share, project),
@@ -237,13 +241,28 @@ def on_signal(signum, _frame):
     raise Stop(signum)
 
 
-def console_tail(tmp):
+def console_tail(tmp, count=CONSOLE_TAIL):
     try:
         with open(os.path.join(tmp, "console"), "rb") as f:
             lines = f.read().decode(errors="replace").replace("\r", "").splitlines()
     except OSError:
         return "(no console output)"
-    return "\n".join("  | " + line for line in lines[-CONSOLE_TAIL:]) or "  (empty)"
+    return "\n".join("  | " + line for line in lines[-count:]) or "  (empty)"
+
+
+def dump_tasks(tmp):
+    """Asks the test host's kernel, through a key press on its monitor, for its blocked tasks
+    and every CPU's backtrace; they land on the console. Works while its user space is stuck."""
+    import socket
+    try:
+        with socket.socket(socket.AF_UNIX) as mon:
+            mon.settimeout(5)
+            mon.connect(os.path.join(tmp, "monitor.sock"))
+            for key in ("w", "l"):
+                mon.sendall(b"sendkey alt-sysrq-%s\n" % key.encode())
+                time.sleep(3)
+    except OSError as e:
+        say("monitor: %s (no task dump)" % e)
 
 
 def stop_qemu(qemu):
@@ -298,8 +317,10 @@ def supervise(qemu, relays, tmp, timeout):
         console.seek(0)
     while qemu.poll() is None:
         if time.monotonic() > deadline:
+            dump_tasks(tmp)
             stop_qemu(qemu)
-            say("the command ran past %d s (HVM_KVMHOST_TIMEOUT); stopped the test host" % timeout)
+            say("the command ran past %d s (HVM_KVMHOST_TIMEOUT); stopped the test host; "
+                "its console ends:\n%s" % (timeout, console_tail(tmp, TIMEOUT_TAIL)))
             return 124
         select.select([r.fd for r in relays], [], [], 0.25)
         for r in relays:

@@ -45,9 +45,12 @@ kill -TERM $pid; wait $pid; rc=$?
 check "SIGTERM ends it with 143 (got $rc)" test "$rc" = 143
 check "no QEMU left after SIGTERM" test "$(qemus)" = 0
 
-HVM_KVMHOST_TIMEOUT=5 $KH 'sleep 600' >/dev/null 2>"$WORK/e"; rc=$?
+# Past the boot (a few seconds), so the kernel is there to answer the dump request.
+HVM_KVMHOST_TIMEOUT=20 $KH 'sleep 600' >/dev/null 2>"$WORK/e"; rc=$?
 check "a hung command stops at the timeout with 124 (got $rc)" test "$rc" = 124
 check "the timeout is named on stderr" grep -q HVM_KVMHOST_TIMEOUT "$WORK/e"
+check "with the test host's blocked tasks and CPU backtraces" \
+	bash -c "grep -q 'Show Blocked State' '$WORK/e' && grep -q 'backtrace' '$WORK/e'"
 
 HVM_KVMHOST_KERNEL=/etc/hostname $KH true >/dev/null 2>"$WORK/e"; rc=$?
 check "a kernel that does not boot gives 125 (got $rc)" test "$rc" = 125
