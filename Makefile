@@ -246,8 +246,14 @@ test-e2e-here: $(E2E_TEST_DEPS)
 test-images: deps
 	$(Q)BUILD=$(BUILD) bash tests/e2e/prepare.sh
 
-bench: all $(BUILD)/mkinitramfs test-images
-	$(Q)$(KVMHOST) 'set -e; for b in boot stdio oci net; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
+# The guest micro-cost program bench/guest.py runs in a VM: static musl, like the agent.
+$(BUILD)/bench/guest_ops: bench/guest_ops.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -static -o $@ $<
+
+bench: all $(BUILD)/mkinitramfs $(BUILD)/bench/guest_ops test-images
+	$(Q)$(KVMHOST) 'set -e; for b in guest boot stdio oci net; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \
