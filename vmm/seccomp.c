@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -311,14 +313,34 @@ static size_t put_num(char *buf, size_t at, size_t cap, long v)
 	return at;
 }
 
+/*
+ * The path a forbidden open names, or NULL: which file a thread wanted says which library
+ * call it was in. The trapped call did not run, so its argument registers are as it left them.
+ */
+static const char *trapped_path(int nr, void *ucontext)
+{
+#ifdef __x86_64__
+	const greg_t *regs = ((ucontext_t *)ucontext)->uc_mcontext.gregs;
+
+	if (nr == SYS_openat)
+		return (const char *)regs[REG_RSI];
+	if (nr == SYS_open)
+		return (const char *)regs[REG_RDI];
+#else
+	(void)nr;
+	(void)ucontext;
+#endif
+	return NULL;
+}
+
 static void seccomp_on_sigsys(int sig, siginfo_t *si, void *ucontext)
 {
 	int nr = si->si_syscall, kind = seccomp_thread_kind, status;
-	char msg[256];
+	const char *path = trapped_path(nr, ucontext);
+	char msg[384];
 	size_t n = 0;
 
 	(void)sig;
-	(void)ucontext;
 	if (si->si_code != SYS_SECCOMP)
 		return;		/* somebody's kill(SIGSYS), not a filter: not ours to report */
 	status = atomic_load(&seccomp_exit_status);
@@ -332,6 +354,11 @@ static void seccomp_on_sigsys(int sig, siginfo_t *si, void *ucontext)
 	n = put_str(msg, n, sizeof(msg), ") in ");
 	n = put_str(msg, n, sizeof(msg), kind >= 0 ? seccomp_lists[kind].thread : "a new");
 	n = put_str(msg, n, sizeof(msg), " thread");
+	if (path) {
+		n = put_str(msg, n, sizeof(msg), " (path ");
+		n = put_str(msg, n, sizeof(msg), path);	/* bounded by the buffer */
+		n = put_str(msg, n, sizeof(msg), ")");
+	}
 	if (status >= 0) {
 		n = put_str(msg, n, sizeof(msg), "; exiting with status ");
 		n = put_num(msg, n, sizeof(msg), status);

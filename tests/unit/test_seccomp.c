@@ -135,6 +135,12 @@ static int vcpu_other_ioctl_child(void)
 	return 0;
 }
 
+static int vcpu_open_child(void)
+{
+	open("/hvm-seccomp-test", O_RDONLY);	/* glibc's open() is openat */
+	return 0;
+}
+
 static int io_child(void)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -246,6 +252,16 @@ static void vcpu_forbidden_ioctl_killed_by_sigsys(void)
 	check_sigsys(&c, "hvm: error: seccomp: forbidden syscall ioctl (16) in a vCPU thread\n");
 }
 
+/* A forbidden open says which file: that names the library call that made it. */
+static void vcpu_forbidden_open_names_the_path(void)
+{
+	struct child c;
+
+	run_child(SECCOMP_VCPU, 125, vcpu_open_child, &c);
+	check_exit(&c, 125, "hvm: error: seccomp: forbidden syscall openat (257) in a vCPU thread "
+		   "(path /hvm-seccomp-test); exiting with status 125\n");
+}
+
 static void io_unix_socket_only(void)
 {
 	struct child c;
@@ -313,5 +329,6 @@ static void disabled_is_loud_and_off(void)
 }
 
 HARNESS_MAIN(every_list_builds, every_row_has_a_documented_reason, vcpu_forbidden_exits_125,
-	     vcpu_forbidden_ioctl_killed_by_sigsys, io_unix_socket_only, main_threads_but_no_fork,
+	     vcpu_forbidden_ioctl_killed_by_sigsys, vcpu_forbidden_open_names_the_path,
+	     io_unix_socket_only, main_threads_but_no_fork,
 	     vcpu_stacked_on_main, disabled_is_loud_and_off)
