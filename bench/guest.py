@@ -11,6 +11,7 @@ Usage: bench/guest.py BUILD_DIR [RUNS]
 """
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hvm-bench-guest.") as work:
         tree = os.path.join(work, "t")
         os.mkdir(tree)
-        subprocess.run(["cp", prog, tree], check=True)
+        shutil.copy(prog, tree)
         disk = os.path.join(work, "t.img")
         subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", tree, disk, "8M"], check=True,
                        stdout=subprocess.DEVNULL)

@@ -336,7 +336,7 @@ static const char *trapped_path(int nr, void *ucontext)
 static void seccomp_on_sigsys(int sig, siginfo_t *si, void *ucontext)
 {
 	int nr = si->si_syscall, kind = seccomp_thread_kind, status;
-	const char *path = trapped_path(nr, ucontext);
+	const char *path;
 	char msg[384];
 	size_t n = 0;
 
@@ -344,6 +344,7 @@ static void seccomp_on_sigsys(int sig, siginfo_t *si, void *ucontext)
 	if (si->si_code != SYS_SECCOMP)
 		return;		/* somebody's kill(SIGSYS), not a filter: not ours to report */
 	status = atomic_load(&seccomp_exit_status);
+	path = trapped_path(nr, ucontext);	/* only a filter's SIGSYS has the call's registers */
 	n = put_str(msg, n, sizeof(msg), "hvm: error: seccomp: forbidden syscall ");
 	if (nr >= 0 && nr < SECCOMP_NAMES_MAX && seccomp_name_at[nr])
 		n = put_str(msg, n, sizeof(msg), seccomp_name_pool + seccomp_name_at[nr] - 1);

@@ -11,8 +11,8 @@ Usage: kvmhost.py [--build DIR] [--timeout SEC] CMD
 Environment: HVM_KVMHOST=auto|always|never, HVM_KVMHOST_TIMEOUT (s), HVM_KVMHOST_MEM (MiB),
 HVM_KVMHOST_CPU (QEMU's -cpu for the test host), HVM_KVMHOST_CONSOLE=1 (the test host's kernel
 console on stderr, live), HVM_KVMHOST_KERNEL (boot another kernel than Debian's newest; its
-modules must be the same version), HVM_KVMHOST_DEBUG=1 (a root shell in
-the running test host: kvmhost.py --attach SOCKET, as it prints).
+modules must be the same version), HVM_KVMHOST_DEBUG=1 (a root shell in the running test host:
+kvmhost.py --attach SOCKET, as it prints).
 Exit: the command's status; 124 timeout; 125 the test host failed; 128+N stopped by signal N.
 """
 import argparse
@@ -27,6 +27,7 @@ import select
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -259,7 +260,6 @@ def console_tail(tmp, count=CONSOLE_TAIL):
 def dump_tasks(tmp):
     """Asks the test host's kernel, through a key press on its monitor, for its blocked tasks
     and every CPU's backtrace; they land on the console. Works while its user space is stuck."""
-    import socket
     try:
         with socket.socket(socket.AF_UNIX) as mon:
             mon.settimeout(5)
@@ -363,7 +363,6 @@ def verdict(ctl, tmp, qemu_rc):
 
 def attach(path):
     """Our stdin to the test host's debug shell, its output to our stdout, until EOF."""
-    import socket
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(path)
     while True:
