@@ -86,6 +86,22 @@ static const struct seccomp_rule seccomp_vcpu[] = {
 	  .ncmp = 1, .cmp = { CMP(0, SCMP_CMP_EQ, 0, 0) } },
 };
 
+/*
+ * vCPU and I/O threads only, not the main thread (which may open files): glibc's malloc opens
+ * /proc/sys/vm/overcommit_memory read-only the first time a thread's own arena shrinks, an
+ * instant that depends on the load; without the file it returns the memory with madvise. The
+ * open fails, nothing is opened. ASan's rows allow every open: there this row is left out.
+ */
+#ifndef HVM_ASAN
+static const struct seccomp_rule seccomp_worker[] = {
+	{ .nr = SCMP_SYS(openat), .name = "openat read-only, close-on-exec (fails EACCES)",
+	  .why = "glibc's malloc: /proc/sys/vm/overcommit_memory when a thread's arena shrinks",
+	  .err = EACCES, .ncmp = 2,
+	  .cmp = { CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, (uint32_t)AT_FDCWD),
+		   CMP(2, SCMP_CMP_EQ, O_RDONLY | O_CLOEXEC, 0) } },
+};
+#endif
+
 /* A device's epoll loop and the files of the devices it serves. */
 static const struct seccomp_rule seccomp_io[] = {
 	ALLOW(epoll_wait, "the loop; virtio-vsock and virtio-net poll their own sets"),
@@ -212,22 +228,27 @@ struct seccomp_part {
 };
 
 #define PART(a) { a, sizeof(a) / sizeof(a[0]) }
+#define SECCOMP_PARTS_MAX 6
 #ifdef HVM_ASAN
 #define SECCOMP_SAN_PARTS(...) PART(seccomp_san_common), ##__VA_ARGS__
+#define SECCOMP_WORKER_PART() { NULL, 0 }
 #else
 #define SECCOMP_SAN_PARTS(...) { NULL, 0 }
+#define SECCOMP_WORKER_PART() PART(seccomp_worker)
 #endif
 
 static const struct seccomp_list {
 	const char *name;
 	const char *thread;	/* for "in the ... thread" */
 	int hot;		/* checked first: the call the thread makes most */
-	struct seccomp_part part[6];	/* ends with an empty part */
+	struct seccomp_part part[SECCOMP_PARTS_MAX];	/* empty ones ({ NULL, 0 }) skipped */
 } seccomp_lists[SECCOMP_NKINDS] = {
 	[SECCOMP_VCPU] = { "vCPU", "a vCPU", SCMP_SYS(ioctl),
-			   { PART(seccomp_common), PART(seccomp_vcpu), SECCOMP_SAN_PARTS() } },
+			   { PART(seccomp_common), PART(seccomp_vcpu), SECCOMP_WORKER_PART(),
+			     SECCOMP_SAN_PARTS() } },
 	[SECCOMP_IO] = { "I/O", "an I/O", SCMP_SYS(epoll_wait),
-			 { PART(seccomp_common), PART(seccomp_io), SECCOMP_SAN_PARTS() } },
+			 { PART(seccomp_common), PART(seccomp_io), SECCOMP_WORKER_PART(),
+			   SECCOMP_SAN_PARTS() } },
 	/* ioctl: KVM_RUN of the vCPU threads, which run under this filter too. */
 	[SECCOMP_MAIN] = { "main", "the main", SCMP_SYS(ioctl),
 			   { PART(seccomp_common), PART(seccomp_vcpu), PART(seccomp_main),
@@ -277,7 +298,8 @@ int seccomp_rule_info(enum seccomp_kind kind, unsigned i, const char **name, con
 {
 	if ((unsigned)kind >= SECCOMP_NKINDS)
 		return -ENOENT;
-	for (const struct seccomp_part *p = seccomp_lists[kind].part; p->rule; p++) {
+	for (const struct seccomp_part *p = seccomp_lists[kind].part;
+	     p < seccomp_lists[kind].part + SECCOMP_PARTS_MAX; p++) {
 		if (i < p->n) {
 			*name = p->rule[i].name;
 			*why = p->rule[i].why;
@@ -432,7 +454,7 @@ static scmp_filter_ctx seccomp_build(enum seccomp_kind kind, int *err)
 		*err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (!*err)
 		*err = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);	/* real errnos */
-	for (const struct seccomp_part *p = l->part; !*err && p->rule; p++)
+	for (const struct seccomp_part *p = l->part; !*err && p < l->part + SECCOMP_PARTS_MAX; p++)
 		for (unsigned i = 0; !*err && i < p->n; i++)
 			if ((*err = seccomp_add_row(ctx, &p->rule[i], self)))
 				log_err("seccomp: %s list: %s: %s", l->name, p->rule[i].name,
