@@ -87,6 +87,13 @@ static int io_thread_control(struct io_thread *t)
 		t->call_pending = 0;
 		pthread_cond_broadcast(&t->done);
 	}
+	if (t->hold_wanted && !t->stopping) {
+		t->held = 1;
+		pthread_cond_broadcast(&t->done);
+		while (t->hold_wanted && !t->stopping)
+			pthread_cond_wait(&t->done, &t->lock);
+		t->held = 0;
+	}
 	stop = t->stopping;
 	pthread_mutex_unlock(&t->lock);
 	return stop;
@@ -166,11 +173,34 @@ void io_thread_call(struct io_thread *t, void (*fn)(void *), void *arg)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void io_thread_hold(struct io_thread *t)
+{
+	if (!t->started)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->hold_wanted = 1;
+	io_thread_wake(t);
+	while (!t->held)
+		pthread_cond_wait(&t->done, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void io_thread_release(struct io_thread *t)
+{
+	if (!t->started)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->hold_wanted = 0;
+	pthread_cond_broadcast(&t->done);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void io_thread_destroy(struct io_thread *t)
 {
 	if (t->started) {
 		pthread_mutex_lock(&t->lock);
 		t->stopping = 1;
+		pthread_cond_broadcast(&t->done);	/* a held thread sees the stop */
 		pthread_mutex_unlock(&t->lock);
 		io_thread_wake(t);
 		pthread_join(t->thread, NULL);

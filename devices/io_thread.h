@@ -31,6 +31,7 @@ struct io_thread {
 	void (*call)(void *);		/* a function to run on the thread (io_thread_call) */
 	void *call_arg;
 	int call_pending, stopping;
+	int hold_wanted, held;		/* io_thread_hold: the loop waits between callbacks */
 	unsigned nwatch;
 	struct io_watch watch[IO_THREAD_MAX_FDS];
 };
@@ -53,6 +54,16 @@ int io_thread_start(struct io_thread *t);
  * Runs fn directly when the thread is not running.
  */
 void io_thread_call(struct io_thread *t, void (*fn)(void *), void *arg);
+
+/*
+ * Stops the loop between two callbacks and returns once it waits there, so that nothing the
+ * device does changes guest memory or its own state (a snapshot reads both); no-op when the
+ * thread is not running. io_thread_release lets it go on.
+ */
+void io_thread_hold(struct io_thread *t);
+
+/* Ends an io_thread_hold. */
+void io_thread_release(struct io_thread *t);
 
 /* Stops and joins the thread, closes the loop. Watched fds are not closed. */
 void io_thread_destroy(struct io_thread *t);

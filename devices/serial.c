@@ -1,5 +1,6 @@
 #include "serial.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "../vmm/bus.h"
@@ -172,4 +173,37 @@ int serial_attach(struct serial *s, struct vm *vm, uint16_t base, unsigned irq,
 	s->thre_pending = 0;
 	pthread_mutex_init(&s->lock, NULL);
 	return bus_register(&vm->pio, base, 8, serial_access, s, "serial");
+}
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	pthread_mutex_lock(&s->lock);
+	*st = (struct serial_state){
+		.ier = s->ier, .lcr = s->lcr, .mcr = s->mcr, .scr = s->scr, .fcr = s->fcr,
+		.dll = s->dll, .dlm = s->dlm, .thre_pending = (uint8_t)s->thre_pending,
+		.irq_level = (uint8_t)s->irq_level, .rx_head = s->rx_head, .rx_count = s->rx_count,
+	};
+	memcpy(st->rx, s->rx, sizeof(st->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_load(struct serial *s, const struct serial_state *st)
+{
+	if (st->rx_head >= SERIAL_RX_FIFO || st->rx_count > SERIAL_RX_FIFO)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->scr = st->scr;
+	s->fcr = st->fcr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->thre_pending = st->thre_pending;
+	s->irq_level = st->irq_level;	/* the irqchip's restored line has this level */
+	memcpy(s->rx, st->rx, sizeof(s->rx));
+	s->rx_head = st->rx_head;
+	s->rx_count = st->rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

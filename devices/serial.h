@@ -26,6 +26,19 @@ struct serial {
 	unsigned rx_head, rx_count;
 };
 
+/* The UART's registers and receive FIFO, as a snapshot keeps them. */
+struct serial_state {
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, thre_pending, irq_level;
+	uint8_t rx[SERIAL_RX_FIFO];
+	uint32_t rx_head, rx_count;
+};
+
+/* Reads the UART's state (the vCPUs parked). */
+void serial_save(struct serial *s, struct serial_state *st);
+
+/* Puts a saved state into an attached UART; -EINVAL for a FIFO out of range. */
+int serial_load(struct serial *s, const struct serial_state *st);
+
 /* Attaches a UART at port `base` on interrupt line `irq`; 0 or -errno (logged). */
 int serial_attach(struct serial *s, struct vm *vm, uint16_t base, unsigned irq,
 		  serial_output_fn *output, void *opaque);

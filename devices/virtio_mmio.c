@@ -336,6 +336,92 @@ void virtio_mmio_detach(struct virtio_mmio *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
+/* ---- snapshots --------------------------------------------------------------------- */
+
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->status = atomic_load(&t->status);
+	s->device_features_sel = t->device_features_sel;
+	s->driver_features_sel = t->driver_features_sel;
+	s->queue_sel = t->queue_sel;
+	s->driver_features = t->driver_features;
+	s->config_generation = t->config_generation;
+	s->interrupt_status = atomic_load(&t->interrupt_status);
+	for (unsigned q = 0; q < t->ops->num_queues; q++) {
+		const struct virtq *vq = &t->vq[q];
+		/* Requests the device holds go back to the driver's side: taken again later. */
+		unsigned held = t->ops->in_flight ? t->ops->in_flight(t->dev, q) : 0;
+		s->q[q] = (struct virtio_mmio_queue_state){
+			.desc_gpa = vq->desc_gpa, .avail_gpa = vq->avail_gpa, .used_gpa = vq->used_gpa,
+			.size = vq->size, .last_avail = (uint16_t)(vq->last_avail - held),
+			.used_idx = vq->used_idx, .signalled_used = vq->signalled_used,
+			.ready = (uint32_t)vq->ready,
+		};
+	}
+}
+
+struct vmmio_load_call {
+	struct virtio_mmio *t;
+	const struct virtio_mmio_state *s;
+	int err;
+};
+
+/* On the I/O thread, like every queue and activation change. */
+static void vmmio_do_load(void *arg)
+{
+	struct vmmio_load_call *c = arg;
+	struct virtio_mmio *t = c->t;
+	int event_idx = !!(c->s->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+
+	for (unsigned q = 0; q < t->ops->num_queues && !c->err; q++) {
+		const struct virtio_mmio_queue_state *qs = &c->s->q[q];
+		struct virtq *vq = &t->vq[q];
+		vq->size = qs->size <= t->ops->queue_max[q] ? qs->size : 0;
+		vq->desc_gpa = qs->desc_gpa;
+		vq->avail_gpa = qs->avail_gpa;
+		vq->used_gpa = qs->used_gpa;
+		if (!qs->ready)
+			continue;
+		if (virtq_enable(vq, &t->vm->mem, event_idx)) {
+			log_err("%s: queue %u of the snapshot is invalid", t->ops->name, q);
+			c->err = -EINVAL;
+			break;
+		}
+		vq->ready = 1;
+		vq->last_avail = qs->last_avail;
+		vq->used_idx = qs->used_idx;
+		vq->signalled_used = qs->signalled_used;
+	}
+	if (c->err || !(c->s->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	t->ops->activate(t->dev, t->driver_features);
+	if (t->ops->restored)
+		t->ops->restored(t->dev);
+}
+
+int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *s)
+{
+	struct vmmio_load_call c = { .t = t, .s = s };
+
+	if (s->driver_features & ~vmmio_offered(t)) {
+		log_err("%s: the snapshot's features 0x%llx are not all offered here", t->ops->name,
+			(unsigned long long)s->driver_features);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&t->lock);
+	atomic_store(&t->status, s->status);
+	t->device_features_sel = s->device_features_sel;
+	t->driver_features_sel = s->driver_features_sel;
+	t->queue_sel = s->queue_sel;
+	t->driver_features = s->driver_features;
+	t->config_generation = s->config_generation;
+	atomic_store(&t->interrupt_status, s->interrupt_status);
+	pthread_mutex_unlock(&t->lock);
+	io_thread_call(&t->io, vmmio_do_load, &c);
+	return c.err;
+}
+
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)t->base,

@@ -36,6 +36,22 @@ struct virtio_dev_ops {
 	void (*queue_notify)(void *dev, unsigned q);
 	/* Back to the power-on state (queues are reset by the transport). */
 	void (*reset)(void *dev);
+	/* Optional: requests of queue q taken and not yet returned (a snapshot gives them back). */
+	unsigned (*in_flight)(void *dev, unsigned q);
+	/* Optional: the device was rebuilt from a snapshot and activated; its back end is new. */
+	void (*restored)(void *dev);
+};
+
+/* The transport's part of a snapshot: its registers and each queue's layout and indices. */
+struct virtio_mmio_state {
+	uint32_t status, device_features_sel, driver_features_sel, queue_sel;
+	uint64_t driver_features;
+	uint32_t config_generation, interrupt_status;
+	struct virtio_mmio_queue_state {
+		uint64_t desc_gpa, avail_gpa, used_gpa;
+		uint16_t size, last_avail, used_idx, signalled_used;
+		uint32_t ready;
+	} q[VIRTIO_MAX_QUEUES];
 };
 
 struct vm;
@@ -75,6 +91,16 @@ void virtio_mmio_used(struct virtio_mmio *t, unsigned q);
 
 /* From the device: a queue or the device failed; sets DEVICE_NEEDS_RESET and tells the driver. */
 void virtio_mmio_broken(struct virtio_mmio *t);
+
+/* Reads the transport's state; its I/O thread held (io_thread_hold), the vCPUs parked. */
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *s);
+
+/*
+ * Puts a saved state into a freshly attached transport before the vCPUs start: registers,
+ * queues (checked again like a driver's), then the device activated and told it was
+ * restored. 0, or -EINVAL when a queue of the state is invalid here (logged).
+ */
+int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *s);
 
 /* The kernel command line word announcing this device: "virtio_mmio.device=4K@0x...:IRQ". */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap);

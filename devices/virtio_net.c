@@ -581,6 +581,13 @@ static void vnet_reset(void *dev)
 	vnet_poll_update(n);
 }
 
+static unsigned vnet_in_flight(void *dev, unsigned q)
+{
+	struct vnet *n = dev;
+
+	return q == VNET_TXQ ? (unsigned)n->tx_held : 0;
+}
+
 static const struct virtio_dev_ops vnet_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -592,6 +599,7 @@ static const struct virtio_dev_ops vnet_ops = {
 	.activate = vnet_activate,
 	.queue_notify = vnet_queue_notify,
 	.reset = vnet_reset,
+	.in_flight = vnet_in_flight,
 };
 
 /* ---- set-up ------------------------------------------------------------------------ */

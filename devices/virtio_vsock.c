@@ -982,7 +982,7 @@ static void vsock_queue_notify(void *dev, unsigned q)
 {
 	struct vsock *v = dev;
 
-	if (q != VSOCK_EVQ && !v->broken)	/* event buffers stay: we send no events */
+	if (q != VSOCK_EVQ && !v->broken)	/* event buffers stay for a restore's reset */
 		vsock_settle(v);
 }
 
@@ -994,6 +994,34 @@ static void vsock_reset(void *dev)
 	v->broken = 0;
 	v->rr = 0;
 	vsock_timer_arm(v);
+}
+
+static unsigned vsock_in_flight(void *dev, unsigned q)
+{
+	struct vsock *v = dev;
+
+	return q == VSOCK_RXQ ? (unsigned)v->rx_held : 0;
+}
+
+/*
+ * Restored from a snapshot: none of the guest's connections has a host end any more. The
+ * transport-reset event makes the driver reset every connected socket (ECONNRESET) and keep
+ * its listeners (virtio 1.2 section 5.10.6.7), so the agent reconnects.
+ */
+static void vsock_restored(void *dev)
+{
+	struct vsock *v = dev;
+	struct virtq *vq = &v->transport.vq[VSOCK_EVQ];
+	struct virtq_chain c;
+	struct virtio_vsock_event ev = { .id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
+
+	if (virtq_pop(vq, &v->transport.vm->mem, &c) != 1 ||
+	    iov_from_buf(c.iov + c.nread, c.nwrite, 0, &ev, sizeof(ev)) != sizeof(ev)) {
+		log_warn("virtio-vsock: no event buffer for the transport reset");
+		return;
+	}
+	virtq_push(vq, c.head, sizeof(ev));
+	virtio_mmio_used(&v->transport, VSOCK_EVQ);
 }
 
 static const struct virtio_dev_ops vsock_ops = {
@@ -1008,6 +1036,8 @@ static const struct virtio_dev_ops vsock_ops = {
 	.activate = vsock_activate,
 	.queue_notify = vsock_queue_notify,
 	.reset = vsock_reset,
+	.in_flight = vsock_in_flight,
+	.restored = vsock_restored,
 };
 
 /* ---- set-up ------------------------------------------------------------------------ */

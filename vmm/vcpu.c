@@ -243,6 +243,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	int unfinished = 0;	/* the last exit was I/O: KVM completes it at the next KVM_RUN */
 	sigset_t kick;
 
 	sigemptyset(&kick);
@@ -257,12 +258,22 @@ static void *vcpu_thread(void *arg)
 		atomic_store(&vm->first_entry_us, clock_now_us());
 
 	while (vm_state(vm) == VM_RUNNING) {
-		if (atomic_load(&vm->pause_wanted)) {
+		if (atomic_load(&vm->pause_wanted) && !unfinished) {
 			vm_park(vm);
 			continue;
 		}
+		if (unfinished && atomic_load(&vm->pause_wanted))
+			/*
+			 * KVM finishes an I/O exit (a port or MMIO read's value into the guest's
+			 * register) only on the next KVM_RUN: one with immediate_exit does that
+			 * and returns, so a parked vCPU's state is whole (a snapshot reads it).
+			 */
+			vcpu->run->immediate_exit = 1;
+		unfinished = 0;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) == 0) {
 			vcpu_handle_exit(vcpu);
+			unfinished = vcpu->run->exit_reason == KVM_EXIT_IO ||
+				     vcpu->run->exit_reason == KVM_EXIT_MMIO;
 			continue;
 		}
 		if (errno == EINTR || errno == EAGAIN) {
