@@ -130,23 +130,6 @@ static void remove_path(const char *path)
 	convert_remove_at(AT_FDCWD, path);
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* Writes a small file and makes it durable before it is renamed into view. */
 static int write_file(const char *path, const void *data, size_t len)
 {
@@ -222,7 +205,7 @@ static int work_open(struct convert *c, int *lock_fd)
 
 	for (const char *sub = "images\0index\0tmp\0"; *sub && !err; sub += strlen(sub) + 1) {
 		snprintf(path, sizeof(path), "%s/%s", c->cache_dir, sub);
-		if ((err = mkdir_p(path)))
+		if ((err = image_mkdir_p(path)))
 			return convert_err(c, err, "%s: %s", path, strerror(-err));
 	}
 	snprintf(path, sizeof(path), "%s/tmp", c->cache_dir);

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "jail.h"
 #include "log.h"
+#include "snap_file.h"
 #include "vcpu.h"
 
 #define MACHINE_MAX_MEM_MIB (1024ULL * 1024)	/* 1 TiB */
@@ -119,10 +120,6 @@ int machine_config_check(const struct machine_config *cfg)
 	if (cfg->mem_mib < (LAYOUT_MIN_RAM >> 20) || cfg->mem_mib > MACHINE_MAX_MEM_MIB) {
 		log_err("%llu MiB of memory: must be %llu to %llu MiB", (unsigned long long)cfg->mem_mib,
 			LAYOUT_MIN_RAM >> 20, MACHINE_MAX_MEM_MIB);
-		return -EINVAL;
-	}
-	if (!cfg->kernel_path) {
-		log_err("no kernel given");
 		return -EINVAL;
 	}
 	if (cfg->ndisks > MACHINE_MAX_DISKS) {
@@ -264,36 +261,53 @@ static int machine_boot_setup(struct machine *m, const struct machine_config *cf
 	return err;
 }
 
-int machine_create(struct machine *m, const struct machine_config *cfg)
+int machine_build(struct machine *m, const struct machine_config *cfg, int ram_fd)
 {
 	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->vm.fd = m->vm.stop_fd = -1;
 	err = machine_config_check(cfg);
+	if (!err && ram_fd < 0 && !cfg->kernel_path) {
+		log_err("no kernel given");
+		err = -EINVAL;
+	}
 	if (err)
 		return err;
 	err = kvm_open(&m->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm");
 	if (err)
 		return err;
-	err = vm_create(&m->vm, &m->kvm, cfg->mem_mib << 20, 0);
+	err = vm_create_mapped(&m->vm, &m->kvm, cfg->mem_mib << 20, 0, ram_fd, SNAP_MEM_OFFSET);
 	if (err)
 		goto fail_kvm;
 	m->kvm_ready_us = clock_now_us();
 	err = vm_create_vcpus(&m->vm, cfg->cpus);
 	if (!err)
 		err = machine_attach_devices(m, cfg);
-	if (!err)
+	if (!err && ram_fd < 0)
 		err = machine_boot_setup(m, cfg);
 	if (err)
 		goto fail_vm;
 	return 0;
 fail_vm:
-	machine_detach_devices(m);
-	vm_destroy(&m->vm);
+	machine_destroy_parts(m);
+	return err;
 fail_kvm:
 	kvm_close(&m->kvm);
 	return err;
+}
+
+void machine_destroy_parts(struct machine *m)
+{
+	machine_detach_devices(m);
+	vm_destroy(&m->vm);
+	pthread_mutex_destroy(&m->com1.lock);
+	kvm_close(&m->kvm);
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg)
+{
+	return machine_build(m, cfg, -1);
 }
 
 int machine_start(struct machine *m)
@@ -319,8 +333,5 @@ void machine_destroy(struct machine *m)
 {
 	vm_stop(&m->vm, VM_STOP_HOST);
 	vm_join(&m->vm);
-	machine_detach_devices(m);
-	vm_destroy(&m->vm);
-	pthread_mutex_destroy(&m->com1.lock);
-	kvm_close(&m->kvm);
+	machine_destroy_parts(m);
 }

@@ -72,6 +72,41 @@ int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap);
 /* Builds the VM, devices, loads kernel and initramfs; 0 or -errno (logged, nothing left). */
 int machine_create(struct machine *m, const struct machine_config *cfg);
 
+/*
+ * machine_create's body: with ram_fd >= 0, guest RAM is that snapshot memory file (mapped
+ * copy-on-write from SNAP_MEM_OFFSET) and nothing is loaded into it; 0 or -errno.
+ */
+int machine_build(struct machine *m, const struct machine_config *cfg, int ram_fd);
+
+/* Frees what machine_build made, the vCPU threads joined or never started. */
+void machine_destroy_parts(struct machine *m);
+
+/*
+ * Writes the machine into the directory dirfd (named dir in messages) as a snapshot: every
+ * vCPU, the irqchip, PIT and clock, the devices, guest RAM (machine_snapshot.c). The vCPUs
+ * must be paused (vm_pause); the device threads are held meanwhile. 0 or -errno (logged).
+ */
+int machine_snapshot(struct machine *m, const struct machine_config *cfg, int dirfd,
+		     const char *dir);
+
+struct snap_state;
+
+/*
+ * The machine config a snapshot was taken with, for machine_restore: vCPUs, memory, disks
+ * (strings point into s), vsock, network. The caller adds the back ends (vsock path, network
+ * backend, callbacks). 0 or -EINVAL for a snapshot without a valid machine section (logged).
+ */
+int machine_config_from_snapshot(const struct snap_state *s, const char *dir,
+				 struct machine_config *cfg);
+
+/*
+ * Rebuilds a machine from a snapshot read by snap_read (machine_snapshot.c): RAM from mem_fd,
+ * then the VM, vCPUs and devices as they were; refused (-EINVAL, logged) when a disk changed
+ * or this host's CPU or KVM differs. Ready for machine_start. 0 or -errno, nothing left.
+ */
+int machine_restore(struct machine *m, const struct machine_config *cfg,
+		    const struct snap_state *s, int mem_fd, const char *dir);
+
 /* Starts the vCPUs; 0 or -errno. */
 int machine_start(struct machine *m);
 

@@ -45,6 +45,10 @@ struct vm {
 /* Creates the VM with ram_size bytes of lazily allocated RAM; 0 or -errno (logged). */
 int vm_create(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags);
 
+/* Like vm_create, with RAM mapped copy-on-write from ram_fd at ram_off (-1: anonymous). */
+int vm_create_mapped(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags,
+		     int ram_fd, uint64_t ram_off);
+
 /* Creates nvcpus vCPUs (not yet running); 0 or -errno (logged). */
 int vm_create_vcpus(struct vm *vm, unsigned nvcpus);
 
