@@ -65,6 +65,7 @@ struct session {
 	size_t outlen;
 	struct process proc;
 	int closing;			/* flush out, then close */
+	int reset;			/* the last failure was ECONNRESET: a restore's transport reset */
 };
 
 /* console.c: the kernel console, for messages when no session exists; and the way out. */
@@ -124,6 +125,14 @@ void session_ack_stdin(struct session *s);
 int session_send_exit(struct session *s);
 /* Frees the session's buffers and closes it. */
 void session_close(struct session *s);
+/*
+ * Moves the session, its process included, onto a new host connection fd (after a restore
+ * reset the old one): HELLO again; frames queued for the old host are dropped.
+ */
+void session_reattach(struct session *s, int fd);
+
+/* refresh.c: applies a REFRESH body (entropy, clock, host name); 0 or -errno with why. */
+int refresh_apply(const uint8_t *json, size_t len, char *why, size_t cap);
 extern struct session sessions[AGENT_MAX_SESSIONS];
 
 #endif

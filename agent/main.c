@@ -41,10 +41,31 @@ static int vsock_connect_host(void)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		console_print("connecting to the host on vsock port %d: %s", PROTO_PORT_MAIN,
 			      strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
+}
+
+/*
+ * The boot session's connection was reset: the VM was restored from a snapshot or template
+ * on a new host, which listens before the vCPUs run. The session (and its process, if one
+ * runs) moves to a new connection; then ready again on the boot timer. 0, or -1: power off.
+ */
+static int reconnect_host(struct session *s)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		int fd = vsock_connect_host();
+		if (fd >= 0) {
+			session_reattach(s, fd);
+			boot_timer_signal();
+			return 0;
+		}
+		usleep(100000);
+	}
+	return -1;
 }
 
 static int vsock_listen_exec(void)
@@ -163,6 +184,8 @@ static int serve_session(struct session *s, const struct pollfd *sock, int no_av
 {
 	if (sock->revents & (POLLIN | POLLHUP | POLLERR)) {
 		if (session_read(s, no_avx) < 0) {
+			if (s->main && s->reset)
+				return reconnect_host(s) < 0;
 			if (s->main)
 				return 1;	/* the host is gone: nobody to report to */
 			session_close(s);
@@ -170,7 +193,10 @@ static int serve_session(struct session *s, const struct pollfd *sock, int no_av
 		}
 	}
 	session_progress(s);
-	if (session_flush(s) < 0 || (s->closing && s->outlen == 0)) {
+	int flushed = session_flush(s);
+	if (flushed < 0 && s->main && s->reset)
+		return reconnect_host(s) < 0;
+	if (flushed < 0 || (s->closing && s->outlen == 0)) {
 		int main_done = s->main;
 		if (main_done)
 			wait_host_close(s->fd);

@@ -31,6 +31,9 @@
 
 #define PROTO_STR(x)  #x
 #define PROTO_XSTR(x) PROTO_STR(x)
+/* Bytes of fresh randomness a REFRESH carries for the guest's RNG (hex-encoded). */
+#define PROTO_REFRESH_SEED 64
+
 /* The HELLO body for a role ("agent" or "host"). */
 #define PROTO_HELLO_JSON(role) \
 	"{\"version\":" PROTO_XSTR(PROTO_VERSION) ",\"role\":\"" role "\"}"
@@ -46,6 +49,7 @@ enum proto_type {
 	PROTO_EXIT,		/* agent: JSON {"status": N} or {"signal": N} */
 	PROTO_ERROR,		/* agent: JSON {"message": "..."}; the session ends */
 	PROTO_STDIN_ACK,	/* agent: JSON {"bytes": N}, N more stdin bytes taken by the process */
+	PROTO_REFRESH,		/* host: JSON {"time_ns": T, "seed": HEX, "hostname": H}: a restored VM */
 	PROTO_TYPE_MAX,
 };
 

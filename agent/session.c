@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +147,12 @@ static int session_frame(struct session *s, const struct proto_hdr *h, const uin
 	case PROTO_RESIZE:
 		process_resize(&s->proc, body, h->len);
 		return 0;
+	case PROTO_REFRESH:
+		if (refresh_apply(body, h->len, why, sizeof(why)) < 0) {
+			session_error(s, "%s", why);
+			return -1;
+		}
+		return 0;
 	default:
 		session_error(s, "frame type %u is not for the agent", h->type);
 		return -1;
@@ -165,14 +172,32 @@ static void session_parse(struct session *s, int no_avx)
 		session_error(s, "invalid frame (unknown type or over %d bytes)", PROTO_MAX_PAYLOAD);
 }
 
+/*
+ * Whether a failed connection was reset by the transport (a restore) rather than closed by
+ * its host: the driver then leaves ECONNRESET as the socket's error, and reads see ENOTCONN
+ * (or EOF), never the error itself.
+ */
+static int session_was_reset(int fd, int err)
+{
+	int so_error = 0;
+	socklen_t len = sizeof(so_error);
+
+	if (err == ECONNRESET)
+		return 1;
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 &&
+	       so_error == ECONNRESET;
+}
+
 int session_read(struct session *s, int no_avx)
 {
 	size_t room;
 	uint8_t *space = proto_space(&s->rd, &room);
 	ssize_t n = room ? read(s->fd, space, room) : -1;
 
-	if (room && (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)))
+	if (room && (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))) {
+		s->reset = session_was_reset(s->fd, n < 0 ? errno : 0);
 		return -1;	/* the host went away */
+	}
 	if (n > 0)
 		proto_filled(&s->rd, (size_t)n);
 	session_parse(s, no_avx);
@@ -183,12 +208,31 @@ int session_flush(struct session *s)
 {
 	while (s->outlen) {
 		ssize_t n = write(s->fd, s->out, s->outlen);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n < 0) {
+			s->reset = session_was_reset(s->fd, errno);
+			return -1;
+		}
 		memmove(s->out, s->out + n, s->outlen - (size_t)n);
 		s->outlen -= (size_t)n;
 	}
 	return 0;
+}
+
+void session_reattach(struct session *s, int fd)
+{
+	static const char hello[] = PROTO_HELLO_JSON("agent");
+
+	close(s->fd);
+	s->fd = fd;
+	memset(&s->rd, 0, sizeof(s->rd));
+	/* What was queued may have left half-written: the new host starts at a frame. */
+	s->outlen = 0;
+	s->hello = s->reset = 0;
+	s->closing = 0;		/* a lost EXIT is sent again (session_progress) */
+	s->proc.consumed = 0;	/* the new host's stdin window starts empty */
+	session_send(s, PROTO_HELLO, hello, sizeof(hello) - 1);
 }
 
 void session_close(struct session *s)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd_write.h"
@@ -28,6 +30,8 @@ void host_session_init(struct host_session *s, int fd, const char *name, char *r
 	s->out_fd = out_fd;
 	s->err_fd = err_fd;
 	s->why[0] = '\0';
+	s->hold_run = s->refresh = 0;
+	s->refresh_hostname = NULL;
 	proto_put_hdr(s->out, PROTO_HELLO, 0, sizeof(HOST_HELLO) - 1);
 	memcpy(s->out + PROTO_HDR_SIZE, HOST_HELLO, sizeof(HOST_HELLO) - 1);
 	s->outlen = PROTO_HDR_SIZE + sizeof(HOST_HELLO) - 1;
@@ -109,6 +113,55 @@ static void on_error_frame(struct host_session *s, const uint8_t *body, size_t l
 	cJSON_Delete(j);
 }
 
+static int send_run(struct host_session *s)
+{
+	if (s->run_json && queue(s, PROTO_RUN, s->run_json, strlen(s->run_json)) < 0) {
+		fail(s, "process spec too large");
+		return -1;
+	}
+	free(s->run_json);	/* sent once: a second HELLO gets no second RUN */
+	s->run_json = NULL;
+	return 0;
+}
+
+/* REFRESH for a restored VM: fresh entropy and the wall clock now, at the agent's HELLO. */
+static int queue_refresh(struct host_session *s)
+{
+	uint8_t seed[PROTO_REFRESH_SEED];
+	char hex[2 * PROTO_REFRESH_SEED + 1];
+	struct timespec now;
+	cJSON *j;
+	char *text;
+	int err;
+
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(seed); i++)
+		snprintf(hex + 2 * i, 3, "%02x", seed[i]);
+	explicit_bzero(seed, sizeof(seed));
+	clock_gettime(CLOCK_REALTIME, &now);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "seed", hex);
+	cJSON_AddNumberToObject(j, "time_ns", (double)now.tv_sec * 1e9 + (double)now.tv_nsec);
+	if (s->refresh_hostname)
+		cJSON_AddStringToObject(j, "hostname", s->refresh_hostname);
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	explicit_bzero(hex, sizeof(hex));
+	err = text ? queue(s, PROTO_REFRESH, text, strlen(text)) : -ENOMEM;
+	if (text)
+		explicit_bzero(text, strlen(text));
+	free(text);
+	return err;
+}
+
+void host_session_release_run(struct host_session *s)
+{
+	s->hold_run = 0;
+	if (s->hello && !s->done)
+		send_run(s);
+}
+
 /* Returns 0, or -1 when the frame ends the session. */
 static int on_frame(struct host_session *s, const struct proto_hdr *h, const uint8_t *body)
 {
@@ -128,11 +181,11 @@ static int on_frame(struct host_session *s, const struct proto_hdr *h, const uin
 			return -1;
 		}
 		s->hello = 1;
-		if (s->run_json && queue(s, PROTO_RUN, s->run_json, strlen(s->run_json)) < 0) {
-			fail(s, "process spec too large");
+		if (s->refresh && queue_refresh(s) < 0) {
+			fail(s, "no room for the refresh of a restored VM");
 			return -1;
 		}
-		return 0;
+		return s->hold_run ? 0 : send_run(s);
 	}
 	case PROTO_STDOUT: fd_write_all(s->out_fd, body, h->len, 1); return 0;
 	case PROTO_STDERR: fd_write_all(s->err_fd, body, h->len, 1); return 0;

@@ -32,6 +32,9 @@ struct host_session {
 	int agent;			/* the agent's own session: its output is the command's */
 	int out_fd, err_fd;		/* where STDOUT and STDERR frames go (-1: discarded) */
 	char why[512];			/* with error: "NAME: what went wrong" */
+	int hold_run;			/* RUN waits for host_session_release_run (a template first) */
+	int refresh;			/* a restored VM: REFRESH goes before RUN */
+	const char *refresh_hostname;	/* what REFRESH sets, or NULL (not owned) */
 };
 
 /*
@@ -41,6 +44,9 @@ struct host_session {
  */
 void host_session_init(struct host_session *s, int fd, const char *name, char *run_json,
 		       int forward_stdin, int agent, int out_fd, int err_fd);
+
+/* Sends RUN now (if the agent's HELLO is in) or at HELLO, after a hold_run. */
+void host_session_release_run(struct host_session *s);
 
 /* Reads and handles frames; returns 0, or -1 when the session is over (see status). */
 int host_session_read(struct host_session *s);

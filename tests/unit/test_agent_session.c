@@ -168,6 +168,45 @@ static void window_overrun_is_an_error(void)
 	close(sv[0]);
 }
 
+/*
+ * REFRESH bodies the agent refuses before touching the RNG or the clock (a valid one would
+ * set this host's clock: the e2e tests send those, to a guest).
+ */
+static void bad_refresh_is_an_error(void)
+{
+	static const char *const bodies[][2] = {
+		{ "{\"time_ns\":1}", "refresh: needs" },
+		{ "{\"seed\":\"00\",\"time_ns\":1}", "refresh: seed must be 64 hex bytes" },
+		{ "not json", "refresh: needs" },
+	};
+	char zeros[2 * PROTO_REFRESH_SEED + 1];
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		int sv[2];
+		struct session *s = agent_session(sv);
+		char error[256] = "";
+		send_text(sv[0], s, PROTO_REFRESH, bodies[i][0]);
+		CHECK(s->closing);
+		host_frames(sv[0], error, sizeof(error));
+		CHECK(strstr(error, bodies[i][1]) != NULL);
+		session_close(s);
+		close(sv[0]);
+	}
+	/* Upper-case hex is not what the host sends. */
+	memset(zeros, 'A', sizeof(zeros) - 1);
+	zeros[sizeof(zeros) - 1] = '\0';
+	char body[256];
+	snprintf(body, sizeof(body), "{\"seed\":\"%s\",\"time_ns\":1}", zeros);
+	int sv[2];
+	struct session *s = agent_session(sv);
+	char error[256] = "";
+	send_text(sv[0], s, PROTO_REFRESH, body);
+	host_frames(sv[0], error, sizeof(error));
+	CHECK(strstr(error, "refresh: seed is not lower-case hex") != NULL);
+	session_close(s);
+	close(sv[0]);
+}
+
 /* hvm's side: stdin stops at the window, a signal still fits, an ACK reopens the window. */
 static void host_keeps_window_and_room(void)
 {
@@ -215,4 +254,4 @@ static void host_keeps_window_and_room(void)
 }
 
 HARNESS_MAIN(stdin_before_run_is_kept, signal_passes_unread_stdin, window_overrun_is_an_error,
-	     host_keeps_window_and_room)
+	     bad_refresh_is_an_error, host_keeps_window_and_room)
