@@ -20,7 +20,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissi
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHVM_VERSION='"$(VERSION)"' -MMD -MP
 LDFLAGS ?=
-LDLIBS  := -lseccomp -lpthread
+LDLIBS  := -lseccomp -lz -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -181,7 +181,7 @@ TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
 	     $(OCI_UNIT_OBJ) $(BUILD)/libhvm.a
 
 # The agent's session code, built for the host: its side of the stdin window is unit-tested.
-$(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.o process.o user.o)
+$(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.o process.o user.o refresh.o)
 
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)
@@ -253,7 +253,7 @@ $(BUILD)/bench/guest_ops: bench/guest_ops.c
 	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -static -o $@ $<
 
 bench: all $(BUILD)/mkinitramfs $(BUILD)/bench/guest_ops test-images
-	$(Q)$(KVMHOST) 'set -e; for b in guest boot stdio oci net; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
+	$(Q)$(KVMHOST) 'set -e; for b in guest boot snapshot stdio oci net; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \

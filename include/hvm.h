@@ -116,6 +116,22 @@ int hvm_set_timeout(struct hvm *vm, unsigned seconds);
 int hvm_set_api_socket(struct hvm *vm, const char *path);
 
 /*
+ * Resume the VM saved in the snapshot directory dir (hvm_snapshot, `hvm-run snapshot`)
+ * instead of booting: its processes go on where they were, and the command it ran reports to
+ * this handle (stdio, exit status). Its vCPUs, memory and disks are the snapshot's; the
+ * network is this handle's (of the same kind). NULL: boot. docs/snapshot.md.
+ */
+int hvm_set_restore(struct hvm *vm, const char *dir);
+
+/*
+ * Warm starts (default off in the library, on in hvm-run): the first start of a
+ * configuration boots and saves a template of the booted VM, before its command runs, under
+ * $XDG_CACHE_HOME/hvm/templates; later starts of the same configuration restore it and run
+ * their command there. A template that fails to restore is dropped and the VM boots.
+ */
+int hvm_set_templates(struct hvm *vm, int on);
+
+/*
  * Self-jail (root only; docs/jail.md): hvm_start confines the whole process once the image,
  * volumes, network and kernel are ready and before the machine is built: new mount, IPC and
  * UTS namespaces, an empty read-only root but for the api socket's directory (/dev/kvm, the
@@ -161,6 +177,18 @@ int hvm_pause(struct hvm *vm);
 
 /* Lets a paused VM run again. 0; -EALREADY when not paused; -EINVAL / -ESRCH as hvm_pause. */
 int hvm_resume(struct hvm *vm);
+
+/*
+ * Writes the running VM into directory dir (created 0700 when missing; files 0600): every
+ * vCPU, device and guest RAM (sparse); then it runs on, or stops with stop (hvm_wait then
+ * reports 0: its command lives on in the snapshot). The guest does not notice. 0, -ESRCH
+ * when it is not running, other -errno with hvm_error().
+ */
+int hvm_snapshot(struct hvm *vm, const char *dir, int stop);
+
+/* hvm_snapshot for the VM behind api_socket in another process (`hvm-run snapshot`); 0 or
+ * -errno (logged on stderr). */
+int hvm_snapshot_socket(const char *api_socket, const char *dir, int stop);
 
 /* Boot phase timings (us since hvm_create, or since exec when the launcher exported
  * HVM_T0_US) and VMM memory, as a JSON object; malloc'd, or NULL until the VM stopped. */

@@ -80,6 +80,10 @@ static int configure_machine(struct hvm *vm, const struct run_flags *f)
 		err = hvm_set_api_socket(vm, f->api_socket);
 	if (!err && f->jail)
 		err = hvm_set_jail(vm, 1, f->uid, f->gid);
+	if (!err && f->restore)
+		err = hvm_set_restore(vm, f->restore);
+	if (!err)
+		err = hvm_set_templates(vm, !f->cold && !f->restore);
 	return err;
 }
 
@@ -265,6 +269,8 @@ int main(int argc, char **argv)
 	}
 	if (f.exec)
 		return run_exec(&f);
+	if (f.snapshot)
+		return hvm_snapshot_socket(f.api_socket, f.snapshot_dir, f.stop) ? EXIT_HVM_ERROR : 0;
 	if (f.jail && !f.print_cmdline && (status = jail(&jail_sigfd)) >= 0)
 		return status;
 	hvm_set_seccomp(!f.no_seccomp, EXIT_HVM_ERROR);

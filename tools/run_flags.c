@@ -14,6 +14,8 @@ const char run_flags_usage[] =
 	"       hvm-run [FLAGS] -- PROGRAM [ARG...]\n"
 	"       hvm-run [FLAGS] --image IMAGE [-- ARG...]\n"
 	"       hvm-run exec --api-socket PATH [-i] [-t] [-e ..] [-w ..] [-u ..] (--cmd S | -- ARGV)\n"
+	"       hvm-run snapshot --api-socket PATH [--stop] DIR\n"
+	"       hvm-run --restore DIR [--api-socket PATH] [FLAGS]\n"
 	"\n"
 	"Runs a command inside a fresh KVM micro-VM and returns its exit status.\n"
 	"\n"
@@ -52,6 +54,12 @@ const char run_flags_usage[] =
 	"                       empty root (the VM's files are opened before), rlimits, no\n"
 	"                       capabilities, no_new_privs, the uid/gid below (docs/jail.md)\n"
 	"  --uid N, --gid N     the jail's user and group (default 65534, nobody)\n"
+	"  --cold               boot, even when a template of this configuration exists (the\n"
+	"                       first run of each configuration saves one; later runs start\n"
+	"                       from it: ~/.cache/hvm/templates, docs/snapshot.md)\n"
+	"  --restore DIR        resume the VM saved in DIR by `hvm-run snapshot`: its command\n"
+	"                       reports here (output, exit status)\n"
+	"  snapshot --stop      end the VM once it is saved (default: it runs on)\n"
 	"  --print-cmdline      print the guest kernel command line and exit\n"
 	"  --metrics-json FILE  write boot phase timings and VMM memory use to FILE\n"
 	"  --log-level LEVEL    error, warn (default), info or debug\n"
@@ -64,7 +72,7 @@ const char run_flags_usage[] =
 enum {
 	OPT_API_SOCKET = 300, OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
-	OPT_NO_SECCOMP = 390, OPT_JAIL, OPT_UID, OPT_GID,
+	OPT_NO_SECCOMP = 390, OPT_JAIL, OPT_UID, OPT_GID, OPT_COLD, OPT_RESTORE, OPT_STOP,
 	OPT_NET_FIRST = 400,	/* networking flags, handled by run_net_flag() by name */
 };
 
@@ -102,6 +110,9 @@ static const struct option run_options[] = {
 	{ "jail", no_argument, NULL, OPT_JAIL },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
+	{ "cold", no_argument, NULL, OPT_COLD },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "stop", no_argument, NULL, OPT_STOP },
 	{ "metrics-json", required_argument, NULL, OPT_METRICS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -212,6 +223,9 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 			*(opt == OPT_UID ? &f->uid : &f->gid) = (unsigned)v;
 		f->ids_given = 1;
 		break;
+	case OPT_COLD: f->cold = 1; break;
+	case OPT_RESTORE: f->restore = arg; break;
+	case OPT_STOP: f->stop = 1; break;
 	case OPT_METRICS: f->metrics_json = arg; break;
 	case OPT_LOG_LEVEL: f->log_level = arg; break;
 	case OPT_HELP: f->help = 1; break;
@@ -221,9 +235,29 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	return err;
 }
 
+/* `hvm-run snapshot --api-socket PATH [--stop] DIR`: the directory and nothing else. */
+static int run_flags_snapshot(struct run_flags *f, int argc, char **argv)
+{
+	if (!f->api_socket || argc - optind != 1) {
+		fprintf(stderr, "hvm-run: snapshot: give --api-socket PATH (the running VM) and "
+			"one directory\n");
+		return -EINVAL;
+	}
+	f->snapshot_dir = argv[optind];
+	return 0;
+}
+
 static int run_flags_command(struct run_flags *f, int argc, char **argv)
 {
 	int rest = argc - optind;
+
+	if (f->restore && (f->cmd || rest > 0 || f->image)) {
+		fprintf(stderr, "hvm-run: --restore resumes the snapshot's own command: no --cmd, "
+			"--image or command\n");
+		return -EINVAL;
+	}
+	if (f->restore)
+		return 0;
 
 	if (f->cmd && rest > 0) {
 		fprintf(stderr, "hvm-run: give either --cmd or a command after --, not both\n");
@@ -255,6 +289,10 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		f->exec = 1;
 		optind = 2;
 	}
+	if (argc > 1 && strcmp(argv[1], "snapshot") == 0) {
+		f->snapshot = 1;
+		optind = 2;
+	}
 	/* "+": stop at the first non-flag, so the guest command keeps its own flags. */
 	while ((opt = getopt_long(argc, argv, "+e:w:u:v:p:it", run_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
@@ -284,5 +322,15 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		fprintf(stderr, "hvm-run: exec: --api-socket PATH names the VM to run in\n");
 		return -EINVAL;
 	}
+	if (f->stop && !f->snapshot) {
+		fprintf(stderr, "hvm-run: --stop belongs to `hvm-run snapshot`\n");
+		return -EINVAL;
+	}
+	if (f->restore && f->cold) {
+		fprintf(stderr, "hvm-run: --restore and --cold: a restore never boots\n");
+		return -EINVAL;
+	}
+	if (f->snapshot)
+		return run_flags_snapshot(f, argc, argv);
 	return run_flags_command(f, argc, argv);
 }

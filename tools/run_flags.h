@@ -48,6 +48,11 @@ struct run_flags {
 	int jail;			/* --jail: confine hvm-run itself (root only, docs/jail.md) */
 	unsigned uid, gid;		/* --uid, --gid: the jail's ids (default 65534) */
 	int ids_given;			/* --uid or --gid was given */
+	int snapshot;			/* `hvm-run snapshot`: save the VM behind --api-socket */
+	const char *snapshot_dir;	/* ... into this directory */
+	int stop;			/* snapshot --stop: the VM ends once saved */
+	const char *restore;		/* --restore DIR: resume a snapshot instead of booting */
+	int cold;			/* --cold: boot even when a template exists */
 	int print_cmdline;
 	int help, version;
 	const char *metrics_json;

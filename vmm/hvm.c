@@ -87,7 +87,8 @@ HVM_API int hvm_create(struct hvm **out)
 	pthread_cond_init(&vm->answered, NULL);
 	vm->cfg = (struct hvm_config){ .cpus = hvm_default_cpus(), .mem_mib = HVM_DEFAULT_MEM,
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
-	vm->listen_fd = vm->ready_fd = -1;
+	vm->listen_fd = vm->ready_fd = vm->ctl_fd = vm->snap_mem_fd = -1;
+	vm->template_dirfd = vm->template_parentfd = -1;
 	hvm_metrics_start(&vm->metrics);
 	*out = vm;
 	return 0;
@@ -170,6 +171,16 @@ STRING_SETTER(hvm_set_workdir, workdir)
 STRING_SETTER(hvm_set_user, user)
 STRING_SETTER(hvm_set_hostname, hostname)
 STRING_SETTER(hvm_set_api_socket, api_socket)
+STRING_SETTER(hvm_set_restore, restore)
+
+HVM_API int hvm_set_templates(struct hvm *vm, int on)
+{
+	int err = setter_lock(vm, "hvm_set_templates");
+
+	if (!err)
+		vm->cfg.templates = !!on;
+	return setter_unlock(vm, err);
+}
 
 HVM_API int hvm_set_cpus(struct hvm *vm, unsigned cpus)
 {
@@ -419,7 +430,7 @@ HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 static void free_config(struct hvm_config *c)
 {
 	char **strings[] = { &c->kernel, &c->initrd, &c->cmdline_extra, &c->image, &c->shell,
-			     &c->workdir, &c->user, &c->hostname, &c->api_socket };
+			     &c->workdir, &c->user, &c->hostname, &c->api_socket, &c->restore };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);

@@ -12,11 +12,13 @@
 
 #include "../boot/cpio.h"
 #include "../image/image.h"
+#include "../image/sha256.h"
 #include "../include/hvm.h"
 #include "host_session.h"
 #include "hvm_metrics.h"
 #include "hvm_net.h"
 #include "machine.h"
+#include "snap_file.h"
 
 #define HVM_EXIT_TIMEOUT   124
 #define HVM_EXIT_ERROR     125
@@ -29,6 +31,8 @@
 #define HVM_LOG_TAIL       4096	/* console text kept for the post-mortem of a failed guest */
 #define HVM_MAX_PENDING    16	/* signals queued for the service thread */
 #define HVM_ERR_MAX        1024
+#define HVM_TEMPLATES_MAX_MIB 2048	/* disk the templates may take; the oldest go first */
+#define HVM_TEMPLATES_MAX  256		/* templates looked at when evicting */
 
 struct hvm_volume {
 	char *host;			/* disk image file (created and formatted when missing) */
@@ -61,6 +65,8 @@ struct hvm_config {
 	char *api_socket;
 	int jail;			/* hvm_set_jail: confine the process at hvm_start */
 	unsigned jail_uid, jail_gid;
+	char *restore;			/* hvm_set_restore: a snapshot directory to resume */
+	int templates;			/* hvm_set_templates: warm starts from saved templates */
 };
 
 /* Where a run is; only moves forward. */
@@ -96,6 +102,18 @@ struct hvm {
 	pthread_t thread;
 	int thread_started;
 
+	/* Snapshots and templates (hvm_snapshot.c, hvm_template.c). */
+	struct snap_state snap;		/* a restore's state; the machine config points into it */
+	int snap_mem_fd;		/* its memory file, -1 */
+	char snap_dir[PATH_MAX];	/* where it came from, for messages */
+	int restored;			/* the machine came from snap: REFRESH the agent */
+	struct machine_config cold_mcfg;	/* a template's run as a cold boot, if it fails */
+	int template_dirfd;		/* a template being made at agent-ready, -1 */
+	int template_parentfd;		/* the templates directory (for the final rename), -1 */
+	char template_tmp[64], template_key[SHA256_HEX];
+	int ctl_fd;			/* the control socket's listener (api socket + ".ctl"), -1 */
+	char ctl_path[PATH_MAX + 8];
+
 	/* Between callers and the service thread (under lock). */
 	int wake_fd;			/* eventfd: pending work for the service thread */
 	int done_fd;			/* eventfd: written once the run ended (never read) */
@@ -111,6 +129,11 @@ struct hvm {
 	int pause_answered, pause_result;	/* vm_pause's or vm_resume's result is in */
 	pthread_cond_t answered;	/* pause_answered, or the run ended */
 	int stop;			/* hvm_destroy: end the run now */
+	int snap_asked, snap_answered;	/* hvm_snapshot waits for the service thread */
+	int snap_dirfd, snap_stop, snap_result;
+	const char *snap_target;	/* the directory's name, for messages */
+	char snap_error[HVM_ERR_MAX];	/* why the service thread's snapshot failed */
+	int snapshot_stopped;		/* a snapshot with stop ended the VM: status 0 */
 	int status;			/* the run's status, once phase is HVM_ENDED */
 };
 
@@ -129,6 +152,48 @@ void hvm_run_cleanup(struct hvm *vm);
 /* hvm_jail.c: jails the process around the prepared VM (kernel, disks, sockets' directory,
  * /dev/kvm) before the machine is built; 0 or -errno (logged). */
 int hvm_jail_enter(struct hvm *vm);
+
+/* hvm_snapshot.c: reads the snapshot of cfg.restore and plans the machine from it; 0 or
+ * -errno (logged). */
+int hvm_restore_prepare(struct hvm *vm);
+
+/* hvm_snapshot.c: pauses the machine, writes it to dirfd (named dir), resumes it unless stop
+ * (then the VM stops); on the service thread. 0 or -errno (logged). */
+int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop);
+
+/* hvm_snapshot.c: the control socket next to the api socket; 0 or -errno (logged). */
+int hvm_control_listen(struct hvm *vm);
+
+/* hvm_snapshot.c: serves one connection on the control socket (a snapshot request); returns
+ * 1 when the VM should stop now (a snapshot with stop), else 0. */
+int hvm_control_serve(struct hvm *vm);
+
+/* hvm_snapshot.c: closes and removes the control socket. */
+void hvm_control_close(struct hvm *vm);
+
+/*
+ * hvm_template.c: with templates on, after build_config: a template of this configuration
+ * switches the run to a restore from it; else a new one is prepared, to be written at
+ * agent-ready (hvm_template_save). 0, or -errno for what must fail the start (logged).
+ */
+int hvm_template_prepare(struct hvm *vm);
+
+/* hvm_template.c: the template failed to restore: removes it and builds the machine cold
+ * instead; machine_create's result. */
+int hvm_template_fallback(struct hvm *vm);
+
+/* hvm_template.c: writes the template being made (service thread, the agent ready). */
+void hvm_template_save(struct hvm *vm);
+
+/* hvm_template.c: drops a template that was not completed. */
+void hvm_template_abandon(struct hvm *vm);
+
+/* hvm_run.c: wakes the service thread for what callers asked (under lock). */
+void hvm_wake(struct hvm *vm);
+
+/* hvm_run.c: listens on path ('@': abstract), replacing a socket file a killed VMM left
+ * behind; the fd or -errno (logged). */
+int hvm_listen_unix(const char *path);
 
 /* hvm.c: the data file name next to the running binary or in $HVM_DATA_DIR; 0 or -errno. */
 int hvm_data_path(char *out, size_t cap, const char *name);

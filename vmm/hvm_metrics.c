@@ -113,11 +113,17 @@ char *hvm_metrics_to_json(const struct hvm_metrics *m)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "{\n  \"origin\": \"%s\",\n  \"phases_us\": {\n",
-		m->t0_from_exec ? "exec" : "create");
+	fprintf(f, "{\n  \"origin\": \"%s\",\n  \"start\": \"%s\",\n  \"phases_us\": {\n",
+		m->t0_from_exec ? "exec" : "create", m->start ? m->start : "cold");
+	if (m->snapshot_read_us)
+		put_phase(f, "snapshot_read", m->t0_us, m->snapshot_read_us, 0);
+	if (m->restored_us)
+		put_phase(f, "restored", m->t0_us, m->restored_us, 0);
 	put_phase(f, "kvm_ready", m->t0_us, m->kvm_ready_us, 0);
 	put_phase(f, "first_vcpu_entry", m->t0_us, m->first_entry_us, 0);
 	put_phase(f, "agent_ready", m->t0_us, m->agent_ready_us, 0);
+	if (m->template_saved_us)
+		put_phase(f, "template_saved", m->t0_us, m->template_saved_us, 0);
 	put_phase(f, "command_exit", m->t0_us, m->command_exit_us, 0);
 	put_phase(f, "vm_exit", m->t0_us, m->vm_exit_us, 1);
 	fprintf(f, "  },\n  \"vmm_rss_kib\": %lld,\n  \"guest_ram_resident_kib\": %lld",

@@ -10,6 +10,10 @@ struct hvm_metrics {
 	uint64_t t0_us;			/* the origin: exec time from HVM_T0_US, else hvm_create */
 	int t0_from_exec;
 	uint64_t kvm_ready_us, first_entry_us, agent_ready_us, command_exit_us, vm_exit_us;
+	const char *start;		/* "cold", "template" or "restore" */
+	uint64_t snapshot_read_us;	/* a restore: state and memory files read and checked */
+	uint64_t restored_us;		/* a restore: VM, vCPUs and devices rebuilt from them */
+	uint64_t template_saved_us;	/* a cold boot that left a template: when it was written */
 	int64_t vmm_rss_kib;		/* process RSS minus guest RAM, -1 until sampled */
 	int64_t guest_resident_kib;
 	int has_net;			/* the counters below were sampled from a virtio-net device */

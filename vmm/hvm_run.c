@@ -29,7 +29,7 @@
 #include "log.h"
 #include "seccomp.h"
 
-enum { PF_STOP, PF_WAKE, PF_READY, PF_LISTEN, PF_STDIN, PF_AGENT, PF_EXTRA };
+enum { PF_STOP, PF_WAKE, PF_READY, PF_LISTEN, PF_CTL, PF_STDIN, PF_AGENT, PF_EXTRA };
 
 static void signal_fd(int fd)
 {
@@ -38,6 +38,11 @@ static void signal_fd(int fd)
 	/* An eventfd's counter cannot overflow from our few writes: this never fails. */
 	if (write(fd, &one, sizeof(one)) < 0)
 		log_debug("eventfd: %s", strerror(errno));
+}
+
+void hvm_wake(struct hvm *vm)
+{
+	signal_fd(vm->wake_fd);
 }
 
 /* The serial console carries only the kernel log: kept for post-mortems, copied to the
@@ -151,8 +156,7 @@ static int build_config(struct hvm *vm)
 	return err;
 }
 
-/* Listens on path ('@': abstract), replacing a socket file a killed VMM left behind. */
-static int listen_unix(const char *path)
+int hvm_listen_unix(const char *path)
 {
 	struct sockaddr_un addr;
 	struct stat st;
@@ -198,26 +202,40 @@ static int setup_sockets(struct hvm *vm)
 			 (unsigned long long)(r ^ (uintptr_t)vm));
 	}
 	snprintf(vm->agent_uds, sizeof(vm->agent_uds), "%s_%d", vm->vsock_uds, PROTO_PORT_MAIN);
-	vm->listen_fd = listen_unix(vm->agent_uds);
-	return vm->listen_fd < 0 ? vm->listen_fd : 0;
+	vm->listen_fd = hvm_listen_unix(vm->agent_uds);
+	return vm->listen_fd < 0 ? vm->listen_fd : hvm_control_listen(vm);
 }
 
 /* Builds the machine and starts the service thread with every signal blocked: library
  * threads never run the caller's handlers (vCPUs unblock only their kick signal). */
+static void attach_host_side(struct hvm *vm, struct machine_config *c)
+{
+	c->vsock_uds = vm->vsock_uds;
+	c->serial_output = on_serial;
+	c->serial_opaque = vm;
+	c->on_ready = on_ready;
+	c->ready_opaque = vm;
+}
+
 static int create_machine(struct hvm *vm)
 {
 	sigset_t all, old;
 	int err;
 
-	vm->mcfg.vsock_uds = vm->vsock_uds;
-	vm->mcfg.serial_output = on_serial;
-	vm->mcfg.serial_opaque = vm;
-	vm->mcfg.on_ready = on_ready;
-	vm->mcfg.ready_opaque = vm;
+	attach_host_side(vm, &vm->mcfg);
+	attach_host_side(vm, &vm->cold_mcfg);	/* a template's fallback: the same host side */
 	vm->net.backend = NULL;	/* the machine owns it from here, whatever happens */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = machine_create(&vm->machine, &vm->mcfg);
+	if (vm->restored) {
+		err = machine_restore(&vm->machine, &vm->mcfg, &vm->snap, vm->snap_mem_fd,
+				      vm->snap_dir);
+		vm->metrics.restored_us = clock_now_us();
+		if (err && !vm->cfg.restore)	/* a template: dropped, and the run boots */
+			err = hvm_template_fallback(vm);
+	} else {
+		err = machine_create(&vm->machine, &vm->mcfg);
+	}
 	vm->machine_made = !err;
 	vm->metrics.kvm_ready_us = vm->machine.kvm_ready_us;
 	if (!err && (err = -pthread_create(&vm->thread, NULL, hvm_run_thread, vm)))
@@ -229,7 +247,10 @@ static int create_machine(struct hvm *vm)
 
 int hvm_run_prepare(struct hvm *vm)
 {
-	int err = build_config(vm);
+	int err = vm->cfg.restore ? hvm_restore_prepare(vm) : build_config(vm);
+
+	if (!err && !vm->cfg.restore && vm->cfg.templates)
+		err = hvm_template_prepare(vm);
 
 	vm->ready_fd = err ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!err && vm->ready_fd < 0) {
@@ -271,6 +292,11 @@ static void accept_session(struct hvm *vm)
 		host_session_init(s, fd, "guest agent", vm->run_json, vm->cfg.in_fd >= 0, 1,
 				  vm->cfg.out_fd, vm->cfg.err_fd);
 		vm->run_json = NULL;
+		/* A restored guest is a copy: REFRESH makes it its own before anything runs. */
+		s->refresh = vm->restored;
+		s->refresh_hostname = vm->cfg.hostname;
+		/* A template is written at agent-ready, before the command exists in the guest. */
+		s->hold_run = vm->template_dirfd >= 0;
 		vm->agent = s;
 		return;
 	}
@@ -314,6 +340,15 @@ static int take_requests(struct hvm *vm)
 	for (int i = 0; i < vm->npending && !status; i++)
 		status = deliver(vm, vm->pending[i]);
 	vm->npending = 0;
+	if (vm->snap_asked && !vm->snap_answered && !status) {
+		vm->snap_error[0] = '\0';
+		log_capture(vm->snap_error, sizeof(vm->snap_error));
+		vm->snap_result = hvm_snapshot_now(vm, vm->snap_dirfd, vm->snap_target, vm->snap_stop);
+		log_capture(NULL, 0);
+		vm->snapshot_stopped = !vm->snap_result && vm->snap_stop;
+		vm->snap_answered = 1;
+		pthread_cond_broadcast(&vm->answered);
+	}
 	if (vm->pause_asked && !vm->pause_answered && !status) {
 		/* The vCPUs take no lock of the handle, so they can park while it is held. */
 		vm->pause_result = vm->pause_to ? vm_pause(&vm->machine.vm)
@@ -348,6 +383,7 @@ static int build_pollset(struct hvm *vm, struct pollfd *pf)
 	pf[PF_WAKE] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
 	pf[PF_READY] = (struct pollfd){ .fd = vm->ready_fd, .events = POLLIN };
 	pf[PF_LISTEN] = (struct pollfd){ .fd = vm->listen_fd, .events = POLLIN };
+	pf[PF_CTL] = (struct pollfd){ .fd = vm->ctl_fd, .events = POLLIN };
 	pf[PF_STDIN] = (struct pollfd){ .fd = a && host_session_wants_stdin(a) ? vm->cfg.in_fd : -1,
 		.events = POLLIN };
 	pf[PF_AGENT] = (struct pollfd){ .fd = a && !a->done ? a->fd : -1,
@@ -402,6 +438,10 @@ static void on_agent_ready(struct hvm *vm, struct pollfd *pf)
 	pf[PF_READY].fd = -1;
 	close(vm->ready_fd);
 	vm->ready_fd = -1;
+	if (vm->template_dirfd >= 0)
+		hvm_template_save(vm);	/* before the command: every run of it may start here */
+	if (vm->agent)
+		host_session_release_run(vm->agent);
 }
 
 /*
@@ -459,6 +499,8 @@ static int run_status(struct hvm *vm)
 	struct host_session *a = vm->agent;
 
 	drain_agent(vm);
+	if (vm->snapshot_stopped)
+		return 0;	/* its command lives on in the snapshot */
 	if (!a || !a->done)
 		return lost_guest(vm);
 	if (a->error) {
@@ -488,6 +530,8 @@ static int serve_vm(struct hvm *vm)
 			status = take_requests(vm);
 		if (pf[PF_LISTEN].revents)
 			accept_session(vm);
+		if (pf[PF_CTL].revents && hvm_control_serve(vm))
+			vm->snapshot_stopped = 1;
 		serve_sessions(vm, pf);
 		if (vm->agent && vm->agent->done && vm->agent->fd >= 0) {
 			vm->metrics.command_exit_us = clock_now_us();
@@ -522,6 +566,13 @@ void hvm_run_cleanup(struct hvm *vm)
 		close(vm->ready_fd);
 	vm->ready_fd = -1;
 	hvm_net_teardown(&vm->net);
+	hvm_control_close(vm);
+	hvm_template_abandon(vm);
+	snap_state_free(&vm->snap);
+	if (vm->snap_mem_fd >= 0)
+		close(vm->snap_mem_fd);
+	vm->snap_mem_fd = -1;
+	vm->restored = 0;
 	cpio_free(&vm->boot);
 	free(vm->run_json);
 	vm->run_json = NULL;

@@ -24,10 +24,11 @@ expect_rc() { if [ "$RC" -eq "$2" ]; then ok "$1"; else bad "$1" "exit $RC, want
 expect_out() { if [ "$(cat "$WORK/o")" = "$2" ]; then ok "$1"; else bad "$1" "stdout was '$(head -c 200 "$WORK/o")'"; fi; }
 expect_err_has() { if grep -q -- "$2" "$WORK/e"; then ok "$1"; else bad "$1" "stderr lacks '$2': $(head -c 300 "$WORK/e")"; fi; }
 
-# Boots once to measure this machine; later VMs may take 10x that (and at least 60 s).
+# Boots once (cold: no template) to measure this machine; later VMs may take 10x that (and at
+# least 60 s).
 calibrate() {
 	start=$(date +%s%N)
-	timeout 1200 "$HVM" --cmd true >/dev/null 2>"$WORK/cal.err" </dev/null
+	timeout 1200 "$HVM" --cold --cmd true >/dev/null 2>"$WORK/cal.err" </dev/null
 	rc=$?
 	secs=$(( ($(date +%s%N) - start) / 1000000000 + 1 ))
 	if [ "$rc" -ne 0 ]; then

@@ -1,0 +1,275 @@
+/*
+ * Templates (warm starts, docs/snapshot.md): a booted VM saved at agent-ready, before any
+ * command ran in it, under $XDG_CACHE_HOME/hvm/templates/KEY, where KEY digests everything
+ * the booted guest depends on. A run whose key has a template restores it and sends its
+ * command to the agent there; one without boots, and saves the template on the way.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../image/sha256.h"
+#include "clock.h"
+#include "hvm_internal.h"
+#include "log.h"
+
+#define TEMPLATE_FORMAT 1	/* bump when what the key covers changes */
+
+/* What the file at path is: any change (a rebuilt kernel, image or hvm) changes the key. */
+static void key_file(struct sha256 *h, const char *what, const char *path)
+{
+	struct stat st;
+	uint64_t rec[5] = { 0 };
+
+	if (path && stat(path, &st) == 0) {
+		rec[0] = st.st_dev;
+		rec[1] = st.st_ino;
+		rec[2] = (uint64_t)st.st_size;
+		rec[3] = (uint64_t)st.st_mtim.tv_sec;
+		rec[4] = (uint64_t)st.st_mtim.tv_nsec;
+	}
+	sha256_update(h, what, strlen(what) + 1);
+	sha256_update(h, path ? path : "", path ? strlen(path) + 1 : 1);
+	sha256_update(h, rec, sizeof(rec));
+}
+
+/* The key of the booted guest this run would get: kernel, initramfs, the agent's boot
+ * request, command line, vCPUs, memory, disks, this hvm binary. */
+static void template_key(struct hvm *vm, char out[SHA256_HEX])
+{
+	const struct machine_config *c = &vm->mcfg;
+	uint64_t nums[] = { TEMPLATE_FORMAT, SNAP_VERSION, c->cpus, c->mem_mib,
+			    (uint64_t)c->console, c->ndisks, (uint64_t)kvm_host_is_pvm() };
+	struct sha256 h;
+
+	sha256_init(&h);
+	sha256_update(&h, HVM_VERSION, sizeof(HVM_VERSION));
+	sha256_update(&h, nums, sizeof(nums));
+	key_file(&h, "hvm", "/proc/self/exe");
+	key_file(&h, "kernel", c->kernel_path);
+	key_file(&h, "initrd", c->initrd_path);
+	sha256_update(&h, c->initrd_extra, c->initrd_extra_len);	/* the boot request */
+	sha256_update(&h, c->cmdline_extra ? c->cmdline_extra : "", c->cmdline_extra ?
+		      strlen(c->cmdline_extra) + 1 : 1);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		key_file(&h, c->disks[i].read_only ? "disk ro" : "disk rw", c->disks[i].path);
+		sha256_update(&h, c->disks[i].serial, strlen(c->disks[i].serial) + 1);
+	}
+	sha256_final_hex(&h, out);
+}
+
+static int templates_dir(char *out, size_t cap)
+{
+	char cache[PATH_MAX];
+	int err = image_cache_dir(cache, sizeof(cache));
+
+	if (!err && snprintf(out, cap, "%s/templates", cache) >= (int)cap)
+		err = -ENAMETOOLONG;
+	return err;
+}
+
+/* Removes a template directory (or a half-made one): its files, then itself. */
+static void template_remove(int parentfd, const char *name)
+{
+	static const char *const files[] = { "state", "memory", ".state.tmp", ".memory.tmp" };
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	for (size_t i = 0; fd >= 0 && i < sizeof(files) / sizeof(files[0]); i++)
+		unlinkat(fd, files[i], 0);
+	if (fd >= 0)
+		close(fd);
+	unlinkat(parentfd, name, AT_REMOVEDIR);
+}
+
+struct template_entry {
+	char name[SHA256_HEX];
+	uint64_t bytes;
+	int64_t mtime;
+};
+
+static uint64_t template_bytes(int parentfd, const char *name, int64_t *mtime)
+{
+	struct stat st;
+	uint64_t n = 0;
+	char path[SHA256_HEX + 16];
+
+	*mtime = 0;
+	if (fstatat(parentfd, name, &st, 0) == 0)
+		*mtime = st.st_mtim.tv_sec;
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", name, i ? "memory" : "state");
+		if (fstatat(parentfd, path, &st, 0) == 0)
+			n += (uint64_t)st.st_blocks * 512;	/* sparse: what the disk holds */
+	}
+	return n;
+}
+
+/* Keeps the templates within HVM_TEMPLATES_MAX_MIB by removing the least recently used. */
+static void templates_evict(int parentfd)
+{
+	struct template_entry e[HVM_TEMPLATES_MAX];
+	int n = 0, dupfd = dup(parentfd);
+	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+	struct dirent *de;
+	uint64_t total = 0;
+
+	while (d && (de = readdir(d)) && n < HVM_TEMPLATES_MAX) {
+		if (strlen(de->d_name) != SHA256_HEX - 1)
+			continue;	/* not a template (".", "..", a half-made ".tmp-...") */
+		memcpy(e[n].name, de->d_name, SHA256_HEX);
+		e[n].bytes = template_bytes(parentfd, de->d_name, &e[n].mtime);
+		total += e[n++].bytes;
+	}
+	if (d)
+		closedir(d);
+	else if (dupfd >= 0)
+		close(dupfd);
+	while (total > (uint64_t)HVM_TEMPLATES_MAX_MIB << 20 && n > 0) {
+		int oldest = 0;
+		for (int i = 1; i < n; i++)
+			if (e[i].mtime < e[oldest].mtime)
+				oldest = i;
+		log_info("template %s: removed (templates over %d MiB)", e[oldest].name,
+			 HVM_TEMPLATES_MAX_MIB);
+		template_remove(parentfd, e[oldest].name);
+		total -= e[oldest].bytes;
+		e[oldest] = e[--n];
+	}
+}
+
+/* A template of this key exists: plan the run as its restore. 0, or -errno to boot. */
+static int template_use(struct hvm *vm, const char *dir)
+{
+	int err = snap_read(dir, &vm->snap, &vm->snap_mem_fd);
+
+	vm->cold_mcfg = vm->mcfg;	/* for hvm_template_fallback */
+
+	snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", dir);
+	if (!err)
+		err = machine_config_from_snapshot(&vm->snap, dir, &vm->mcfg);
+	if (err) {
+		snap_state_free(&vm->snap);
+		if (vm->snap_mem_fd >= 0)
+			close(vm->snap_mem_fd);
+		vm->snap_mem_fd = -1;
+		vm->mcfg = vm->cold_mcfg;
+		return err;
+	}
+	vm->restored = 1;
+	vm->metrics.start = "template";
+	utimensat(AT_FDCWD, dir, NULL, 0);	/* recently used: evicted last */
+	return 0;
+}
+
+/* No template yet: a temporary directory to write one into at agent-ready. */
+static void template_begin(struct hvm *vm, int parentfd)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)clock_now_us();
+	templates_evict(parentfd);
+	snprintf(vm->template_tmp, sizeof(vm->template_tmp), ".tmp-%.16s-%d-%08x",
+		 vm->template_key, (int)getpid(), r);
+	if (mkdirat(parentfd, vm->template_tmp, 0700) < 0 ||
+	    (vm->template_dirfd = openat(parentfd, vm->template_tmp,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_warn("templates: %s: %s; no template saved", vm->template_tmp, strerror(errno));
+		unlinkat(parentfd, vm->template_tmp, AT_REMOVEDIR);
+		close(parentfd);
+		return;
+	}
+	vm->template_parentfd = parentfd;
+}
+
+int hvm_template_prepare(struct hvm *vm)
+{
+	char dir[PATH_MAX - SHA256_HEX - 1], path[PATH_MAX];
+	int parentfd;
+
+	vm->metrics.start = "cold";
+	/*
+	 * Not yet: a jailed VMM cannot reach the cache; a network's addresses are per run. Never
+	 * with a writable volume: the template would hold the guest's view of it from before the
+	 * command wrote it (and each run would change the key).
+	 */
+	if (vm->cfg.jail || vm->mcfg.net || templates_dir(dir, sizeof(dir)))
+		return 0;
+	for (int i = 0; i < vm->cfg.nvolumes; i++)
+		if (!vm->cfg.volumes[i].read_only)
+			return 0;
+	template_key(vm, vm->template_key);
+	snprintf(path, sizeof(path), "%s/%s", dir, vm->template_key);
+	if (access(path, F_OK) == 0) {
+		if (template_use(vm, path) == 0)
+			return 0;
+		log_warn("template %s: unusable; removed, booting cold", vm->template_key);
+	}
+	image_mkdir_p(dir);	/* a failure shows at the open */
+	parentfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parentfd < 0) {
+		log_warn("templates: %s: %s; no template saved", dir, strerror(errno));
+		return 0;
+	}
+	template_remove(parentfd, vm->template_key);	/* an unusable one, if any */
+	template_begin(vm, parentfd);
+	return 0;
+}
+
+int hvm_template_fallback(struct hvm *vm)
+{
+	char dir[PATH_MAX];
+	int parentfd;
+
+	log_warn("template %s: failed to restore; removed, booting cold", vm->template_key);
+	if (templates_dir(dir, sizeof(dir)) == 0 &&
+	    (parentfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		template_remove(parentfd, vm->template_key);
+		close(parentfd);
+	}
+	snap_state_free(&vm->snap);
+	if (vm->snap_mem_fd >= 0)
+		close(vm->snap_mem_fd);
+	vm->snap_mem_fd = -1;
+	vm->restored = 0;
+	vm->metrics.start = "cold";
+	vm->mcfg = vm->cold_mcfg;
+	return machine_create(&vm->machine, &vm->mcfg);
+}
+
+void hvm_template_save(struct hvm *vm)
+{
+	char name[PATH_MAX];
+	int err;
+
+	snprintf(name, sizeof(name), "template %s", vm->template_key);
+	err = hvm_snapshot_now(vm, vm->template_dirfd, name, 0);
+	close(vm->template_dirfd);
+	vm->template_dirfd = -1;
+	/* Complete: the directory gets its name at once. Another run may have been first. */
+	if (!err && renameat(vm->template_parentfd, vm->template_tmp, vm->template_parentfd,
+			     vm->template_key) == 0)
+		vm->metrics.template_saved_us = clock_now_us();
+	else
+		template_remove(vm->template_parentfd, vm->template_tmp);
+	close(vm->template_parentfd);
+	vm->template_parentfd = -1;
+}
+
+void hvm_template_abandon(struct hvm *vm)
+{
+	if (vm->template_dirfd >= 0) {
+		close(vm->template_dirfd);
+		vm->template_dirfd = -1;
+		template_remove(vm->template_parentfd, vm->template_tmp);
+	}
+	if (vm->template_parentfd >= 0)
+		close(vm->template_parentfd);
+	vm->template_parentfd = -1;
+}
