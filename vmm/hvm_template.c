@@ -197,9 +197,11 @@ int hvm_template_prepare(struct hvm *vm)
 	/*
 	 * Not yet: a jailed VMM cannot reach the cache; a network's addresses are per run. Never
 	 * with a writable volume: the template would hold the guest's view of it from before the
-	 * command wrote it (and each run would change the key).
+	 * command wrote it (and each run would change the key). Nor with a console: whoever asks
+	 * for the kernel's log wants to see it boot.
 	 */
-	if (vm->cfg.jail || vm->mcfg.net || templates_dir(dir, sizeof(dir)))
+	if (vm->cfg.jail || vm->mcfg.net || vm->cfg.console_fd >= 0 ||
+	    templates_dir(dir, sizeof(dir)))
 		return 0;
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
 		if (!vm->cfg.volumes[i].read_only)

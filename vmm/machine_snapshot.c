@@ -113,6 +113,12 @@ static int machine_capture(struct machine *m, const struct machine_config *cfg,
 	struct snap_vcpu *cpu = malloc(sizeof(*cpu));
 	int n = snap_msr_list(m->kvm.fd, msrs, SNAP_MAX_MSRS);
 	int err = n < 0 ? n : cpu ? machine_describe(m, cfg, &d) : -ENOMEM;
+	unsigned nt = machine_transports(m, t);
+
+	snap_state_reserve(s, SNAP_SECTION_BYTES(sizeof(d)) + SNAP_SECTION_BYTES(sizeof(vm)) +
+			   m->vm.nvcpus * SNAP_SECTION_BYTES(sizeof(*cpu)) +
+			   SNAP_SECTION_BYTES(sizeof(uart)) +
+			   nt * SNAP_SECTION_BYTES(sizeof(struct virtio_mmio_state)));
 
 	if (!err)
 		err = snap_vm_save(&m->vm, &vm);
@@ -126,7 +132,7 @@ static int machine_capture(struct machine *m, const struct machine_config *cfg,
 	free(cpu);
 	serial_save(&m->com1, &uart);
 	snap_state_add(s, SNAP_SEC_SERIAL, 0, &uart, sizeof(uart));
-	for (unsigned i = 0, nt = machine_transports(m, t); !err && i < nt; i++) {
+	for (unsigned i = 0; !err && i < nt; i++) {
 		struct virtio_mmio_state vs;
 		virtio_mmio_save(t[i], &vs);
 		snap_state_add(s, SNAP_SEC_VIRTIO, i, &vs, sizeof(vs));

@@ -40,8 +40,19 @@ struct snap_section_hdr {
 	uint32_t type, index;
 	uint64_t len;
 };
+_Static_assert(sizeof(struct snap_section_hdr) == SNAP_SECTION_BYTES(0), "section header size");
 
 /* ---- building and finding sections -------------------------------------------------- */
+
+void snap_state_reserve(struct snap_state *s, size_t bytes)
+{
+	if (s->buf || s->err)
+		return;
+	s->buf = malloc(bytes);
+	s->cap = s->buf ? bytes : 0;
+	if (!s->buf)
+		s->err = -ENOMEM;
+}
 
 void snap_state_add(struct snap_state *s, uint32_t type, uint32_t index, const void *data,
 		    uint64_t len)

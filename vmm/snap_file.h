@@ -38,6 +38,16 @@ struct snap_state {
 	int err;		/* the first snap_state_add failure */
 };
 
+/*
+ * Allocates the buffer for sections of `bytes` in all (their headers included, see
+ * SNAP_SECTION_BYTES) at once: a snapshot taken under seccomp must never grow it (glibc's
+ * realloc of a large block calls mremap, which no list allows).
+ */
+void snap_state_reserve(struct snap_state *s, size_t bytes);
+
+/* What a section of len bytes takes in the state, its header included. */
+#define SNAP_SECTION_BYTES(len) (16 + (size_t)(len))
+
 /* Appends a section; failures are remembered in s->err (checked once, at write). */
 void snap_state_add(struct snap_state *s, uint32_t type, uint32_t index, const void *data,
 		    uint64_t len);
