@@ -157,6 +157,10 @@ int hvm_jail_enter(struct hvm *vm);
  * -errno (logged). */
 int hvm_restore_prepare(struct hvm *vm);
 
+/* hvm_snapshot.c: frees a restore's state and memory file (after the machine is built, or
+ * when it will not be). */
+void hvm_restore_release(struct hvm *vm);
+
 /* hvm_snapshot.c: pauses the machine, writes it to dirfd (named dir), resumes it unless stop
  * (then the VM stops); on the service thread. 0 or -errno (logged). */
 int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop);

@@ -568,11 +568,7 @@ void hvm_run_cleanup(struct hvm *vm)
 	hvm_net_teardown(&vm->net);
 	hvm_control_close(vm);
 	hvm_template_abandon(vm);
-	snap_state_free(&vm->snap);
-	if (vm->snap_mem_fd >= 0)
-		close(vm->snap_mem_fd);
-	vm->snap_mem_fd = -1;
-	vm->restored = 0;
+	hvm_restore_release(vm);
 	cpio_free(&vm->boot);
 	free(vm->run_json);
 	vm->run_json = NULL;

@@ -49,6 +49,15 @@ int hvm_restore_prepare(struct hvm *vm)
 	return err;
 }
 
+void hvm_restore_release(struct hvm *vm)
+{
+	snap_state_free(&vm->snap);
+	if (vm->snap_mem_fd >= 0)
+		close(vm->snap_mem_fd);
+	vm->snap_mem_fd = -1;
+	vm->restored = 0;
+}
+
 /* ---- taking one (service thread) ------------------------------------------------------- */
 
 int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop)

@@ -154,10 +154,7 @@ static int template_use(struct hvm *vm, const char *dir)
 	if (!err)
 		err = machine_config_from_snapshot(&vm->snap, dir, &vm->mcfg);
 	if (err) {
-		snap_state_free(&vm->snap);
-		if (vm->snap_mem_fd >= 0)
-			close(vm->snap_mem_fd);
-		vm->snap_mem_fd = -1;
+		hvm_restore_release(vm);
 		vm->mcfg = vm->cold_mcfg;
 		return err;
 	}
@@ -235,11 +232,7 @@ int hvm_template_fallback(struct hvm *vm)
 		template_remove(parentfd, vm->template_key);
 		close(parentfd);
 	}
-	snap_state_free(&vm->snap);
-	if (vm->snap_mem_fd >= 0)
-		close(vm->snap_mem_fd);
-	vm->snap_mem_fd = -1;
-	vm->restored = 0;
+	hvm_restore_release(vm);
 	vm->metrics.start = "cold";
 	vm->mcfg = vm->cold_mcfg;
 	return machine_create(&vm->machine, &vm->mcfg);

@@ -1,7 +1,8 @@
 /*
  * libhvm's public API (include/hvm.h) on the real kernel and agent: two VMs in one process
  * running different commands at once, each output through its own pipes; the documented
- * errors (bad kernel, setters after start, double start, wait timeout, kill); and the
+ * errors (bad kernel, setters after start, double start, wait timeout, kill); a snapshot
+ * resumed by a second handle and a template's warm start; and the
  * process's fds and threads back to where they were once every handle is destroyed.
  * The data files come from the build directory this binary sits in (HVM_DATA_DIR).
  */
@@ -237,6 +238,87 @@ static void destroy_running(void)
 	drain(err, text, sizeof(text));
 }
 
+/* hvm_snapshot with stop, then a second handle resumes it: the command reads its stdin. */
+static void snapshot_and_restore(void)
+{
+	int in[2], out[2], err[2], status = -1;
+	struct hvm *vm = vm_with("echo up; read x; echo got-$x", out, err);
+	char dir[] = "/tmp/hvm-api-snap-XXXXXX", text[64];
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(pipe2(in, O_CLOEXEC) == 0);
+	CHECK_EQ(hvm_snapshot(vm, dir, 0), -ESRCH);	/* not started */
+	CHECK_EQ(hvm_set_stdio(vm, in[0], out[1], err[1]), 0);
+	CHECK_EQ(hvm_start(vm), 0);
+	CHECK(readable(out[0], SAFETY_TIMEOUT_S * 1000));
+	CHECK_EQ(hvm_snapshot(vm, dir, 1), 0);
+	CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
+	CHECK_EQ(status, 0);	/* its command lives on in the snapshot */
+	CHECK_EQ(hvm_snapshot(vm, dir, 0), -ESRCH);	/* ended */
+	drain(out, text, sizeof(text));
+	CHECK_STR(text, "up\n");
+	drain(err, text, sizeof(text));
+	hvm_destroy(vm);
+	close(in[1]);
+	close(in[0]);
+
+	CHECK(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_restore(vm, dir), 0);
+	CHECK_EQ(hvm_set_stdio(vm, in[0], out[1], err[1]), 0);
+	CHECK_EQ(hvm_start(vm), 0);
+	CHECK_EQ(write(in[1], "hi\n", 3), 3);
+	close(in[1]);
+	CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
+	CHECK_EQ(status, 0);
+	drain(out, text, sizeof(text));
+	CHECK_STR(text, "got-hi\n");
+	drain(err, text, sizeof(text));
+	hvm_destroy(vm);
+	close(in[0]);
+	for (int i = 0; i < 2; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "%s/%s", dir, i ? "memory" : "state");
+		CHECK_EQ(unlink(path), 0);
+	}
+	CHECK_EQ(rmdir(dir), 0);
+
+	/* Nothing there: hvm_start fails naming it. */
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_restore(vm, dir), 0);
+	CHECK_EQ(hvm_start(vm), -ENOENT);
+	CHECK(strstr(hvm_error(vm), dir) != NULL);
+	hvm_destroy(vm);
+}
+
+/* With templates on, the second start of a configuration comes from the first's template. */
+static void templates_through_the_api(void)
+{
+	char cache[] = "/tmp/hvm-api-cache-XXXXXX", text[64], *json, cmd[128];
+	const char *want[] = { "\"start\": \"cold\"", "\"start\": \"template\"" };
+
+	CHECK(mkdtemp(cache) != NULL);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	for (int i = 0; i < 2; i++) {
+		int out[2], err[2], status = -1;
+		struct hvm *vm = vm_with(i ? "echo two" : "echo one", out, err);
+		CHECK_EQ(hvm_set_templates(vm, 1), 0);
+		CHECK_EQ(hvm_start(vm), 0);
+		CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
+		CHECK_EQ(status, 0);
+		json = hvm_metrics_json(vm);
+		CHECK(json && strstr(json, want[i]));
+		free(json);
+		drain(out, text, sizeof(text));
+		CHECK_STR(text, i ? "two\n" : "one\n");
+		drain(err, text, sizeof(text));
+		hvm_destroy(vm);
+	}
+	unsetenv("XDG_CACHE_HOME");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
+	CHECK_EQ(system(cmd), 0);
+}
+
 static void back_to_baseline(void)
 {
 	CHECK_EQ(count_entries("/proc/self/fd"), baseline_fds);
@@ -272,4 +354,5 @@ static void setup(void)
 }
 
 HARNESS_MAIN(setup, bad_settings, bad_kernel, two_vms_at_once, running_vm, pause_and_resume,
-	     kill_paused, destroy_running, back_to_baseline)
+	     kill_paused, destroy_running, snapshot_and_restore, templates_through_the_api,
+	     back_to_baseline)

@@ -196,5 +196,29 @@ static void jail_flags(void)
 	CHECK_EQ(parse(&f, ARGV("exec", "--jail", "--api-socket", "s", "--cmd", "x")), -EINVAL);
 }
 
-HARNESS_MAIN(jail_flags, cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
+/* snapshot, --restore, --cold, --stop: what each needs and what it excludes. */
+static void snapshot_flags(void)
+{
+	struct run_flags f;
+	char **argv = ARGV("snapshot", "--api-socket", "/s", "--stop", "/snap");
+
+	CHECK_EQ(parse(&f, argv), 0);
+	CHECK(f.snapshot && f.stop);
+	CHECK_STR(f.snapshot_dir, "/snap");
+	CHECK_STR(f.api_socket, "/s");
+	CHECK_EQ(parse(&f, ARGV("--restore", "/snap", "--api-socket", "/s")), 0);
+	CHECK_STR(f.restore, "/snap");
+	CHECK_EQ(parse(&f, ARGV("--cold", "--cmd", "true")), 0);
+	CHECK(f.cold);
+	CHECK_EQ(parse(&f, ARGV("snapshot", "/snap")), -EINVAL);		/* which VM? */
+	CHECK_EQ(parse(&f, ARGV("snapshot", "--api-socket", "/s")), -EINVAL);	/* where? */
+	CHECK_EQ(parse(&f, ARGV("snapshot", "--api-socket", "/s", "/a", "/b")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--restore", "/snap", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--restore", "/snap", "--image", "i.tar")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--restore", "/snap", "--cold")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--stop", "--cmd", "true")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--restore")), -EINVAL);
+}
+
+HARNESS_MAIN(snapshot_flags, jail_flags, cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
 	     stdio_and_exec, network, bad_network)
