@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,22 @@ static uint64_t template_bytes(int parentfd, const char *name, int64_t *mtime)
 	return n;
 }
 
+/*
+ * A half-made template (".tmp-KEY16-PID-RAND") whose VMM is gone: killed while it wrote it.
+ * Only ours to judge in our PID namespace, which is the one templates are made in (not jailed).
+ */
+static int template_orphan(const char *name)
+{
+	const char *pid = name + 5 + 16 + 1;
+	char *end;
+	long v;
+
+	if (strncmp(name, ".tmp-", 5) || strlen(name) < 5 + 16 + 1 + 2 || pid[-1] != '-')
+		return 0;
+	v = strtol(pid, &end, 10);
+	return end != pid && *end == '-' && v > 0 && kill((pid_t)v, 0) < 0 && errno == ESRCH;
+}
+
 /* Keeps the templates within HVM_TEMPLATES_MAX_MIB by removing the least recently used. */
 static void templates_evict(int parentfd)
 {
@@ -120,6 +137,8 @@ static void templates_evict(int parentfd)
 	uint64_t total = 0;
 
 	while (d && (de = readdir(d)) && n < HVM_TEMPLATES_MAX) {
+		if (template_orphan(de->d_name))
+			template_remove(parentfd, de->d_name);
 		if (strlen(de->d_name) != SHA256_HEX - 1)
 			continue;	/* not a template (".", "..", a half-made ".tmp-...") */
 		memcpy(e[n].name, de->d_name, SHA256_HEX);

@@ -42,7 +42,10 @@ clean() {
 	left=$(pgrep -f -- "FAULT_TEST=$WORK" | tr '\n' ' ')
 	left+=$(grep -c "@hvm-$PID-" /proc/net/unix | grep -v '^0$')
 	left+=$(find $WORK/tmp $WORK/run -mindepth 1 | tr '\n' ' ')
-	left+=$(find $WORK/cache -path '*tmp*' ! -type d | tr '\n' ' ')
+	# Temporary files in the cache: an image being converted (tmp/), a template being
+	# written (.tmp-*/, .state.tmp, .memory.tmp). Finished templates stay, like images.
+	left+=$(find $WORK/cache \( -path "$WORK/cache/tmp/*" ! -type d \) -o -name '.tmp-*' \
+		-o -name '.*.tmp' | tr '\n' ' ')
 	[ -z "$left" ] && ok "$1: nothing left behind" || bad "$1: nothing left behind" "$left"
 	echo "# $1: $(($(date +%s) - section))s"; section=$(date +%s)
 }

@@ -14,12 +14,17 @@ calibrate
 seq_s=${LOAD_SEQ_S:-100} conc_s=${LOAD_CONC_S:-180} cpus=$(nproc)
 seq=$((seq_s / secs)); seq=$((seq > 200 ? 200 : seq < 4 ? 4 : seq))
 again=$((seq / 2 > 3 ? seq / 2 : 3))
-tmo=$((VM_TIMEOUT * 20 / cpus))	# a ceiling only: a VM of a batch waits for the others' boots
+# The test host's emulated SVM loses a few % of guests booting 4 or 8 at once, and none one
+# at a time (docs/platform.md): there, batches stop at 2. 20 at once runs on real KVM and PVM.
+conc_max=${LOAD_MAX_CONC:-$([ -n "${HVM_IN_KVMHOST:-}" ] && echo 2 || echo 20)}
+tmo=$((VM_TIMEOUT * (conc_max > cpus ? conc_max / cpus : 1)))	# a VM of a batch waits for the others' boots
 echo "# asked: 200 VMs in sequence and 20 at once; boot ${secs}s on $cpus CPUs, so $seq in sequence," \
-	"batches at once within ${conc_s}s, then $again in sequence again"
+	"batches of up to $conc_max at once within ${conc_s}s, then $again in sequence again"
 
 start=$(date +%s)
-HVM_DATA_DIR=$BUILD timeout $((tmo * 2 + VM_TIMEOUT * (seq + again))) "$EMBED" $seq 20 $conc_s $tmo \
+# Bounded by three times the phases' budgets, not VM_TIMEOUT per VM: a vCPU that the test
+# host's emulation wedges inside KVM_RUN cannot be stopped by hvm at all (docs/platform.md).
+HVM_DATA_DIR=$BUILD timeout -k 10 $((3 * (seq_s + conc_s + seq_s / 2) + 2 * tmo)) "$EMBED" $seq $conc_max $conc_s $tmo \
 	>$WORK/o 2>$WORK/e &
 pid=$!
 wait $pid; RC=$?
