@@ -41,7 +41,7 @@ static void key_file(struct sha256 *h, const char *what, const char *path)
 }
 
 /* The key of the booted guest this run would get: kernel, initramfs, the agent's boot
- * request, command line, vCPUs, memory, disks, this hvm binary. */
+ * request, command line, vCPUs, memory, disks, network kind, this hvm binary. */
 static void template_key(struct hvm *vm, char out[SHA256_HEX])
 {
 	const struct machine_config *c = &vm->mcfg;
@@ -62,6 +62,13 @@ static void template_key(struct hvm *vm, char out[SHA256_HEX])
 		key_file(&h, c->disks[i].read_only ? "disk ro" : "disk rw", c->disks[i].path);
 		sha256_update(&h, c->disks[i].serial, strlen(c->disks[i].serial) + 1);
 	}
+	/* The network's kind and TAP; its addresses are in the boot request. A MAC the run sets
+	 * is part of the guest; a random one is not: a restored guest keeps its template's. */
+	uint64_t net[] = { (uint64_t)vm->net.mode, (uint64_t)vm->cfg.net.has_mac };
+	sha256_update(&h, net, sizeof(net));
+	sha256_update(&h, vm->cfg.net.tap_name, sizeof(vm->cfg.net.tap_name));
+	if (vm->cfg.net.has_mac)
+		sha256_update(&h, vm->cfg.net.mac, sizeof(vm->cfg.net.mac));
 	sha256_final_hex(&h, out);
 }
 
@@ -167,8 +174,8 @@ static int template_use(struct hvm *vm, const char *dir)
 {
 	int err = snap_read(dir, &vm->snap, &vm->snap_mem_fd);
 
+	vm->metrics.snapshot_read_us = clock_now_us();
 	vm->cold_mcfg = vm->mcfg;	/* for hvm_template_fallback */
-
 	snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", dir);
 	if (!err)
 		err = machine_config_from_snapshot(&vm->snap, dir, &vm->mcfg);
@@ -211,13 +218,12 @@ int hvm_template_prepare(struct hvm *vm)
 
 	vm->metrics.start = "cold";
 	/*
-	 * Not yet: a jailed VMM cannot reach the cache; a network's addresses are per run. Never
-	 * with a writable volume: the template would hold the guest's view of it from before the
-	 * command wrote it (and each run would change the key). Nor with a console: whoever asks
-	 * for the kernel's log wants to see it boot.
+	 * Not yet: a jailed VMM cannot reach the cache. Never with a writable volume: the
+	 * template would hold the guest's view of it from before the command wrote it (and each
+	 * run would change the key). Nor with a console: whoever asks for the kernel's log wants
+	 * to see it boot.
 	 */
-	if (vm->cfg.jail || vm->mcfg.net || vm->cfg.console_fd >= 0 ||
-	    templates_dir(dir, sizeof(dir)))
+	if (vm->cfg.jail || vm->cfg.console_fd >= 0 || templates_dir(dir, sizeof(dir)))
 		return 0;
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
 		if (!vm->cfg.volumes[i].read_only)
