@@ -201,7 +201,11 @@ def qemu_argv(kver, vmlinuz, initrd, tmp, ctl, project):
             "-monitor", "unix:%s/monitor.sock,server=on,wait=off" % tmp,
             "-serial", "file:%s/console" % tmp,
             "-kernel", vmlinuz, "-initrd", initrd,
-            "-append", "console=ttyS0 quiet panic=-1 mitigations=off sysrq_always_enabled",
+            # kvm.nx_huge_pages=never: no kvm-nx-lpage-recovery thread per VM. Under TCG that
+            # thread was seen stuck on one CPU with a kworker on the other (soft lockups
+            # of minutes): the whole test host stalled, its VMs with it.
+            "-append", "console=ttyS0 quiet panic=-1 mitigations=off sysrq_always_enabled "
+                       "kvm.nx_huge_pages=never",
             "-fsdev", "%s,id=hostroot,path=/,readonly=on" % share,
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-fsdev", "%s,id=project,path=%s" % (share, project),
