@@ -81,6 +81,20 @@ int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop)
 	return err;
 }
 
+/* DIR for a snapshot, created 0700 when missing, opened as a directory: the fd or -errno
+ * (logged as "snapshot DIR: why"). */
+static int snap_open_dir(const char *dir)
+{
+	int fd = mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 :
+		 open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fd = -errno;
+		log_err("snapshot %s: %s", dir, strerror(errno));
+	}
+	return fd;
+}
+
 /* hvm_snapshot from another thread: like hvm_pause, the service thread does it. */
 HVM_API int hvm_snapshot(struct hvm *vm, const char *dir, int stop)
 {
@@ -88,11 +102,9 @@ HVM_API int hvm_snapshot(struct hvm *vm, const char *dir, int stop)
 
 	if (!dir)
 		return -EINVAL;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return hvm_fail(vm, -errno, "snapshot %s: %s", dir, strerror(errno));
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = snap_open_dir(dir);
 	if (dirfd < 0)
-		return hvm_fail(vm, -errno, "snapshot %s: %s", dir, strerror(errno));
+		return hvm_fail(vm, dirfd, "snapshot %s: %s", dir, strerror(-dirfd));
 	pthread_mutex_lock(&vm->lock);
 	err = vm->phase == HVM_RUNNING ? 0 : -ESRCH;
 	while (!err && vm->snap_asked && vm->phase == HVM_RUNNING)	/* one at a time */
@@ -269,17 +281,13 @@ HVM_API int hvm_snapshot_socket(const char *api_socket, const char *dir, int sto
 		log_err("snapshot: %s: socket path too long", path);
 		return -ENAMETOOLONG;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	dirfd = snap_open_dir(dir);
+	if (dirfd < 0)
+		return dirfd;
+	if (!realpath(dir, abs_dir)) {
 		err = -errno;
 		log_err("snapshot %s: %s", dir, strerror(errno));
-		return err;
-	}
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0 || !realpath(dir, abs_dir)) {
-		err = -errno;
-		log_err("snapshot %s: %s", dir, strerror(errno));
-		if (dirfd >= 0)
-			close(dirfd);
+		close(dirfd);
 		return err;
 	}
 	snprintf(line, sizeof(line), "SNAPSHOT %s%s\n", stop ? "stop " : "", abs_dir);

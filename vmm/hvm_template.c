@@ -45,8 +45,8 @@ static void key_file(struct sha256 *h, const char *what, const char *path)
 static void template_key(struct hvm *vm, char out[SHA256_HEX])
 {
 	const struct machine_config *c = &vm->mcfg;
-	uint64_t nums[] = { TEMPLATE_FORMAT, SNAP_VERSION, c->cpus, c->mem_mib,
-			    (uint64_t)c->console, c->ndisks, (uint64_t)kvm_host_is_pvm() };
+	uint64_t nums[] = { TEMPLATE_FORMAT, SNAP_VERSION, c->cpus, c->mem_mib, c->ndisks,
+			    (uint64_t)kvm_host_is_pvm() };
 	struct sha256 h;
 
 	sha256_init(&h);
