@@ -148,7 +148,8 @@ static int build_config(struct hvm *vm)
 		memcpy(c->mac, vm->net.mac, sizeof(c->mac));
 	}
 	if (!err)
-		err = hvm_request_boot(&vm->boot, &vm->cfg, &vm->net.guest, !c->console);
+		err = hvm_request_boot(&vm->boot, &vm->cfg, &vm->net.guest, !c->console,
+				       hvm_template_eligible(vm) ? &vm->image.config : NULL);
 	if (!err)
 		err = hvm_request_process(&vm->cfg, &vm->image.config, &vm->run_json);
 	c->initrd_extra = vm->boot.buf;
@@ -249,7 +250,7 @@ int hvm_run_prepare(struct hvm *vm)
 {
 	int err = vm->cfg.restore ? hvm_restore_prepare(vm) : build_config(vm);
 
-	if (!err && !vm->cfg.restore && vm->cfg.templates)
+	if (!err && hvm_template_eligible(vm))
 		err = hvm_template_prepare(vm);
 
 	vm->ready_fd = err ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -431,7 +432,6 @@ static void drain_agent(struct hvm *vm)
 static void on_agent_ready(struct hvm *vm, struct pollfd *pf)
 {
 	vm->metrics.agent_ready_us = atomic_load(&vm->machine.timer.ready_us);
-	hvm_metrics_sample_rss(&vm->metrics, &vm->machine);
 	/* The agent signals only after eth0 is configured: host clients can be answered now. */
 	if (vm->machine.has_net)
 		vnet_guest_up(&vm->machine.net);
@@ -442,6 +442,8 @@ static void on_agent_ready(struct hvm *vm, struct pollfd *pf)
 		hvm_template_save(vm);	/* before the command: every run of it may start here */
 	if (vm->agent)
 		host_session_release_run(vm->agent);
+	/* After the command is on its way: reading smaps is not free where syscalls are slow. */
+	hvm_metrics_sample_rss(&vm->metrics, &vm->machine);
 }
 
 /*
@@ -511,6 +513,19 @@ static int run_status(struct hvm *vm)
 	return a->status;	/* the command's own status, or 125 after an error */
 }
 
+/*
+ * The command has reported its exit and its output is in: a guest with only read-only disks
+ * (its writes went to tmpfs) has nothing left worth its power-off, which costs a few
+ * guest-kernel device shutdowns; one with a writable volume syncs and unmounts it first.
+ */
+static int has_writable_disk(const struct machine_config *c)
+{
+	for (unsigned i = 0; i < c->ndisks; i++)
+		if (!c->disks[i].read_only)
+			return 1;
+	return 0;
+}
+
 /* Serves the VM until it stops (or the timeout / hvm_kill ends it); returns the status. */
 static int serve_vm(struct hvm *vm)
 {
@@ -536,6 +551,8 @@ static int serve_vm(struct hvm *vm)
 		if (vm->agent && vm->agent->done && vm->agent->fd >= 0) {
 			vm->metrics.command_exit_us = clock_now_us();
 			host_session_close(vm->agent);	/* the agent powers off once it sees this */
+			if (!has_writable_disk(&vm->mcfg))
+				vm_stop(&vm->machine.vm, VM_STOP_HOST);	/* nothing to flush */
 		}
 	}
 	return status ? status : run_status(vm);
