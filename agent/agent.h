@@ -9,6 +9,7 @@
 #include "protocol.h"
 
 #define AGENT_MAX_MOUNTS   8
+#define AGENT_MAX_WARM     4	/* programs a template's boot reads ahead (warm.c) */
 #define AGENT_MAX_SESSIONS 16
 #define AGENT_OUTBUF       (256 * 1024)	/* per session: bytes waiting to go to the host */
 #define AGENT_CTL_RESERVE  4096		/* of AGENT_OUTBUF, kept for an ERROR (<= 512 chars, escaped) or EXIT frame */
@@ -34,6 +35,8 @@ struct boot_request {
 	const char *hostname;		/* NULL: the kernel's default */
 	struct agent_mount mounts[AGENT_MAX_MOUNTS];
 	int nmounts;
+	const char *warm[AGENT_MAX_WARM];	/* programs to read into the page cache */
+	int nwarm;
 	struct agent_net {
 		const char *addr;	/* "A.B.C.D/PREFIX"; NULL: no eth0 set-up */
 		const char *gateway;
@@ -83,6 +86,10 @@ int rootfs_enter(const struct boot_request *req, char *why, size_t cap);
 void rootfs_mount_kernel_fs(const char *dir);
 /* Unmounts the volumes rootfs_enter mounted, after a sync: data reaches the disks. */
 void rootfs_release(void);
+
+/* warm.c: a template's boot reads req->warm's programs and runs the shell once, so that the
+ * template's page cache holds them. */
+void warm_page_cache(const struct boot_request *req);
 
 /* user.c: resolves USER[:GROUP] in the current root and switches to it (in the child). */
 int user_switch(const char *spec, const char **home);

@@ -286,6 +286,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);	/* a vanished host shows up as EPIPE, not death */
 	sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	listen_fd = vsock_listen_exec();
+	warm_page_cache(&req);	/* a template's boot: before ready, so the template holds it */
 	boot_timer_signal();
 	serve(sigfd, listen_fd, req.no_avx);
 	agent_poweroff();

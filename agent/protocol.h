@@ -97,6 +97,7 @@ void proto_put_hdr(uint8_t out[PROTO_HDR_SIZE], uint32_t type, uint32_t stream, 
 #define RUN_KEY_NET_MTU  "net.mtu"	/* eth0's MTU */
 #define RUN_KEY_NET_DNS  "net.dns"	/* a name server for /etc/resolv.conf; repeatable */
 #define RUN_KEY_HOSTNAME "hostname"	/* the guest's host name (default "hvm") */
+#define RUN_KEY_WARM     "warm"		/* a program a template's boot reads ahead; repeatable */
 #define RUN_MAX_DNS      3		/* what resolv.conf readers take */
 
 #endif

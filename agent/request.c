@@ -46,6 +46,8 @@ static int request_add(struct boot_request *req, char *rec)
 		req->quiet = strcmp(v, "1") == 0;
 	else if ((v = request_value(rec, RUN_KEY_NO_AVX)))
 		req->no_avx = strcmp(v, "1") == 0;
+	else if ((v = request_value(rec, RUN_KEY_WARM)) && req->nwarm < AGENT_MAX_WARM)
+		req->warm[req->nwarm++] = v;
 	else if ((v = request_value(rec, RUN_KEY_HOSTNAME)))
 		req->hostname = v;
 	else if ((v = request_value(rec, RUN_KEY_NET_ADDR)))

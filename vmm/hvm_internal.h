@@ -182,6 +182,9 @@ void hvm_control_close(struct hvm *vm);
  */
 int hvm_template_prepare(struct hvm *vm);
 
+/* hvm_template.c: 1 if this run's configuration may start from (or save) a template. */
+int hvm_template_eligible(const struct hvm *vm);
+
 /* hvm_template.c: the template failed to restore: removes it and builds the machine cold
  * instead; machine_create's result. */
 int hvm_template_fallback(struct hvm *vm);

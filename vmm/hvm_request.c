@@ -57,8 +57,22 @@ static void put_net(struct records *r, const struct hvm_net_guest *net)
 		put(r, RUN_KEY_NET_DNS, net->dns[i]);
 }
 
+/*
+ * What a template's boot reads ahead: the shell (--cmd) and the image's own program. Never
+ * the run's command: the template is shared by every command of its configuration.
+ */
+static void put_warm(struct records *r, const struct image_config *img)
+{
+	const char *prog = img->entrypoint && img->entrypoint[0] ? img->entrypoint[0] :
+			   img->cmd && img->cmd[0] ? img->cmd[0] : NULL;
+
+	put(r, RUN_KEY_WARM, "/bin/sh");
+	if (prog && strcmp(prog, "/bin/sh"))
+		put(r, RUN_KEY_WARM, prog);
+}
+
 int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct hvm_net_guest *net,
-		     int quiet)
+		     int quiet, const struct image_config *warm)
 {
 	struct records r = { 0 };
 	char rec[PATH_MAX + 64], serial[32];
@@ -78,6 +92,8 @@ int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct 
 		put(&r, RUN_KEY_QUIET, "1");
 	if (kvm_host_is_pvm())
 		put(&r, RUN_KEY_NO_AVX, "1");
+	if (warm)
+		put_warm(&r, warm);
 	err = r.err;
 	cpio_init(out);
 	if (!err)

@@ -12,11 +12,12 @@ struct hvm_config;
 
 /*
  * Writes the boot archive (a second initramfs holding RUN_REQUEST_PATH): root disk, overlay,
- * volumes, eth0's addresses, host name, console level and platform workarounds. Returns 0 or
- * -ENOMEM.
+ * volumes, eth0's addresses, host name, console level and platform workarounds; with warm
+ * (a run that may make a template), the shell and warm's entrypoint for the agent to read
+ * ahead. Returns 0 or -ENOMEM.
  */
 int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct hvm_net_guest *net,
-		     int quiet);
+		     int quiet, const struct image_config *warm);
 
 /*
  * Composes the process spec (a RUN frame's JSON) from the configuration and the image's,

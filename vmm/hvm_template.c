@@ -211,23 +211,30 @@ static void template_begin(struct hvm *vm, int parentfd)
 	vm->template_parentfd = parentfd;
 }
 
-int hvm_template_prepare(struct hvm *vm)
+int hvm_template_eligible(const struct hvm *vm)
 {
-	char dir[PATH_MAX - SHA256_HEX - 1], path[PATH_MAX];
-	int parentfd;
-
-	vm->metrics.start = "cold";
 	/*
 	 * Not yet: a jailed VMM cannot reach the cache. Never with a writable volume: the
 	 * template would hold the guest's view of it from before the command wrote it (and each
 	 * run would change the key). Nor with a console: whoever asks for the kernel's log wants
 	 * to see it boot.
 	 */
-	if (vm->cfg.jail || vm->cfg.console_fd >= 0 || templates_dir(dir, sizeof(dir)))
+	if (!vm->cfg.templates || vm->cfg.restore || vm->cfg.jail || vm->cfg.console_fd >= 0)
 		return 0;
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
 		if (!vm->cfg.volumes[i].read_only)
 			return 0;
+	return 1;
+}
+
+int hvm_template_prepare(struct hvm *vm)
+{
+	char dir[PATH_MAX - SHA256_HEX - 1], path[PATH_MAX];
+	int parentfd;
+
+	vm->metrics.start = "cold";
+	if (!hvm_template_eligible(vm) || templates_dir(dir, sizeof(dir)))
+		return 0;
 	template_key(vm, vm->template_key);
 	snprintf(path, sizeof(path), "%s/%s", dir, vm->template_key);
 	if (access(path, F_OK) == 0) {

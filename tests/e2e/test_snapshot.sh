@@ -34,6 +34,14 @@ python3 -c "import sys; sys.exit(not (0 < $a2 < $a1 / 4))" 2>/dev/null &&
 vm $o $e --metrics-json $WORK/m3.json --cold --cmd 'echo three'
 [ "$(jget $WORK/m3.json start)" = cold ] && [ "$(cat $o)" = three ] && ok "--cold boots" ||
 	bad "--cold boots" "start $(jget $WORK/m3.json start)"
+# A template's boot read the shell ahead: its guest page cache holds all of it, so reading
+# it whole reads no disk sector; a cold boot has read only the pages it ran.
+sectors='read a b s1 x </sys/block/vda/stat; cat /bin/sh >/dev/null; read a b s2 x </sys/block/vda/stat; echo $((s2 - s1))'
+vm $o $e --cmd "$sectors"; warm=$(cat $o)
+vm $o $e --cold --cmd "$sectors"; cold=$(cat $o)
+[ "$warm" = 0 ] && [ "${cold:-0}" -gt 0 ] 2>/dev/null &&
+	ok "from a template the shell is in the page cache already (0 sectors read; $cold cold)" ||
+	bad "from a template the shell is in the page cache already" "template read $warm sectors, cold $cold"
 echo in | timeout -k 10 "$VM_TIMEOUT" "$HVM" -i -e FOO=bar --cmd 'read x; echo $x $FOO; exit 7' >$o 2>$e
 RC=$?
 [ $RC -eq 7 ] && [ "$(cat $o)" = "in bar" ] && ok "stdin, environment and exit status through a template" ||
