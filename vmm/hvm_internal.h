@@ -107,9 +107,11 @@ struct hvm {
 	int snap_mem_fd;		/* its memory file, -1 */
 	char snap_dir[PATH_MAX];	/* where it came from, for messages */
 	int restored;			/* the machine came from snap: REFRESH the agent */
+	int template_boot;		/* may become a template: generic host name, warm cache */
 	struct machine_config cold_mcfg;	/* a template's run as a cold boot, if it fails */
 	int template_dirfd;		/* a template being made at agent-ready, -1 */
-	int template_parentfd;		/* the templates directory (for the final rename), -1 */
+	int template_parentfd;		/* the templates directory (for the final rename), -1
+					 * when jailed: the template is staged for adoption */
 	char template_tmp[64], template_key[SHA256_HEX];
 	int ctl_fd;			/* the control socket's listener (api socket + ".ctl"), -1 */
 	char ctl_path[PATH_MAX + 8];

@@ -87,7 +87,9 @@ int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct 
 		put(&r, RUN_KEY_MOUNT, rec);
 	}
 	put_net(&r, net);
-	put(&r, RUN_KEY_HOSTNAME, c->hostname ? c->hostname : "hvm");
+	/* A template's boot keeps the default: every host name of its key shares it, each run's
+	 * own arrives with REFRESH. */
+	put(&r, RUN_KEY_HOSTNAME, c->hostname && !warm ? c->hostname : HVM_DEFAULT_HOSTNAME);
 	if (quiet)
 		put(&r, RUN_KEY_QUIET, "1");
 	if (kvm_host_is_pvm())

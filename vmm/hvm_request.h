@@ -6,6 +6,7 @@
 #include "../image/image.h"
 #include "hvm_net.h"
 
+#define HVM_DEFAULT_HOSTNAME "hvm"	/* the guest's host name unless the run sets one */
 #define HVM_ROOT_SERIAL "hvm-root"	/* the image disk; volumes are hvm-vol0, hvm-vol1, ... */
 
 struct hvm_config;
@@ -14,7 +15,7 @@ struct hvm_config;
  * Writes the boot archive (a second initramfs holding RUN_REQUEST_PATH): root disk, overlay,
  * volumes, eth0's addresses, host name, console level and platform workarounds; with warm
  * (a run that may make a template), the shell and warm's entrypoint for the agent to read
- * ahead. Returns 0 or -ENOMEM.
+ * ahead, and the default host name (the run's comes with REFRESH). Returns 0 or -ENOMEM.
  */
 int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct hvm_net_guest *net,
 		     int quiet, const struct image_config *warm);

@@ -138,6 +138,7 @@ static int build_config(struct hvm *vm)
 	int err;
 
 	base_config(vm, c);
+	vm->template_boot = hvm_template_eligible(vm);
 	err = vm->cfg.image ? resolve_image(vm) : default_image(vm);
 	if (!err)
 		err = plan_disks(vm);
@@ -149,7 +150,7 @@ static int build_config(struct hvm *vm)
 	}
 	if (!err)
 		err = hvm_request_boot(&vm->boot, &vm->cfg, &vm->net.guest, !c->console,
-				       hvm_template_eligible(vm) ? &vm->image.config : NULL);
+				       vm->template_boot ? &vm->image.config : NULL);
 	if (!err)
 		err = hvm_request_process(&vm->cfg, &vm->image.config, &vm->run_json);
 	c->initrd_extra = vm->boot.buf;
@@ -293,8 +294,9 @@ static void accept_session(struct hvm *vm)
 		host_session_init(s, fd, "guest agent", vm->run_json, vm->cfg.in_fd >= 0, 1,
 				  vm->cfg.out_fd, vm->cfg.err_fd);
 		vm->run_json = NULL;
-		/* A restored guest is a copy: REFRESH makes it its own before anything runs. */
-		s->refresh = vm->restored;
+		/* A restored guest is a copy: REFRESH makes it its own before anything runs. A
+		 * template's boot takes its host name from REFRESH too: it is not in the key. */
+		s->refresh = vm->restored || vm->template_boot;
 		s->refresh_hostname = vm->cfg.hostname;
 		/* A template is written at agent-ready, before the command exists in the guest. */
 		s->hold_run = vm->template_dirfd >= 0;

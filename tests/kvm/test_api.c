@@ -301,8 +301,10 @@ static void templates_through_the_api(void)
 	setenv("XDG_CACHE_HOME", cache, 1);
 	for (int i = 0; i < 2; i++) {
 		int out[2], err[2], status = -1;
-		struct hvm *vm = vm_with(i ? "echo two" : "echo one", out, err);
+		struct hvm *vm = vm_with(i ? "echo two; hostname" : "echo one; hostname", out, err);
 		CHECK_EQ(hvm_set_templates(vm, 1), 0);
+		/* Not in the key: the template's boot and its clone each get their own. */
+		CHECK_EQ(hvm_set_hostname(vm, i ? "clone-two" : "boot-one"), 0);
 		CHECK_EQ(hvm_start(vm), 0);
 		CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
 		CHECK_EQ(status, 0);
@@ -310,7 +312,7 @@ static void templates_through_the_api(void)
 		CHECK(json && strstr(json, want[i]));
 		free(json);
 		drain(out, text, sizeof(text));
-		CHECK_STR(text, i ? "two\n" : "one\n");
+		CHECK_STR(text, i ? "two\nclone-two\n" : "one\nboot-one\n");
 		drain(err, text, sizeof(text));
 		hvm_destroy(vm);
 	}
