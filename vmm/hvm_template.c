@@ -20,7 +20,9 @@
 #include "hvm_internal.h"
 #include "log.h"
 
-#define TEMPLATE_FORMAT 1	/* bump when what the key covers changes */
+#define TEMPLATE_FORMAT 2	/* bump when what the key covers changes */
+#define TEMPLATE_STAGE_PREFIX ".jail-"	/* a jailed run's template, for the next run to adopt */
+#define TEMPLATE_STAGE_MAX_AGE_S 3600
 
 /* What the file at path is: any change (a rebuilt kernel, image or hvm) changes the key. */
 static void key_file(struct sha256 *h, const char *what, const char *path)
@@ -82,16 +84,24 @@ static int templates_dir(char *out, size_t cap)
 	return err;
 }
 
+/* Removes a template's files (or a half-made one's) from its directory dirfd. */
+static void template_empty(int dirfd)
+{
+	static const char *const files[] = { "state", "memory", ".state.tmp", ".memory.tmp" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		unlinkat(dirfd, files[i], 0);
+}
+
 /* Removes a template directory (or a half-made one): its files, then itself. */
 static void template_remove(int parentfd, const char *name)
 {
-	static const char *const files[] = { "state", "memory", ".state.tmp", ".memory.tmp" };
-	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	for (size_t i = 0; fd >= 0 && i < sizeof(files) / sizeof(files[0]); i++)
-		unlinkat(fd, files[i], 0);
-	if (fd >= 0)
+	if (fd >= 0) {
+		template_empty(fd);
 		close(fd);
+	}
 	unlinkat(parentfd, name, AT_REMOVEDIR);
 }
 
@@ -134,6 +144,65 @@ static int template_orphan(const char *name)
 	return end != pid && *end == '-' && v > 0 && kill((pid_t)v, 0) < 0 && errno == ESRCH;
 }
 
+/*
+ * A jailed VMM cannot rename into the templates directory (ours, 0700, outside its root), so
+ * it stages its template in ".jail-KEY16-RAND", a directory made for it before the jail and
+ * owned by the jail's user, and the next run of the key adopts it. One not adopted within
+ * TEMPLATE_STAGE_MAX_AGE_S is dropped: its VMM failed, or nobody ran the key again.
+ */
+static int template_stage_stale(int parentfd, const char *name)
+{
+	struct stat st;
+
+	return strncmp(name, TEMPLATE_STAGE_PREFIX, strlen(TEMPLATE_STAGE_PREFIX)) == 0 &&
+	       fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_mtim.tv_sec + TEMPLATE_STAGE_MAX_AGE_S < (int64_t)(clock_now_us() / 1000000);
+}
+
+/*
+ * A complete stage, made ours: its two files regular, single-linked (the jail's user made
+ * them and could have left a link to anything instead) and given to our uid, so that no
+ * jail's user can change them later. 0, or -1 when it is not a complete stage.
+ */
+static int template_stage_claim(int parentfd, const char *name)
+{
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ok = fd >= 0;
+	static const char *const files[] = { "state", "memory" };
+	struct stat st;
+
+	for (size_t i = 0; ok && i < 2; i++)
+		ok = fstatat(fd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		     st.st_nlink == 1 &&
+		     fchownat(fd, files[i], geteuid(), getegid(), AT_SYMLINK_NOFOLLOW) == 0 &&
+		     fchmodat(fd, files[i], 0600, 0) == 0;
+	ok = ok && fchown(fd, geteuid(), getegid()) == 0 && fchmod(fd, 0700) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Publishes a complete stage of this key, if one exists, under the key's own name. */
+static void template_adopt(struct hvm *vm, int parentfd)
+{
+	char prefix[sizeof(TEMPLATE_STAGE_PREFIX) + 16 + 1];
+	int dupfd = dup(parentfd);
+	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+	struct dirent *de;
+
+	snprintf(prefix, sizeof(prefix), "%s%.16s-", TEMPLATE_STAGE_PREFIX, vm->template_key);
+	while (d && (de = readdir(d)))
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+		    template_stage_claim(parentfd, de->d_name) == 0 &&
+		    renameat(parentfd, de->d_name, parentfd, vm->template_key) == 0) {
+			log_info("template %s: adopted from a jailed run", vm->template_key);
+			break;
+		}
+	if (d)
+		closedir(d);
+	else if (dupfd >= 0)
+		close(dupfd);
+}
+
 /* Keeps the templates within HVM_TEMPLATES_MAX_MIB by removing the least recently used. */
 static void templates_evict(int parentfd)
 {
@@ -144,7 +213,7 @@ static void templates_evict(int parentfd)
 	uint64_t total = 0;
 
 	while (d && (de = readdir(d)) && n < HVM_TEMPLATES_MAX) {
-		if (template_orphan(de->d_name))
+		if (template_orphan(de->d_name) || template_stage_stale(parentfd, de->d_name))
 			template_remove(parentfd, de->d_name);
 		if (strlen(de->d_name) != SHA256_HEX - 1)
 			continue;	/* not a template (".", "..", a half-made ".tmp-...") */
@@ -198,9 +267,15 @@ static void template_begin(struct hvm *vm, int parentfd)
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (uint32_t)clock_now_us();
 	templates_evict(parentfd);
-	snprintf(vm->template_tmp, sizeof(vm->template_tmp), ".tmp-%.16s-%d-%08x",
-		 vm->template_key, (int)getpid(), r);
+	if (vm->cfg.jail)
+		snprintf(vm->template_tmp, sizeof(vm->template_tmp), "%s%.16s-%08x",
+			 TEMPLATE_STAGE_PREFIX, vm->template_key, r);
+	else
+		snprintf(vm->template_tmp, sizeof(vm->template_tmp), ".tmp-%.16s-%d-%08x",
+			 vm->template_key, (int)getpid(), r);
 	if (mkdirat(parentfd, vm->template_tmp, 0700) < 0 ||
+	    (vm->cfg.jail && fchownat(parentfd, vm->template_tmp, vm->cfg.jail_uid,
+				      vm->cfg.jail_gid, AT_SYMLINK_NOFOLLOW) < 0) ||
 	    (vm->template_dirfd = openat(parentfd, vm->template_tmp,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		log_warn("templates: %s: %s; no template saved", vm->template_tmp, strerror(errno));
@@ -208,18 +283,21 @@ static void template_begin(struct hvm *vm, int parentfd)
 		close(parentfd);
 		return;
 	}
+	if (vm->cfg.jail) {	/* staged: the next run of the key adopts it */
+		close(parentfd);
+		parentfd = -1;
+	}
 	vm->template_parentfd = parentfd;
 }
 
 int hvm_template_eligible(const struct hvm *vm)
 {
 	/*
-	 * Not yet: a jailed VMM cannot reach the cache. Never with a writable volume: the
-	 * template would hold the guest's view of it from before the command wrote it (and each
-	 * run would change the key). Nor with a console: whoever asks for the kernel's log wants
-	 * to see it boot.
+	 * Never with a writable volume: the template would hold the guest's view of it from
+	 * before the command wrote it (and each run would change the key). Nor with a console:
+	 * whoever asks for the kernel's log wants to see it boot.
 	 */
-	if (!vm->cfg.templates || vm->cfg.restore || vm->cfg.jail || vm->cfg.console_fd >= 0)
+	if (!vm->cfg.templates || vm->cfg.restore || vm->cfg.console_fd >= 0)
 		return 0;
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
 		if (!vm->cfg.volumes[i].read_only)
@@ -237,16 +315,20 @@ int hvm_template_prepare(struct hvm *vm)
 		return 0;
 	template_key(vm, vm->template_key);
 	snprintf(path, sizeof(path), "%s/%s", dir, vm->template_key);
-	if (access(path, F_OK) == 0) {
-		if (template_use(vm, path) == 0)
-			return 0;
-		log_warn("template %s: unusable; removed, booting cold", vm->template_key);
-	}
 	image_mkdir_p(dir);	/* a failure shows at the open */
 	parentfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (parentfd < 0) {
 		log_warn("templates: %s: %s; no template saved", dir, strerror(errno));
 		return 0;
+	}
+	if (faccessat(parentfd, vm->template_key, F_OK, 0) < 0)
+		template_adopt(vm, parentfd);
+	if (faccessat(parentfd, vm->template_key, F_OK, 0) == 0) {
+		if (template_use(vm, path) == 0) {
+			close(parentfd);
+			return 0;
+		}
+		log_warn("template %s: unusable; removed, booting cold", vm->template_key);
 	}
 	template_remove(parentfd, vm->template_key);	/* an unusable one, if any */
 	template_begin(vm, parentfd);
@@ -277,6 +359,15 @@ void hvm_template_save(struct hvm *vm)
 
 	snprintf(name, sizeof(name), "template %s", vm->template_key);
 	err = hvm_snapshot_now(vm, vm->template_dirfd, name, 0);
+	if (vm->template_parentfd < 0) {	/* jailed: staged, or emptied for the next run */
+		if (err)
+			template_empty(vm->template_dirfd);
+		else
+			vm->metrics.template_saved_us = clock_now_us();
+		close(vm->template_dirfd);
+		vm->template_dirfd = -1;
+		return;
+	}
 	close(vm->template_dirfd);
 	vm->template_dirfd = -1;
 	/* Complete: the directory gets its name at once. Another run may have been first. */
@@ -292,9 +383,12 @@ void hvm_template_save(struct hvm *vm)
 void hvm_template_abandon(struct hvm *vm)
 {
 	if (vm->template_dirfd >= 0) {
+		if (vm->template_parentfd < 0)
+			template_empty(vm->template_dirfd);	/* the directory: stale later */
 		close(vm->template_dirfd);
 		vm->template_dirfd = -1;
-		template_remove(vm->template_parentfd, vm->template_tmp);
+		if (vm->template_parentfd >= 0)
+			template_remove(vm->template_parentfd, vm->template_tmp);
 	}
 	if (vm->template_parentfd >= 0)
 		close(vm->template_parentfd);

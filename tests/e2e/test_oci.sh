@@ -75,6 +75,17 @@ bundle '["sh","-c","exit 3"]'
 timeout "$VM_TIMEOUT" $OCI --root $WORK/state run --bundle $B r1 >$o 2>$e </dev/null; RC=$?
 expect_rc "run returns the container's exit status" 3
 
+# Warm starts: the containers above left a template of this configuration (staged by their
+# jailed VMM, adopted by the next); another host name shares it, and the container has its own.
+bundle '["sh","-c","cat /proc/sys/kernel/hostname"]'
+sed -i 's/"hostname":"hvmtest"/"hostname":"second-name"/' $B/config.json
+timeout "$VM_TIMEOUT" $OCI --root $WORK/state run --bundle $B r2 >$o 2>$e </dev/null; RC=$?
+[ $RC -eq 0 ] && [ "$(cat $o)" = second-name ] &&
+	[ -n "$(find $XDG_CACHE_HOME/hvm/templates -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null)" ] &&
+	ok "containers share a template of their configuration, each with its own host name" ||
+	bad "containers share a template of their configuration, each with its own host name" \
+		"exit $RC, out '$(cat $o)': $(ls -a $XDG_CACHE_HOME/hvm/templates 2>&1 | tr '\n' ' ')"
+
 # kill: by name before start (no VM boots), by number while running; delete --force
 bundle '["sleep","300"]'
 timeout "$VM_TIMEOUT" $R create --bundle $B --pid-file $WORK/pid c3 >/dev/null 2>&1 </dev/null

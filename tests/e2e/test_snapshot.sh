@@ -70,6 +70,32 @@ vm $o $e --metrics-json $WORK/m5.json --cmd 'echo five'
 [ "$(jget $WORK/m5.json start)" = template ] && ok "... and the next run has a template again" ||
 	bad "... and the next run has a template again" "start $(jget $WORK/m5.json start)"
 
+# ---- templates of jailed runs (root only: --jail needs it) ---------------------------------
+# A jailed VMM cannot rename into the templates directory: it stages its template in a
+# directory of the jail's user, and the next run of the key adopts it (docs/snapshot.md).
+if [ "$(id -u)" = 0 ]; then
+	J=$WORK/jcache/hvm/templates
+	XDG_CACHE_HOME=$WORK/jcache vm $o $e --jail --metrics-json $WORK/j1.json --cmd 'echo jailed-one'
+	stage=$(find $J -mindepth 1 -maxdepth 1 -name '.jail-*' 2>/dev/null)
+	[ $RC -eq 0 ] && [ "$(cat $o)" = jailed-one ] && [ "$(jget $WORK/j1.json start)" = cold ] &&
+		[ -n "$stage" ] && [ -f "$stage/state" ] && [ "$(stat -c %u "$stage/state")" = 65534 ] &&
+		ok "a jailed first run boots and stages its template as the jail's user" ||
+		bad "a jailed first run boots and stages its template as the jail's user" \
+			"exit $RC, start $(jget $WORK/j1.json start), $(ls -la $J 2>&1 | tail -3)"
+	XDG_CACHE_HOME=$WORK/jcache vm $o $e --jail --metrics-json $WORK/j2.json --cmd 'echo jailed-two; hostname'
+	adopted=$(find $J -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null)
+	[ $RC -eq 0 ] && [ "$(head -1 $o)" = jailed-two ] && [ "$(jget $WORK/j2.json start)" = template ] &&
+		[ -n "$adopted" ] && [ "$(stat -c %u%a "$adopted/state")" = 0600 ] &&
+		[ -z "$(find $J -mindepth 1 -maxdepth 1 -name '.jail-*')" ] &&
+		ok "the next jailed run adopts it (made root's, 0600) and starts from it" ||
+		bad "the next jailed run adopts it (made root's, 0600) and starts from it" \
+			"exit $RC, start $(jget $WORK/j2.json start), $(ls -la $J $adopted 2>&1 | tail -6)"
+	XDG_CACHE_HOME=$WORK/jcache vm $o $e --metrics-json $WORK/j3.json --cmd 'echo free'
+	[ "$(cat $o)" = free ] && [ "$(jget $WORK/j3.json start)" = template ] &&
+		ok "a run without the jail starts from the same template" ||
+		bad "a run without the jail starts from the same template" "start $(jget $WORK/j3.json start)"
+fi
+
 # ---- a snapshot of a running VM, restored elsewhere ---------------------------------------
 S1=$WORK/a1.sock S2=$WORK/a2.sock
 timeout -k 10 "$VM_TIMEOUT" "$HVM" --api-socket $S1 --cold --cmd \
