@@ -39,7 +39,8 @@ LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IM
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/cjson.o
 # hvm-run is a front end over the public API only.
-RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c tools/run_net.c
+RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c tools/run_net.c \
+	   tools/run_pull.c tools/run_check.c tools/check_kvm.c tools/check_host.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
 OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
