@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "../vmm/log.h"
 #include "image.h"
 #include "sha256.h"
@@ -213,8 +215,13 @@ static void progress_tick(void *arg)
 	secs = (double)(now.tv_sec - p->start.tv_sec) + (now.tv_nsec - p->start.tv_nsec) / 1e9;
 	layout_count(p->dir, &bytes, &blobs);
 	mib = (double)bytes / (1 << 20);
-	fprintf(stderr, "\r\033[Khvm: pulling %s: %d/%d layers, %.1f MiB, %.1f MiB/s", p->name,
-		blobs < p->layers ? blobs : p->layers, p->layers, mib, secs > 0 ? mib / secs : 0);
+	if (p->layers > 0)	/* an index names no layers: then blobs are what we can count */
+		fprintf(stderr, "\r\033[Khvm: pulling %s: %d/%d layers, %.1f MiB, %.1f MiB/s",
+			p->name, blobs < p->layers ? blobs : p->layers, p->layers, mib,
+			secs > 0 ? mib / secs : 0);
+	else
+		fprintf(stderr, "\r\033[Khvm: pulling %s: %d blobs, %.1f MiB, %.1f MiB/s", p->name,
+			blobs, mib, secs > 0 ? mib / secs : 0);
 	p->shown = 1;
 }
 
@@ -253,32 +260,49 @@ static int add_opts(const struct image_ref *ref, const struct image_pull_opts *o
 	return n;
 }
 
-/* The manifest digest (hex) and layer count the reference names now. */
+/* Layers of a raw image manifest; 0 for an index (the platform's manifest is not fetched). */
+static int manifest_layers(const char *raw)
+{
+	cJSON *m = cJSON_Parse(raw);
+	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "layers"));
+
+	cJSON_Delete(m);
+	return n;
+}
+
+/*
+ * The manifest digest (hex) and layer count the reference names now. --raw: the manifest
+ * alone, hashed here as the registry does; plain inspect would fetch the config blob too.
+ */
 static int pull_inspect(const struct image_ref *ref, const struct image_pull_opts *o,
 			char hex[SHA256_HEX], int *layers)
 {
 	char *argv[PULL_ARGS], bufs[3][64];
-	struct skopeo_run r = { .tick = NULL };
+	struct skopeo_run *r = malloc(sizeof(*r));
 	int n = 0, st;
 
+	if (!r)
+		return -ENOMEM;
 	argv[n++] = "skopeo";
 	argv[n++] = "inspect";
-	argv[n++] = "--format";
-	argv[n++] = "{{.Digest}} {{len .Layers}}";
+	argv[n++] = "--raw";
 	n = add_opts(ref, o, "", argv, n, bufs);
 	argv[n++] = (char *)ref->name;
 	argv[n] = NULL;
-	if ((st = skopeo_exec(argv, &r)) < 0)
-		return st;
-	if (st) {
-		log_err("%s: %s", ref->name, pull_why(&r));
-		return -EIO;
+	*r = (struct skopeo_run){ .tick = NULL };
+	st = skopeo_exec(argv, r);
+	if (st > 0)
+		log_err("%s: %s", ref->name, pull_why(r));
+	if (st == 0 && (r->out_len == 0 || r->out_len >= sizeof(r->out) - 1)) {
+		log_err("%s: skopeo inspect gave %s manifest", ref->name, r->out_len ? "too big a" : "no");
+		st = -EIO;
 	}
-	if (sscanf(r.out, "sha256:%64[0-9a-f] %d", hex, layers) != 2 || strlen(hex) != 64) {
-		log_err("%s: skopeo inspect said '%.100s', not a sha256 digest", ref->name, r.out);
-		return -EIO;
+	if (st == 0) {
+		sha256_hex(r->out, r->out_len, hex);
+		*layers = manifest_layers(r->out);
 	}
-	return 0;
+	free(r);
+	return st > 0 ? -EIO : st;
 }
 
 /* skopeo copy REF (pinned to hex when from a registry) oci:DIR:latest. */
@@ -286,13 +310,16 @@ static int pull_copy(const struct image_ref *ref, const struct image_pull_opts *
 		     const char *hex, struct pull_progress *p)
 {
 	char *argv[PULL_ARGS], bufs[3][64], src[PATH_MAX + 80], dst[PATH_MAX + 16], digest[80];
-	struct skopeo_run r = { .tick = o->progress ? progress_tick : NULL, .tick_arg = p };
+	struct skopeo_run *r;
 	int n = 0, st;
 
 	snprintf(digest, sizeof(digest), "sha256:%s", hex);
 	if (image_ref_pinned(ref, digest, src, sizeof(src)) ||
 	    snprintf(dst, sizeof(dst), "oci:%s:latest", p->dir) >= (int)sizeof(dst))
 		return -ENAMETOOLONG;
+	if (!(r = malloc(sizeof(*r))))
+		return -ENOMEM;
+	*r = (struct skopeo_run){ .tick = o->progress ? progress_tick : NULL, .tick_arg = p };
 	argv[n++] = "skopeo";
 	argv[n++] = "copy";
 	argv[n++] = "--quiet";
@@ -301,11 +328,14 @@ static int pull_copy(const struct image_ref *ref, const struct image_pull_opts *
 	argv[n++] = dst;
 	argv[n] = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
-	st = skopeo_exec(argv, &r);
+	if (r->tick)
+		progress_tick(p);	/* at once: a small pull ends before the first tick */
+	st = skopeo_exec(argv, r);
 	if (p->shown)
 		fputs("\r\033[K", stderr);	/* gone when done */
 	if (st > 0)
-		log_err("%s: %s", ref->name, pull_why(&r));
+		log_err("%s: %s", ref->name, pull_why(r));
+	free(r);
 	return st > 0 ? -EIO : st;
 }
 

@@ -81,8 +81,8 @@ static int spawn(char *const argv[], int out[2], int err[2], pid_t *pid)
 	return -e;
 }
 
-/* Reads both pipes until EOF, ticking every ~200 ms. */
-static void collect(int out, int err, struct skopeo_run *r, struct skopeo_buf *eb)
+/* Reads both pipes until EOF, ticking every ~200 ms; the bytes of stdout kept. */
+static size_t collect(int out, int err, struct skopeo_run *r, struct skopeo_buf *eb)
 {
 	struct skopeo_buf ob = { r->out, sizeof(r->out), 0 };
 	struct pollfd pf[2] = { { .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN } };
@@ -98,6 +98,7 @@ static void collect(int out, int err, struct skopeo_run *r, struct skopeo_buf *e
 		if (pf[1].revents && !drain(err, eb))
 			pf[1].fd = -1;
 	}
+	return ob.len;
 }
 
 int skopeo_exec(char *const argv[], struct skopeo_run *r)
@@ -108,6 +109,7 @@ int skopeo_exec(char *const argv[], struct skopeo_run *r)
 	pid_t pid;
 
 	r->out[0] = r->why[0] = '\0';
+	r->out_len = 0;
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(err, O_CLOEXEC) < 0) {
@@ -120,7 +122,7 @@ int skopeo_exec(char *const argv[], struct skopeo_run *r)
 	close(out[1]);
 	close(err[1]);
 	if (!e)
-		collect(out[0], err[0], r, &eb);
+		r->out_len = collect(out[0], err[0], r, &eb);
 	close(out[0]);
 	close(err[0]);
 	if (e)

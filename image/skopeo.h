@@ -4,11 +4,14 @@
 
 #include <stddef.h>
 
+#define SKOPEO_OUT_MAX (256 * 1024)	/* a manifest or an index, with room */
+
 /* Called about every 200 ms while skopeo runs (progress lines). */
 typedef void (*skopeo_tick_fn)(void *arg);
 
 struct skopeo_run {
-	char out[4096];			/* its stdout (truncated to fit) */
+	char out[SKOPEO_OUT_MAX];	/* its stdout, NUL-terminated (truncated to fit) */
+	size_t out_len;			/* its bytes; SKOPEO_OUT_MAX - 1: maybe truncated */
 	char why[1024];			/* on failure: what it said went wrong, one line */
 	skopeo_tick_fn tick;		/* NULL: none */
 	void *tick_arg;
