@@ -43,6 +43,7 @@ static int data_peek(struct check_item *it, const char *name, char *path, size_t
 	return err;
 }
 
+/* The guest kernel among the data files: an x86-64 ELF or a bzImage. */
 void check_kernel(struct check_ctx *c, struct check_item *it)
 {
 	unsigned char h[0x206];
@@ -61,6 +62,7 @@ void check_kernel(struct check_ctx *c, struct check_item *it)
 		check_fix(it, "%s", data_fix);
 }
 
+/* The initramfs among the data files: a newc cpio. */
 void check_initramfs(struct check_ctx *c, struct check_item *it)
 {
 	char path[PATH_MAX], magic[6];
@@ -76,6 +78,7 @@ void check_initramfs(struct check_ctx *c, struct check_item *it)
 	check_set(it, CHECK_OK, "%s: cpio (the guest agent)", path);
 }
 
+/* The default image among the data files: an ext4 file system. */
 void check_rootfs(struct check_ctx *c, struct check_item *it)
 {
 	unsigned char magic[2];
@@ -92,6 +95,7 @@ void check_rootfs(struct check_ctx *c, struct check_item *it)
 	check_set(it, CHECK_OK, "%s: the default (busybox) image", path);
 }
 
+/* hvm-image, which --image needs, is executable where hvm looks for it. */
 void check_helper(struct check_ctx *c, struct check_item *it)
 {
 	char path[PATH_MAX];
@@ -117,6 +121,7 @@ static int cache_add(const char *p, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
+/* The cache directory can be created and written; its size and the free space. */
 void check_cache(struct check_ctx *c, struct check_item *it)
 {
 	char dir[PATH_MAX], probe[PATH_MAX + 16];
@@ -157,6 +162,7 @@ static void optional_program(struct check_item *it, const char *prog, const char
 	check_fix(it, "apt-get install %s (sh mk/deps.sh run)", pkg);
 }
 
+/* skopeo, for registry and transport images. */
 void check_skopeo(struct check_ctx *c, struct check_item *it)
 {
 	(void)c;
@@ -164,12 +170,14 @@ void check_skopeo(struct check_ctx *c, struct check_item *it)
 			 "skopeo");
 }
 
+/* passt, for --net user and -p. */
 void check_passt(struct check_ctx *c, struct check_item *it)
 {
 	(void)c;
 	optional_program(it, "passt", "--net user, -p (rootless networking)", "passt");
 }
 
+/* /dev/net/tun opens, for --net tap. */
 void check_tun(struct check_ctx *c, struct check_item *it)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -198,6 +206,7 @@ static int try_unshare(int flags)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
 }
 
+/* The namespaces --jail (root) or a rootless engine (user) needs can be made. */
 void check_userns(struct check_ctx *c, struct check_item *it)
 {
 	int root = geteuid() == 0;
@@ -216,6 +225,7 @@ void check_userns(struct check_ctx *c, struct check_item *it)
 		  "sysctl user.max_user_namespaces=15000 (and kernel.unprivileged_userns_clone=1)");
 }
 
+/* cgroup v2 and its controllers, which engines use to limit hvm-oci containers. */
 void check_cgroups(struct check_ctx *c, struct check_item *it)
 {
 	char buf[256] = "";
@@ -255,6 +265,7 @@ static int registered(const char *pattern)
 	return found;
 }
 
+/* Whether installed podman and containerd have hvm-oci registered. */
 void check_engines(struct check_ctx *c, struct check_item *it)
 {
 	const char *home = getenv("HOME");

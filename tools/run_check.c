@@ -21,7 +21,7 @@ static const struct {
 } checks[] = {
 	{ "kvm.device", 1, check_kvm_device },
 	{ "kvm.api", 1, check_kvm_api },
-	{ "kvm.caps", 1, check_kvm_caps },	/* reads kvm.api's verdict: keep it after */
+	{ "kvm.caps", 1, check_kvm_caps },	/* the KVM items build on each other: in order */
 	{ "kvm.pvm", 0, check_kvm_pvm },
 	{ "testhost", 0, check_testhost },
 	{ "kernel", 1, check_kernel },

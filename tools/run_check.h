@@ -16,6 +16,7 @@ struct check_item {
 /* The shared state of one check run: KVM checks need the device the first one opened. */
 struct check_ctx {
 	int kvm_fd;			/* open /dev/kvm, or -1 */
+	int kvm_api;			/* it speaks KVM_API_VERSION */
 	int kvm_ok;			/* the device answers as KVM with every capability */
 };
 

@@ -179,6 +179,10 @@ grep -q '^fail  *kvm.device .*No such file.*fix: .*kvmhost' $o && ok "check with
 grep -q '^\(ok\|warn\)  *testhost ' $o && ok "check without KVM: says whether the test host is available" || bad "check: testhost"
 unshare -m sh -c "mount -t tmpfs none /dev && exec timeout 120 $HVM check --json" >$o 2>$e
 python3 -c "import json,sys; d=json.load(open('$o')); sys.exit(d['ok'])" && ok "check --json without KVM: ok false" || bad "check --json without KVM"
+# A /dev/kvm that is no KVM device (/dev/null over it).
+unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec timeout 120 $HVM check" >$o 2>$e; RC=$?
+expect_rc "check with a /dev/kvm that is not KVM: exit 1" 1
+grep -q '^fail  *kvm.api .*not a KVM device' $o && ok "check: a device that is not KVM fails kvm.api" || bad "check: not KVM" "$(sed -n 2p $o)"
 # A user outside /dev/kvm's group: told which group to join.
 if [ "$(id -u)" -eq 0 ] && [ "$(stat -c %A /dev/kvm | cut -c8-9)" != rw ]; then
 	XDG_CACHE_HOME=$WORK/c-nobody setpriv --reuid=65534 --regid=65534 --clear-groups timeout 120 $HVM check >$o 2>$e
