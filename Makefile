@@ -39,7 +39,8 @@ LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IM
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/cjson.o
 # hvm-run is a front end over the public API only.
-RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c tools/run_net.c
+RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c tools/run_net.c \
+	   tools/run_pull.c tools/run_check.c tools/check_kvm.c tools/check_host.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
 OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
@@ -50,7 +51,7 @@ BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)
 
 .SECONDARY:
-.PHONY: all deps kernel test test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
+.PHONY: all deps kernel install test test-man test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
 	fuzz fuzz-smoke fuzz-deps kvmhost test-kvmhost test-kvm-here test-e2e-here test-kvm-e2e test-images
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/hvm-oci $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
      $(BUILD)/examples/run_two $(BUILD)/hvm-agent \
@@ -154,6 +155,32 @@ $(BUILD)/vmlinux: $(KERNEL_INPUTS)
 	$(Q)sh kernel/build.sh $(KERNEL_CACHE) $@
 kernel: $(BUILD)/vmlinux
 
+# ---- make install [PREFIX=/usr/local] [DESTDIR=...] ----------------------------------------
+# hvm-run and hvm-oci find the kernel, initramfs and default image in BINDIR/../lib/hvm
+# (vmm/hvm.c, hvm_data_path); hvm-image sits next to them in bin, and is linked into lib/hvm
+# too, so that HVM_DATA_DIR=PREFIX/lib/hvm is all a program embedding libhvm needs.
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+DATADIR := $(LIBDIR)/hvm
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man
+MAN_PAGES := $(wildcard man/*.[1-8])
+install: all
+	install -d $(BINDIR) $(DATADIR) $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/hvm-image $(BINDIR)/
+	install -m 644 $(BUILD)/vmlinux $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(DATADIR)/
+	ln -sf ../../bin/hvm-image $(DATADIR)/hvm-image
+	install -m 644 $(BUILD)/libhvm.a $(LIBDIR)/
+	install -m 755 $(BUILD)/libhvm.so $(LIBDIR)/
+	install -m 644 include/hvm.h $(DESTDIR)$(PREFIX)/include/
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(MANDIR)/man$$s && \
+		install -m 644 $$m $(MANDIR)/man$$s/ || exit 1; done
+	install -m 644 completion/hvm-run.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hvm-run
+	install -m 644 completion/hvm-oci.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hvm-oci
+
 # ---- KVM where there is none: the test host (tests/kvmhost/, docs/testhost.md) -----------
 # `make kvmhost CMD='...'` runs CMD from the project root with KVM: on /dev/kvm when it is usable
 # here, else inside a QEMU (TCG) VM whose own KVM runs hvm; HVM_KVMHOST=auto|always|never.
@@ -204,10 +231,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 # deps first: on a fresh machine `make test` alone must work (it installs only what is missing).
 # The suites that need KVM run in one `make kvmhost` (one test host boot for all of them).
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-unit test-hostile test-kvmhost test-kvm-e2e fuzz-smoke
+	$(Q)$(MAKE) --no-print-directory test-unit test-man test-hostile test-kvmhost test-kvm-e2e fuzz-smoke
 
 test-unit: $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
+
+# The man pages lint clean, and hvm-run(1) and `hvm-run --help` list the same flags.
+test-man: $(BUILD)/hvm-run
+	$(Q)sh tests/man.sh $(BUILD)
 
 # The test host itself, forced on, so it is tested where /dev/kvm works too.
 test-kvmhost: $(BUILD)/mkinitramfs

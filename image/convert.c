@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "convert.h"
+#include "pull.h"
 
 /* A work directory without a lock file this old is a crashed run's (ours lock at once). */
 #define STALE_SECONDS 600
@@ -415,7 +416,8 @@ static int convert_in_work(struct convert *c)
 
 int convert_image(const char *src, const char *cache_dir)
 {
-	struct convert c = { .src = src, .cache_dir = cache_dir, .progress = isatty(STDERR_FILENO) };
+	struct convert c = { .src = src, .cache_dir = cache_dir,
+			     .progress = image_progress_wanted() };
 	int lock_fd = -1, err;
 
 	if (!realpath(src, c.path))

@@ -34,8 +34,9 @@ extern "C" {
 struct hvm;
 
 /* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: 1 vCPU, 128 MiB, the built-in
- * kernel, initramfs and busybox image (found in $HVM_DATA_DIR, else next to the running
- * binary), no network, stdio not connected (/dev/null and discarded output). */
+ * kernel, initramfs and busybox image (found in $HVM_DATA_DIR, else in ../lib/hvm from the
+ * running binary's directory when installed, else next to the binary), no network, stdio
+ * not connected (/dev/null and discarded output). */
 int hvm_create(struct hvm **out);
 
 /* The last error on this handle as "what: why", or "" when none. Valid until the next call

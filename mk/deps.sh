@@ -5,9 +5,10 @@ set -eu
 
 pkgs_build="gcc make libc6-dev musl-tools pkg-config dpkg-dev libarchive-dev libcjson-dev zlib1g-dev libssl-dev libseccomp-dev"
 pkgs_kernel="linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils"
-pkgs_run="busybox-static e2fsprogs passt"
+pkgs_run="busybox-static e2fsprogs passt skopeo"	# skopeo: --image docker://...
 pkgs_bench="qemu-system-x86 iperf3 podman crun"
-pkgs_test="umoci debootstrap python3 curl wrk iproute2 iputils-ping util-linux podman containerd"
+pkgs_test="umoci debootstrap python3 curl wrk iproute2 iputils-ping util-linux podman containerd \
+	docker-registry apache2-utils openssl mandoc"	# a loopback registry (htpasswd), man lint
 # The KVM test host (tests/kvmhost/) for machines without a usable /dev/kvm: QEMU emulating
 # AMD SVM, and Debian's own kernel, whose kvm_amd gives a /dev/kvm inside it.
 pkgs_kvmhost="qemu-system-x86 linux-image-amd64 busybox-static kmod"

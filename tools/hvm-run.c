@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "../include/hvm.h"
+#include "run_check.h"
 #include "run_exec.h"
 #include "run_flags.h"
+#include "run_pull.h"
 #include "run_tty.h"
 
 #ifndef HVM_VERSION
@@ -267,10 +269,18 @@ int main(int argc, char **argv)
 			f.log_level);
 		return EXIT_HVM_ERROR;
 	}
+	if (f.check)
+		return run_check(f.json);
+	if (f.quiet)
+		setenv("HVM_PROGRESS", "0", 1);	/* hvm-image, the converter, reads it too */
+	if (f.pull)
+		return run_pull(&f);
 	if (f.exec)
 		return run_exec(&f);
 	if (f.snapshot)
 		return hvm_snapshot_socket(f.api_socket, f.snapshot_dir, f.stop) ? EXIT_HVM_ERROR : 0;
+	if (run_pull_image(&f))
+		return EXIT_HVM_ERROR;
 	if (f.jail && !f.print_cmdline && (status = jail(&jail_sigfd)) >= 0)
 		return status;
 	hvm_set_seccomp(!f.no_seccomp, EXIT_HVM_ERROR);

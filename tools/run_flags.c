@@ -16,6 +16,8 @@ const char run_flags_usage[] =
 	"       hvm-run exec --api-socket PATH [-i] [-t] [-e ..] [-w ..] [-u ..] (--cmd S | -- ARGV)\n"
 	"       hvm-run snapshot --api-socket PATH [--stop] DIR\n"
 	"       hvm-run --restore DIR [--api-socket PATH] [FLAGS]\n"
+	"       hvm-run pull [--tls-verify=BOOL] [--creds U:P] [--authfile F] [-q] IMAGE\n"
+	"       hvm-run check [--json]\n"
 	"\n"
 	"Runs a command inside a fresh KVM micro-VM and returns its exit status.\n"
 	"\n"
@@ -25,7 +27,16 @@ const char run_flags_usage[] =
 	"  --api-socket PATH    expose the VM's vsock bridge at PATH: `CONNECT <port>\\n` reaches\n"
 	"                       guest ports; `hvm-run exec --api-socket PATH` runs more commands\n"
 	"  --image IMAGE        root file system from a directory, tar/tar.gz, docker-save tar or\n"
-	"                       OCI layout (dir or tar); converted once, cached in ~/.cache/hvm\n"
+	"                       OCI layout (dir or tar); converted once, cached in ~/.cache/hvm;\n"
+	"                       or pulled with skopeo: docker://REPO[:TAG|@DIGEST], oci:DIR,\n"
+	"                       oci-archive:FILE, docker-archive:FILE, or a bare NAME[:TAG]\n"
+	"                       that is no local path (= docker://NAME[:TAG])\n"
+	"  --tls-verify[=BOOL]  verify the registry's TLS certificate; false also allows plain\n"
+	"                       HTTP (default true)\n"
+	"  --creds USER[:PASS]  registry credentials (else --authfile, REGISTRY_AUTH_FILE,\n"
+	"                       ~/.docker/config.json as skopeo finds them)\n"
+	"  --authfile PATH      registry credentials file (auth.json as podman writes it)\n"
+	"  -q, --quiet          no progress line while an image is pulled or converted\n"
 	"  -e, --env KEY=VAL    set an environment variable (KEY alone: take hvm-run's value)\n"
 	"  -w, --workdir DIR    working directory in the guest\n"
 	"  -u, --user U[:G]     user and group, names or numbers, as the image knows them\n"
@@ -60,6 +71,9 @@ const char run_flags_usage[] =
 	"  --restore DIR        resume the VM saved in DIR by `hvm-run snapshot`: its command\n"
 	"                       reports here (output, exit status)\n"
 	"  snapshot --stop      end the VM once it is saved (default: it runs on)\n"
+	"  pull IMAGE           fetch and convert IMAGE, even when cached, without running\n"
+	"  check                diagnose this host: KVM, files, cache, networking, jail;\n"
+	"                       check --json for scripts (exit 0: hvm can run here)\n"
 	"  --print-cmdline      print the guest kernel command line and exit\n"
 	"  --metrics-json FILE  write boot phase timings and VMM memory use to FILE\n"
 	"  --log-level LEVEL    error, warn (default), info or debug\n"
@@ -73,6 +87,7 @@ enum {
 	OPT_API_SOCKET = 300, OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
 	OPT_NO_SECCOMP = 390, OPT_JAIL, OPT_UID, OPT_GID, OPT_COLD, OPT_RESTORE, OPT_STOP,
+	OPT_TLS_VERIFY = 380, OPT_CREDS, OPT_AUTHFILE, OPT_JSON,
 	OPT_NET_FIRST = 400,	/* networking flags, handled by run_net_flag() by name */
 };
 
@@ -113,6 +128,11 @@ static const struct option run_options[] = {
 	{ "cold", no_argument, NULL, OPT_COLD },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "stop", no_argument, NULL, OPT_STOP },
+	{ "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+	{ "creds", required_argument, NULL, OPT_CREDS },
+	{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "metrics-json", required_argument, NULL, OPT_METRICS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -166,6 +186,12 @@ static int parse_volume(struct run_flags *f, const char *arg)
 	v->read_only = mode && strcmp(mode, ":ro") == 0;
 	f->nvolumes++;
 	return 0;
+}
+
+static int bad_value(const char *flag, const char *arg, const char *want)
+{
+	fprintf(stderr, "hvm-run: --%s=%s: use %s\n", flag, arg, want);
+	return -EINVAL;
 }
 
 static int run_flags_one(struct run_flags *f, int opt, const char *arg)
@@ -226,6 +252,18 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	case OPT_COLD: f->cold = 1; break;
 	case OPT_RESTORE: f->restore = arg; break;
 	case OPT_STOP: f->stop = 1; break;
+	case OPT_TLS_VERIFY:
+		if (!arg || !strcmp(arg, "true"))
+			f->tls_verify = 1;
+		else if (!strcmp(arg, "false"))
+			f->tls_verify = 0;
+		else
+			err = bad_value("tls-verify", arg, "true or false");
+		break;
+	case OPT_CREDS: f->creds = arg; break;
+	case OPT_AUTHFILE: f->authfile = arg; break;
+	case 'q': f->quiet = 1; break;
+	case OPT_JSON: f->json = 1; break;
 	case OPT_METRICS: f->metrics_json = arg; break;
 	case OPT_LOG_LEVEL: f->log_level = arg; break;
 	case OPT_HELP: f->help = 1; break;
@@ -233,6 +271,22 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	default: err = -EINVAL;
 	}
 	return err;
+}
+
+/* `hvm-run pull IMAGE` and `hvm-run check`: one image, or nothing. */
+static int run_flags_tool(struct run_flags *f, int argc, char **argv)
+{
+	if (f->check && argc - optind != 0) {
+		fprintf(stderr, "hvm-run: check takes no arguments (only --json)\n");
+		return -EINVAL;
+	}
+	if (f->pull && (argc - optind != 1 || f->image)) {
+		fprintf(stderr, "hvm-run: pull: give one image reference (pull docker://REPO:TAG)\n");
+		return -EINVAL;
+	}
+	if (f->pull)
+		f->image = argv[optind];
+	return 0;
 }
 
 /* `hvm-run snapshot --api-socket PATH [--stop] DIR`: the directory and nothing else. */
@@ -282,6 +336,7 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	f->mem_mib = RUN_DEFAULT_MEM_MIB;
 	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
 	f->uid = f->gid = RUN_JAIL_DEFAULT_ID;
+	f->tls_verify = 1;
 	optind = 1;
 	opterr = 0;	/* our own messages, naming the flag */
 	/* `hvm-run exec ...`: the same flags, for a VM that is already running. */
@@ -293,11 +348,15 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		f->snapshot = 1;
 		optind = 2;
 	}
+	if (argc > 1 && (!strcmp(argv[1], "pull") || !strcmp(argv[1], "check"))) {
+		*(argv[1][0] == 'p' ? &f->pull : &f->check) = 1;
+		optind = 2;
+	}
 	/* "+": stop at the first non-flag, so the guest command keeps its own flags. */
-	while ((opt = getopt_long(argc, argv, "+e:w:u:v:p:it", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:w:u:v:p:itq", run_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
-			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuvpit", optopt))))
+			if (opt == '?' && (optopt == 0 || (optopt < 256 && !strchr("ewuvpitq", optopt))))
 				fprintf(stderr, "hvm-run: unknown flag %s (see --help)\n", bad);
 			else
 				fprintf(stderr, "hvm-run: flag %s: missing or unexpected value\n", bad);
@@ -330,6 +389,12 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		fprintf(stderr, "hvm-run: --restore and --cold: a restore never boots\n");
 		return -EINVAL;
 	}
+	if (f->json && !f->check) {
+		fprintf(stderr, "hvm-run: --json belongs to `hvm-run check`\n");
+		return -EINVAL;
+	}
+	if (f->pull || f->check)
+		return run_flags_tool(f, argc, argv);
 	if (f->snapshot)
 		return run_flags_snapshot(f, argc, argv);
 	return run_flags_command(f, argc, argv);

@@ -27,7 +27,7 @@ struct run_flags {
 	char **args;			/* the command after "--", NULL-terminated; NULL if none */
 	int nargs;
 	const char *cmd;		/* --cmd STRING, run as sh -c STRING */
-	const char *image;		/* --image: dir, tar, docker-save or OCI layout */
+	const char *image;		/* --image: dir, tar, docker-save, OCI layout or reference */
 	const char *env[RUN_MAX_ENV];	/* -e KEY=VAL (or KEY: taken from hvm-run's environment) */
 	int nenv;
 	const char *workdir;		/* -w */
@@ -53,6 +53,13 @@ struct run_flags {
 	int stop;			/* snapshot --stop: the VM ends once saved */
 	const char *restore;		/* --restore DIR: resume a snapshot instead of booting */
 	int cold;			/* --cold: boot even when a template exists */
+	int pull;			/* `hvm-run pull IMAGE`: fetch and convert, no run */
+	int check;			/* `hvm-run check`: diagnose the host */
+	int json;			/* check --json */
+	int tls_verify;			/* --tls-verify[=BOOL] (default true) */
+	const char *creds;		/* --creds USER[:PASSWORD] for the registry */
+	const char *authfile;		/* --authfile PATH (else REGISTRY_AUTH_FILE, skopeo's own) */
+	int quiet;			/* -q, --quiet: no progress line */
 	int print_cmdline;
 	int help, version;
 	const char *metrics_json;

@@ -50,20 +50,23 @@ int hvm_fail(struct hvm *vm, int err, const char *fmt, ...)
 int hvm_data_path(char *out, size_t cap, const char *name)
 {
 	const char *dir = getenv("HVM_DATA_DIR");
+	char exe[PATH_MAX];
 	ssize_t n;
 	char *slash;
 
 	if (dir && *dir)
 		return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : -ENAMETOOLONG;
-	n = readlink("/proc/self/exe", out, cap - 1);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return -errno;
-	out[n] = '\0';
-	slash = strrchr(out, '/');
-	if (!slash || (size_t)(slash + 1 - out) + strlen(name) >= cap)
-		return -ENAMETOOLONG;
-	strcpy(slash + 1, name);
-	return 0;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	*(slash ? slash : exe) = '\0';
+	/* Installed (make install): PREFIX/bin/hvm-run finds PREFIX/lib/hvm/NAME. */
+	if (snprintf(out, cap, "%s/../lib/hvm/%s", exe, name) < (int)cap && access(out, F_OK) == 0)
+		return 0;
+	/* Built: everything side by side in the build directory. */
+	return snprintf(out, cap, "%s/%s", exe, name) < (int)cap ? 0 : -ENAMETOOLONG;
 }
 
 HVM_API int hvm_create(struct hvm **out)

@@ -106,6 +106,14 @@ void kvm_close(struct kvm *kvm)
 	kvm->fd = -1;
 }
 
+const char *kvm_required_cap(size_t i, int *cap)
+{
+	if (i >= sizeof(kvm_required_caps) / sizeof(kvm_required_caps[0]))
+		return NULL;
+	*cap = kvm_required_caps[i].cap;
+	return kvm_required_caps[i].name;
+}
+
 int kvm_host_is_pvm(void)
 {
 	/* Asked once: a jailed process no longer sees /sys (hvm_jail_enter asks before). Threads

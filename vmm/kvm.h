@@ -3,6 +3,7 @@
 #define HVM_KVM_H
 
 #include <linux/kvm.h>
+#include <stddef.h>
 
 struct kvm {
 	int fd;
@@ -16,6 +17,9 @@ int kvm_open(struct kvm *kvm, const char *path);
 
 /* Releases what kvm_open acquired. */
 void kvm_close(struct kvm *kvm);
+
+/* The i-th capability kvm_open requires: its name, its number in *cap; NULL past the end. */
+const char *kvm_required_cap(size_t i, int *cap);
 
 /* Returns 1 when the host's KVM is the nested PVM kind (guest ring 0 emulated), else 0. */
 int kvm_host_is_pvm(void);

@@ -220,5 +220,28 @@ static void snapshot_flags(void)
 	CHECK_EQ(parse(&f, ARGV("--restore")), -EINVAL);
 }
 
-HARNESS_MAIN(snapshot_flags, jail_flags, cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
+/* pull, check and the registry flags (issue 19). */
+static void pull_and_check(void)
+{
+	struct run_flags f;
+
+	CHECK_EQ(parse(&f, ARGV("pull", "--tls-verify=false", "--creds", "u:p", "-q", "alpine:3")), 0);
+	CHECK(f.pull && f.quiet && !f.tls_verify);
+	CHECK_STR(f.image, "alpine:3");
+	CHECK_STR(f.creds, "u:p");
+	CHECK_EQ(parse(&f, ARGV("--image", "docker://h/a:1", "--authfile", "/a.json", "--cmd", "x")), 0);
+	CHECK_EQ(f.tls_verify, 1);	/* the default */
+	CHECK_STR(f.authfile, "/a.json");
+	CHECK_EQ(parse(&f, ARGV("--tls-verify", "--cmd", "x")), 0);
+	CHECK_EQ(f.tls_verify, 1);
+	CHECK_EQ(parse(&f, ARGV("--tls-verify=maybe", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("pull")), -EINVAL);			/* pull what? */
+	CHECK_EQ(parse(&f, ARGV("pull", "a", "b")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("check", "--json")), 0);
+	CHECK(f.check && f.json);
+	CHECK_EQ(parse(&f, ARGV("check", "extra")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--json", "--cmd", "x")), -EINVAL);	/* check's flag only */
+}
+
+HARNESS_MAIN(pull_and_check, snapshot_flags, jail_flags, cmd_string, argv_after_dashes, defaults_and_switches, image_flags, bad_volumes, bad_input,
 	     stdio_and_exec, network, bad_network)

@@ -1,0 +1,50 @@
+# bash completion for hvm-oci (installed by `make install`)
+# bash-completion's helpers when it is installed, plain bash otherwise.
+declare -F _hvm_words >/dev/null || _hvm_words()
+{
+	if declare -F _init_completion >/dev/null; then
+		_init_completion -n = && return 0
+		return 1
+	fi
+	words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+	cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+}
+declare -F _filedir >/dev/null || _filedir()
+{
+	COMPREPLY=($(compgen $([[ ${1-} == -d ]] && echo -d || echo -f) -- "$cur"))
+}
+
+_hvm_oci()
+{
+	local cur prev words cword
+	_hvm_words || return
+	local cmds="create start run state kill delete pause resume exec list features"
+	local globals="--root --log --log-format --debug --systemd-cgroup --no-jail --uid --gid
+		--version --help"
+	local i cmd=""
+	for ((i = 1; i < cword; i++)); do
+		[[ " $cmds " == *" ${words[i]} "* ]] && { cmd=${words[i]}; break; }
+	done
+	case $prev in
+	--root|--bundle|-b|--cwd) _filedir -d; return ;;
+	--log|--pid-file|--console-socket|--process|-p) _filedir; return ;;
+	--log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+	--uid|--gid|--user|-u|--env|-e|--preserve-fds) return ;;
+	esac
+	local root=/run/hvm-oci
+	for ((i = 1; i < cword; i++)); do [[ ${words[i]} == --root ]] && root=${words[i+1]}; done
+	case $cmd in
+	"") COMPREPLY=($(compgen -W "$([[ $cur == -* ]] && echo "$globals" || echo "$cmds")" -- "$cur")) ;;
+	create|run) COMPREPLY=($(compgen -W "--bundle --pid-file --console-socket --preserve-fds
+		--detach" -- "$cur")) ;;
+	exec) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--process --detach --tty --pid-file
+		--console-socket --cwd --user --env" -- "$cur")) ||
+		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
+	kill) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--all" -- "$cur")) ||
+		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null) $(compgen -A signal)" -- "$cur")) ;;
+	delete) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--force" -- "$cur")) ||
+		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
+	*) COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
+	esac
+}
+complete -F _hvm_oci hvm-oci
