@@ -42,7 +42,8 @@ LIB_PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/cjson.o
 RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c tools/run_net.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
-OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
+OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c \
+	tools/oci_validate.c tools/oci_names.c
 OCI_UNIT_OBJ := $(OCI_UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 OCI_SRC := tools/hvm-oci.c tools/oci_vm.c tools/oci_exec.c tools/oci_console.c $(OCI_UNIT_SRC)
 

@@ -28,6 +28,7 @@
 #endif
 
 #define EXIT_HVM_ERROR 125
+#define EXIT_INVALID   1	/* runc's status for a config.json it refuses */
 #define DELETE_WAIT_MS 10000	/* a killed supervisor tears its VM down within this */
 
 static const char features_json[] =
@@ -153,6 +154,7 @@ static int cmd_create(const struct oci_cli *c)
 {
 	char bundle[PATH_MAX], path[PATH_MAX + 16], dir[PATH_MAX], err[512], *json;
 	struct oci_spec spec;
+	struct stat st;
 	int status;
 	pid_t pid;
 
@@ -167,9 +169,14 @@ static int cmd_create(const struct oci_cli *c)
 	}
 	status = oci_spec_parse(json, bundle, &spec, err, sizeof(err));
 	free(json);
+	if (!status && stat(spec.root, &st) < 0) {	/* runc's "rootfs does not exist" */
+		snprintf(err, sizeof(err), "root.path: %s: %s", spec.root, strerror(errno));
+		oci_spec_free(&spec);
+		status = -EINVAL;
+	}
 	if (status) {
 		oci_err("%s", err);
-		return EXIT_HVM_ERROR;
+		return status == -EINVAL ? EXIT_INVALID : EXIT_HVM_ERROR;
 	}
 	cache_home();
 	if (make_state_dir(c, dir, sizeof(dir))) {

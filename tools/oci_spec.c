@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oci_validate.h"
+
 char *oci_read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -99,7 +101,7 @@ static int process_from(const cJSON *p, struct oci_process *out, char *err, int 
 	if (e)
 		return e;
 	if (!out->args[0]) {
-		snprintf(err, (size_t)errcap, "args must not be empty");
+		snprintf(err, (size_t)errcap, "process.args: must not be empty");
 		return -EINVAL;
 	}
 	out->cwd = dup_str(cJSON_GetObjectItemCaseSensitive(p, "cwd"));
@@ -254,9 +256,11 @@ static int spec_from(const cJSON *doc, const char *bundle, struct oci_spec *s, c
 {
 	const cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(doc, "linux");
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(doc, "annotations");
-	int e = process_from(cJSON_GetObjectItemCaseSensitive(doc, "process"), &s->process, err,
-			     errcap);
+	int e = oci_validate(doc, err, errcap);
 
+	if (!e)
+		e = process_from(cJSON_GetObjectItemCaseSensitive(doc, "process"), &s->process, err,
+				 errcap);
 	if (!e)
 		e = root_from(cJSON_GetObjectItemCaseSensitive(doc, "root"), bundle, s, err, errcap);
 	if (!e)
