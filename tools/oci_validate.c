@@ -72,7 +72,9 @@ static const char *ns_name(int type)
 /* A number that is a whole, non-negative value (JSON has only doubles). */
 static int is_count(const cJSON *n)
 {
-	return cJSON_IsNumber(n) && n->valuedouble >= 0 && n->valuedouble == (double)(long long)n->valuedouble;
+	double v = cJSON_IsNumber(n) ? n->valuedouble : -1;
+
+	return v >= 0 && (v >= 9.0e15 || v == (double)(long long)v);	/* 2^64-1 is unlimited */
 }
 
 static int check_rlimits(const cJSON *a, char *err, int errcap)

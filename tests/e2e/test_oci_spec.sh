@@ -10,7 +10,8 @@ export XDG_CACHE_HOME=$WORK/cache
 if [ ! -x "$OCI" ]; then bad "hvm-oci built" "$OCI missing"; finish; exit; fi
 R="$OCI --root $WORK/state --log $WORK/oci.log"
 B=$WORK/bundle; mkdir -p $B; bb_rootfs $B/rootfs
-for a in sleep test grep umask date ls; do ln -sf busybox $B/rootfs/bin/$a; done
+for a in sleep test grep umask ls env sort hostname; do ln -sf busybox $B/rootfs/bin/$a; done
+mkdir -p $B/rootfs/secretdir; echo hidden >$B/rootfs/secretdir/f; echo hidden >$B/rootfs/etc/secret
 
 # runc as the reference, when it runs a plain container here (root, cgroups, namespaces).
 RUNC="runc --root $WORK/runc-state"
@@ -21,10 +22,26 @@ BASE='{"ociVersion":"1.0.2","process":{"terminal":false,"user":{"uid":0,"gid":0}
   {"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
   {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}]}}'
+# H(kind, rc, sleep, timeout, d): a hook appending KIND to d/hooks.log, its stdin to d/st.KIND
+# and its environment to d/env.KIND (less what the shell adds itself: PWD, SHLVL, OLDPWD and
+# busybox ash's default PATH), then sleeping and exiting rc; d is a host directory for
+# host hooks, /tmp (the guest's) for createContainer and startContainer.
+PRELUDE="W='$WORK'"'
+def H(kind, rc=0, sleep=0, timeout=None, d=None):
+    d = d or (W if kind not in ("createContainer", "startContainer") else "/tmp")
+    s = ("echo %s >>%s/hooks.log; cat >%s/st.%s; env | grep -v -e ^PWD= -e ^SHLVL= -e ^OLDPWD= "
+         "-e ^PATH=/sbin:/usr/sbin:/bin:/usr/bin$ "
+         "| sort >%s/env.%s; sleep %s; exit %s" % (kind, d, d, kind, d, kind, sleep, rc))
+    h = {"path": "/bin/sh", "args": ["sh", "-c", s, kind], "env": ["HOOK_ENV=exact value"]}
+    if timeout:
+        h["timeout"] = timeout
+    return h
+'
 # cfg PY: $B/config.json is BASE with the Python statements PY applied to the dict c
 cfg() {
 	python3 -c 'import json,sys; c=json.loads(sys.argv[1]); exec(sys.argv[2]); json.dump(c,open(sys.argv[3],"w"))' \
-		"$BASE" "$1" "$B/config.json"
+		"$BASE" "$PRELUDE
+$1" "$B/config.json"
 }
 cfg pass
 if command -v runc >/dev/null && [ "$(id -u)" = 0 ] &&
@@ -89,5 +106,103 @@ refused "root that does not exist" "c['root']['path']='nope'" \
 refused "hook path" "c['hooks']={'prestart':[{'path':'true'}]}" \
 	"hooks.prestart[0].path: must be an absolute path" refuses
 [ -z "$(ls -A $WORK/state 2>/dev/null)" ] && ok "no state of any refused container" || bad "no state left" "$(ls $WORK/state)"
+
+# ---- hooks ----------------------------------------------------------------------------------
+calibrate
+# status ID: the status field of `hvm-oci state ID`, or "none"
+status() { $R state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo none; }
+has_status() { [ "$(status "$1")" = "$2" ]; }
+HL=$WORK/hooks.log
+hooks_seen() { tr '\n' ' ' <$HL 2>/dev/null | sed 's/ $//'; }
+# state_is FILE ID STATUS: FILE holds a state document of ID with STATUS
+state_is() {
+	python3 - "$@" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["id"] == sys.argv[2] and s["status"] == sys.argv[3] and s["bundle"] and s["ociVersion"], s
+PY
+}
+ALL_HOOKS="c['hooks']={k:[H(k)] for k in ('prestart','createRuntime','createContainer','startContainer','poststart','poststop')}
+c['process']['args']=['sh','-c','cat /tmp/hooks.log /tmp/env.createContainer /tmp/env.startContainer /tmp/st.startContainer']"
+cfg "$ALL_HOOKS"
+rm -f $HL; timeout "$VM_TIMEOUT" $R create --bundle $B --pid-file $WORK/pid h1 >$WORK/h1.out 2>$e </dev/null; RC=$?
+expect_rc "hooks: create exits 0" 0
+[ "$(hooks_seen)" = "prestart createRuntime" ] && ok "create ran prestart, then createRuntime, on the host" ||
+	bad "create ran prestart, then createRuntime" "$(hooks_seen)"
+state_is $WORK/st.createRuntime h1 creating && grep -Eq "\"pid\":[[:space:]]*$(cat $WORK/pid)," $WORK/st.createRuntime &&
+	ok "createRuntime read the state on stdin: id, status creating, the pid" || bad "createRuntime's state" "$(cat $WORK/st.createRuntime)"
+[ "$(cat $WORK/env.prestart)" = "HOOK_ENV=exact value" ] && ok "a host hook's environment is exactly its env" ||
+	bad "a host hook's environment is exactly its env" "$(cat $WORK/env.prestart)"
+timeout "$VM_TIMEOUT" $R start h1; RC=$?; expect_rc "hooks: start exits 0" 0
+[ "$(hooks_seen)" = "prestart createRuntime poststart" ] && ok "start ran poststart before it returned" ||
+	bad "start ran poststart" "$(hooks_seen)"
+state_is $WORK/st.poststart h1 running && ok "poststart's state says running" || bad "poststart's state" "$(cat $WORK/st.poststart)"
+eventually has_status h1 stopped
+head -4 $WORK/h1.out >$o
+expect_out "in the guest: createContainer, then startContainer, each with exactly its env" \
+	"$(printf 'createContainer\nstartContainer\nHOOK_ENV=exact value\nHOOK_ENV=exact value')"
+tail -n +5 $WORK/h1.out >$WORK/st.guest
+state_is $WORK/st.guest h1 created && ok "startContainer read the state on stdin in the guest" ||
+	bad "startContainer's state in the guest" "$(cat $WORK/h1.out)"
+[ "$(hooks_seen)" = "prestart createRuntime poststart" ] && ok "no poststop before delete" || bad "no poststop before delete" "$(hooks_seen)"
+$R delete h1; RC=$?; expect_rc "hooks: delete exits 0" 0
+[ "$(hooks_seen)" = "prestart createRuntime poststart poststop" ] && ok "delete ran poststop" || bad "delete ran poststop" "$(hooks_seen)"
+state_is $WORK/st.poststop h1 stopped && ok "poststop's state says stopped" || bad "poststop's state" "$(cat $WORK/st.poststop)"
+if [ "$HAVE_RUNC" = 1 ]; then	# runc: the host hooks only (its createContainer runs before pivot_root)
+	cfg "$ALL_HOOKS
+for k in ('createContainer','startContainer'): del c['hooks'][k]"
+	rm -f $HL; timeout 60 $RUNC run -b $B h1 >/dev/null 2>&1 </dev/null; $RUNC delete -f h1 2>/dev/null
+	[ "$(hooks_seen)" = "prestart createRuntime poststart poststop" ] && ok "runc runs the host hooks in the same order" ||
+		bad "runc's hook order" "$(hooks_seen)"
+fi
+
+# hook_fails NAME PY MESSAGE SEEN: create with hooks PY fails with exit 1 naming MESSAGE, the
+# hooks that ran were SEEN, and nothing is left; runc alike where it runs.
+hook_fails() {
+	local name=$1 py=$2 msg=$3 seen=$4 id=hf$((n += 1)) t0=$(date +%s)
+	cfg "$py"
+	rm -f $HL; timeout "$VM_TIMEOUT" $R create --bundle $B --pid-file $WORK/pid.$id $id >$o 2>$e </dev/null; RC=$?
+	DUR=$(( $(date +%s) - t0 ))
+	expect_rc "$name: create exits 1" 1
+	[ "$(wc -l <$e)" = 1 ] && grep -qF -- "$msg" $e && ok "$name: one line naming the hook" ||
+		bad "$name: one line naming the hook" "want '$msg', got '$(cat $e)'"
+	[ "$(hooks_seen)" = "$seen" ] && ok "$name: the hooks run: $seen" || bad "$name: the hooks run" "$(hooks_seen)"
+	[ -z "$(left_behind $id)" ] && [ ! -e $WORK/pid.$id ] && ok "$name: nothing left" ||
+		bad "$name: nothing left" "$(left_behind $id) $(ls $WORK/pid.$id 2>/dev/null)"
+	[ "$HAVE_RUNC" = 1 ] || return 0
+	rm -f $HL; timeout 60 $RUNC create -b $B $id >/dev/null 2>&1 </dev/null; local rrc=$?
+	$RUNC delete -f $id >/dev/null 2>&1
+	[ $rrc = 1 ] && ok "$name: runc's create exits 1 too (runc ran: $(hooks_seen))" || bad "$name: runc exits 1" "exit $rrc"
+}
+hook_fails "failing prestart" "c['hooks']={k:[H(k, rc=3 if k=='prestart' else 0)] for k in ('prestart','createRuntime','poststop')}" \
+	"hooks.prestart[0] /bin/sh: exit status 3" "prestart poststop"
+hook_fails "failing createRuntime" "c['hooks']={k:[H(k, rc=4 if k=='createRuntime' else 0)] for k in ('prestart','createRuntime','poststart')}" \
+	"hooks.createRuntime[0] /bin/sh: exit status 4" "prestart createRuntime"
+hook_fails "createRuntime past its timeout" "c['hooks']={'createRuntime':[H('createRuntime', sleep=30, timeout=1)]}" \
+	"hooks.createRuntime[0] /bin/sh: timed out after 1 s" "createRuntime"
+[ "$DUR" -lt 25 ] && ok "the timeout kills the hook (no 30 s wait)" || bad "timeout honoured" "$DUR s"
+
+# poststart and poststop failures are warnings
+cfg "c['hooks']={k:[H(k, rc=5)] for k in ('poststart','poststop')}
+c['process']['args']=['sh','-c','echo ran']"
+rm -f $HL; timeout "$VM_TIMEOUT" $R create --bundle $B pw >$WORK/pw.out 2>$e </dev/null && timeout "$VM_TIMEOUT" $R start pw 2>$e; RC=$?
+expect_rc "a failing poststart: start still exits 0" 0
+eventually has_status pw stopped; [ "$(cat $WORK/pw.out)" = ran ] && ok "and the container ran" || bad "the container ran" "$(cat $WORK/pw.out)"
+$R delete pw 2>$e; RC=$?; expect_rc "a failing poststop: delete still exits 0" 0
+[ "$(status pw)" = none ] && ok "and the container is gone" || bad "gone after delete" "$(status pw)"
+grep -q 'level=warning msg="hooks.poststart\[0\] /bin/sh: exit status 5"' $WORK/oci.log &&
+	grep -q 'level=warning msg="hooks.poststop\[0\] /bin/sh: exit status 5"' $WORK/oci.log &&
+	ok "both failures are warnings in --log" || bad "poststart/poststop warnings in --log" "$(grep hooks $WORK/oci.log)"
+
+# a failing createContainer in the guest: the process never runs, the container stops
+cfg "c['hooks']={'createContainer':[H('createContainer', rc=6)]}
+c['process']['args']=['sh','-c','echo must-not-run']"
+timeout "$VM_TIMEOUT" $R create --bundle $B gf >$WORK/gf.out 2>$e </dev/null && timeout "$VM_TIMEOUT" $R start gf; RC=$?
+expect_rc "a failing createContainer: start returns (the VM boots at start)" 0
+eventually has_status gf stopped && ok "and the container stops" || bad "container stops" "$(status gf)"
+[ ! -s $WORK/gf.out ] && ok "its process never ran" || bad "its process never ran" "$(cat $WORK/gf.out)"
+grep -q 'guest agent: hooks.createContainer\[0\] /bin/sh: exit status 6' $WORK/oci.log &&
+	ok "the hook's failure is the error in --log" || bad "createContainer failure in --log" "$(tail -3 $WORK/oci.log)"
+$R delete gf
 
 finish
