@@ -205,4 +205,71 @@ grep -q 'guest agent: hooks.createContainer\[0\] /bin/sh: exit status 6' $WORK/o
 	ok "the hook's failure is the error in --log" || bad "createContainer failure in --log" "$(tail -3 $WORK/oci.log)"
 $R delete gf
 
+# ---- process and linux settings, seen from inside the container ------------------------------
+SETTINGS="c['process'].update(user={'uid':1000,'gid':1000,'umask':0o077,'additionalGids':[5,7]},
+  rlimits=[{'type':'RLIMIT_NOFILE','soft':123,'hard':456},{'type':'RLIMIT_CORE','soft':0,'hard':18446744073709551615}],
+  capabilities={'bounding':['CAP_CHOWN','CAP_NET_RAW','CAP_KILL'],'effective':['CAP_CHOWN','CAP_NET_RAW'],
+    'permitted':['CAP_CHOWN','CAP_NET_RAW'],'inheritable':['CAP_NET_RAW'],'ambient':['CAP_NET_RAW']},
+  noNewPrivileges=True, oomScoreAdj=123,
+  args=['sh','-c','grep -E \"^(Cap|NoNewPrivs)\" /proc/self/status; grep -E \"^Max (open files|core file size)\" /proc/self/limits; umask; id; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward; echo masked-file:\$(cat /etc/secret); echo masked-dir:\$(ls /secretdir); (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null || echo read-only:/proc/sys; hostname; cat /proc/sys/kernel/domainname'])
+c['domainname']='dom.example'
+c['linux'].update(sysctl={'net.ipv4.ip_forward':'1'}, maskedPaths=['/etc/secret','/secretdir'], readonlyPaths=['/proc/sys'])"
+cat >$WORK/settings.want <<'WANT'
+CapInh:	0000000000002000
+CapPrm:	0000000000002000
+CapEff:	0000000000002000
+CapBnd:	0000000000002021
+CapAmb:	0000000000002000
+NoNewPrivs:	1
+Max core file size        0                    unlimited            bytes     
+Max open files            123                  456                  files     
+0077
+uid=1000 gid=1000 groups=5,7
+123
+1
+masked-file:
+masked-dir:
+read-only:/proc/sys
+spec
+dom.example
+WANT
+cfg "$SETTINGS"
+timeout "$VM_TIMEOUT" $R run --bundle $B s1 >$WORK/s1.out 2>$e </dev/null; RC=$?
+expect_rc "settings: the container runs" 0
+# check_line NAME PATTERN: the line of s1.out that PATTERN picks equals settings.want's
+check_line() {
+	local got want
+	got=$(grep -E "$2" $WORK/s1.out) want=$(grep -E "$2" $WORK/settings.want)
+	[ -n "$want" ] && [ "$got" = "$want" ] && ok "inside: $1" || bad "inside: $1" "got '$got', want '$want'"
+}
+check_line "capabilities: bounding" '^CapBnd'
+check_line "capabilities: effective" '^CapEff'
+check_line "capabilities: permitted" '^CapPrm'
+check_line "capabilities: inheritable" '^CapInh'
+check_line "capabilities: ambient" '^CapAmb'
+check_line "noNewPrivileges" '^NoNewPrivs'
+check_line "RLIMIT_NOFILE 123/456" '^Max open files'
+check_line "RLIMIT_CORE 0/unlimited" '^Max core'
+check_line "umask 077" '^0077$'
+check_line "uid, gid and additional gids" '^uid='
+check_line "oomScoreAdj" '^123$'
+check_line "linux.sysctl net.ipv4.ip_forward=1" '^1$'
+check_line "maskedPaths: a file reads empty" '^masked-file:'
+check_line "maskedPaths: a directory is empty" '^masked-dir:'
+check_line "readonlyPaths: /proc/sys refuses writes" '^read-only:'
+check_line "hostname" '^spec$'
+check_line "domainname" '^dom\.example$'
+if [ "$HAVE_RUNC" = 1 ]; then
+	timeout 60 $RUNC run -b $B s1 >$WORK/s1.runc 2>&1 </dev/null; $RUNC delete -f s1 2>/dev/null
+	# runc before 1.2 does not set the domain name: that line is compared apart
+	diff <(head -n -1 $WORK/s1.runc) <(head -n -1 $WORK/s1.out) >$WORK/s1.diff &&
+		ok "runc prints the same, line for line (the domain name apart)" ||
+		bad "runc prints the same" "$(tr '\n' '|' <$WORK/s1.diff)"
+	echo "# runc's domainname line: $(tail -1 $WORK/s1.runc) (hvm-oci: $(tail -1 $WORK/s1.out))"
+fi
+# without process.capabilities a process has none, as with runc
+cfg "c['process']['args']=['grep','-E','^Cap(Eff|Bnd)','/proc/self/status']"
+timeout "$VM_TIMEOUT" $R run --bundle $B s2 >$o 2>$e </dev/null; RC=$?
+expect_out "no capabilities given: none at all" "$(printf 'CapEff:\t0000000000000000\nCapBnd:\t0000000000000000')"
+
 finish
