@@ -7,6 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <time.h>
+
+#include "../../agent/hook.h"
 #include "../../tools/oci_cli.h"
 #include "../../tools/oci_files.h"
 #include "../../tools/oci_spec.h"
@@ -259,6 +263,47 @@ static void spec_validation(void)
 	oci_spec_free(&s);
 }
 
+/* hook_run: args and env exactly, state on stdin, exit status, exec failure, timeout. */
+static void hooks_run_one(void)
+{
+	char dir[] = "/tmp/hvm-hook-XXXXXX", json[1024], why[256], *text;
+	struct timespec t0, t1;
+	cJSON *h;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(json, sizeof(json), "{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat >%s/in;"
+		 " echo \\\"$0|$1|$X|${HOME-none}\\\" >%s/out\",\"zero\",\"one\"],\"env\":[\"X=y z\"]}",
+		 dir, dir);
+	h = cJSON_Parse(json);
+	CHECK_EQ(hook_run(h, "prestart", 0, "{\"id\":\"c1\"}", -1, why, sizeof(why)), 0);
+	cJSON_Delete(h);
+	snprintf(json, sizeof(json), "%s/in", dir);
+	text = oci_read_file(json);
+	CHECK_STR(text, "{\"id\":\"c1\"}");
+	free(text);
+	snprintf(json, sizeof(json), "%s/out", dir);
+	text = oci_read_file(json);
+	CHECK_STR(text, "zero|one|y z|none\n");
+	free(text);
+	h = cJSON_Parse("{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 3\"]}");
+	CHECK_EQ(hook_run(h, "poststop", 2, "", -1, why, sizeof(why)), -EIO);
+	CHECK_STR(why, "hooks.poststop[2] /bin/sh: exit status 3");
+	cJSON_Delete(h);
+	h = cJSON_Parse("{\"path\":\"/nonexistent/hook\"}");
+	CHECK_EQ(hook_run(h, "prestart", 0, "", -1, why, sizeof(why)), -EIO);
+	CHECK_STR(why, "hooks.prestart[0] /nonexistent/hook: No such file or directory");
+	cJSON_Delete(h);
+	h = cJSON_Parse("{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"sleep 20\"],\"timeout\":1}");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(hook_run(h, "createRuntime", 0, "", -1, why, sizeof(why)), -EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK_STR(why, "hooks.createRuntime[0] /bin/sh: timed out after 1 s");
+	CHECK(t1.tv_sec - t0.tv_sec < 5);
+	cJSON_Delete(h);
+	snprintf(json, sizeof(json), "rm -rf %s", dir);
+	CHECK_EQ(system(json), 0);
+}
+
 static void process_json(void)
 {
 	struct oci_process p;
@@ -421,5 +466,5 @@ static void files_copied_inside_root(void)
 }
 
 HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors,
-	     cli_pause_resume, spec_full, spec_limits_and_errors, spec_validation, process_json, state_round_trip,
+	     cli_pause_resume, spec_full, spec_limits_and_errors, spec_validation, hooks_run_one, process_json, state_round_trip,
 	     state_dead_and_zombie, state_paused, files_copied_inside_root)
