@@ -43,7 +43,9 @@ RUN_SRC := tools/hvm-run.c tools/run_flags.c tools/run_exec.c tools/run_tty.c to
 	   tools/run_pull.c tools/run_check.c tools/check_kvm.c tools/check_host.c
 RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
-OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c
+OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c \
+	tools/oci_validate.c tools/oci_names.c tools/oci_hooks.c agent/hook.c \
+	tools/oci_settings.c
 OCI_UNIT_OBJ := $(OCI_UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 OCI_SRC := tools/hvm-oci.c tools/oci_vm.c tools/oci_exec.c tools/oci_console.c $(OCI_UNIT_SRC)
 
@@ -208,7 +210,8 @@ TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
 	     $(OCI_UNIT_OBJ) $(BUILD)/libhvm.a
 
 # The agent's session code, built for the host: its side of the stdin window is unit-tested.
-$(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.o process.o user.o refresh.o)
+$(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.o process.o user.o refresh.o \
+	process_settings.o hook.o)
 
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)

@@ -18,6 +18,7 @@
 			    PROTO_MAX_PAYLOAD + PROTO_HDR_SIZE + AGENT_CTL_RESERVE)
 #define AGENT_INBUF        PROTO_STDIN_WINDOW	/* per process: all the stdin the host may have in flight */
 #define EXIT_AGENT_ERROR   125
+#define AGENT_MAX_GROUPS   64	/* additional gids a RUN request may give */
 
 struct agent_mount {
 	const char *serial;	/* the disk's virtio-blk serial */
@@ -91,8 +92,21 @@ void rootfs_release(void);
  * template's page cache holds them. */
 void warm_page_cache(const struct boot_request *req);
 
-/* user.c: resolves USER[:GROUP] in the current root and switches to it (in the child). */
-int user_switch(const char *spec, const char **home);
+/* user.c: resolves USER[:GROUP] in the current root and switches to it (in the child).
+ * nextra < 0: docker's rules (an unknown uid keeps its gid as its one group); else OCI's:
+ * the groups /etc/group gives the user, if any, and the nextra gids of extra. */
+int user_switch(const char *spec, const gid_t *extra, int nextra, const char **home);
+
+/* process_settings.c: a RUN request's OCI settings (docs/agent-protocol.md); each is 0 or
+ * -errno. The whole VM's and the in-guest hooks, before the fork (why filled): */
+struct cJSON;
+int settings_apply_vm(const struct cJSON *run, char *why, size_t cap);
+/* In the child, before the user switch (rlimits, OOM score, umask, bounding set), and after
+ * it (capabilities, no_new_privs); they say why on stderr. */
+int settings_before_user(const struct cJSON *run);
+int settings_after_user(const struct cJSON *run);
+/* The request's additional gids into gids (at most max); how many, -1 when it has none. */
+int settings_groups(const struct cJSON *run, gid_t *gids, int max);
 
 /* process.c: starts the process a RUN frame describes; 0 or -errno with why filled. */
 int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx,

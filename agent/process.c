@@ -21,6 +21,7 @@ struct run_spec {
 	char *argv[MAX_ARGS + 1];
 	const cJSON *env;
 	const char *cwd, *user;
+	const cJSON *settings;		/* the whole request: its OCI settings, if any */
 	int tty, want_stdin;
 	unsigned short rows, cols;
 };
@@ -67,7 +68,8 @@ static void child_env(const struct run_spec *rs, const char *home, int no_avx)
 static void child_exec(const struct run_spec *rs, int in, int out, int err, int no_avx)
 {
 	const char *home = "/root";
-
+	gid_t groups[AGENT_MAX_GROUPS];
+	int ngroups;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -81,7 +83,13 @@ static void child_exec(const struct run_spec *rs, int in, int out, int err, int 
 	signal(SIGPIPE, SIG_DFL);
 	if (rs->cwd && mkdir(rs->cwd, 0755) < 0 && errno != EEXIST)
 		dprintf(STDERR_FILENO, "hvm-agent: creating %s: %s\n", rs->cwd, strerror(errno));
-	if (rs->user && user_switch(rs->user, &home) < 0)
+	if (settings_before_user(rs->settings) < 0)
+		_exit(EXIT_AGENT_ERROR);
+	ngroups = settings_groups(rs->settings, groups, AGENT_MAX_GROUPS);
+	if ((rs->user || ngroups > 0) && user_switch(rs->user ? rs->user : "0", groups, ngroups,
+						 &home) < 0)
+		_exit(EXIT_AGENT_ERROR);
+	if (settings_after_user(rs->settings) < 0)
 		_exit(EXIT_AGENT_ERROR);
 	child_env(rs, home, no_avx);
 	if (rs->cwd && chdir(rs->cwd) < 0) {
@@ -115,6 +123,7 @@ static int spec_parse(struct run_spec *rs, const cJSON *j, char *why, size_t cap
 		snprintf(why, cap, "run: no argv");
 		return -EINVAL;
 	}
+	rs->settings = j;
 	rs->env = cJSON_GetObjectItemCaseSensitive(j, "env");
 	rs->cwd = cJSON_IsString(cwd) && *cwd->valuestring ? cwd->valuestring : NULL;
 	rs->user = cJSON_IsString(user) && *user->valuestring ? user->valuestring : NULL;
@@ -178,6 +187,8 @@ int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx
 		return -EINVAL;
 	}
 	err = spec_parse(&rs, j, why, cap);
+	if (!err)
+		err = settings_apply_vm(j, why, cap);
 	if (!err && (err = open_stdio(p, &rs, child)))
 		snprintf(why, cap, "run: setting up stdio: %s", strerror(-err));
 	if (!err) {

@@ -46,7 +46,7 @@ static int group_lookup(const char *spec, gid_t *gid)
 }
 
 /* Like `docker run -u`: a known user brings its group, home and supplementary groups. */
-int user_switch(const char *spec, const char **home)
+int user_switch(const char *spec, const gid_t *extra, int nextra, const char **home)
 {
 	char buf[256], *group;
 	struct passwd *pw;
@@ -70,8 +70,10 @@ int user_switch(const char *spec, const char **home)
 	ngroups = USER_MAX_GROUPS;
 	if (!pw || getgrouplist(pw->pw_name, gid, groups, &ngroups) < 0) {
 		groups[0] = gid;
-		ngroups = 1;
+		ngroups = nextra < 0 ? 1 : 0;
 	}
+	for (int i = 0; i < nextra && ngroups < USER_MAX_GROUPS; i++)
+		groups[ngroups++] = extra[i];
 	*home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/";
 	if (setgroups((size_t)ngroups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
 		fprintf(stderr, "hvm-agent: switching to user %s: %s\n", spec, strerror(errno));

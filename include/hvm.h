@@ -97,6 +97,10 @@ int hvm_set_workdir(struct hvm *vm, const char *dir);
 int hvm_set_user(struct hvm *vm, const char *user);
 /* Guest host name (default "hvm"). */
 int hvm_set_hostname(struct hvm *vm, const char *name);
+/* More members for the agent's RUN request, as the text of a JSON object ("{...}"): the
+ * process settings and in-guest hooks of docs/agent-protocol.md. NULL: none. -EINVAL when
+ * it is not an object. */
+int hvm_set_run_extra(struct hvm *vm, const char *json_object);
 
 /*
  * Where the command's stdio goes: the library relays bytes between these fds and the guest

@@ -18,6 +18,7 @@
 
 #include "oci_cli.h"
 #include "oci_exec.h"
+#include "oci_hooks.h"
 #include "oci_log.h"
 #include "oci_spec.h"
 #include "oci_state.h"
@@ -28,13 +29,15 @@
 #endif
 
 #define EXIT_HVM_ERROR 125
+#define EXIT_INVALID   1	/* runc's status for a config.json it refuses */
 #define DELETE_WAIT_MS 10000	/* a killed supervisor tears its VM down within this */
 
 static const char features_json[] =
 	"{\n"
 	"  \"ociVersionMin\": \"1.0.0\",\n"
 	"  \"ociVersionMax\": \"" OCI_SPEC_VERSION "\",\n"
-	"  \"hooks\": [],\n"
+	"  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\", \"startContainer\",\n"
+	"            \"poststart\", \"poststop\"],\n"
 	"  \"mountOptions\": [\"bind\", \"rbind\", \"ro\", \"rw\"],\n"
 	"  \"linux\": {\n"
 	"    \"namespaces\": [\"pid\", \"network\", \"ipc\", \"uts\", \"mount\"],\n"
@@ -138,21 +141,95 @@ static void remove_state_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* The state document hooks get on stdin, with status as the lifecycle step says; NULL when
+ * the record cannot be read (said why). */
+static char *hook_state(const char *dir, const char *status)
+{
+	struct oci_state st;
+	char *json;
+	int err = oci_state_read(dir, &st);
+
+	if (err) {
+		oci_err("%s/%s: %s", dir, OCI_STATE_FILE, strerror(-err));
+		return NULL;
+	}
+	json = oci_state_json(&st, status);
+	oci_state_free(&st);
+	if (!json)
+		oci_err("state: out of memory");
+	return json;
+}
+
+/* The host hooks of kind for the container in dir; hooks NULL: none. 0 or -EIO. */
+static int run_hooks(const char *dir, const char *hooks, const char *kind, const char *status,
+		     int fatal)
+{
+	char *state;
+	int err;
+
+	if (!hooks)
+		return 0;
+	state = hook_state(dir, status);
+	err = state ? oci_hooks_run(hooks, kind, state, fatal) : -EIO;
+	free(state);
+	return fatal ? err : 0;
+}
+
 static int cmd_start_request(const struct oci_cli *c, const char *dir)
 {
-	char msg[1024];
+	char msg[1024], *hooks;
 
 	if (oci_vm_request(dir, "start", msg, sizeof(msg))) {
 		oci_err("cannot start container %s: %s", c->id, msg);
 		return EXIT_HVM_ERROR;
 	}
+	hooks = oci_hooks_load(dir);	/* poststart: after the process runs, warnings only */
+	run_hooks(dir, hooks, "poststart", "running", 0);
+	free(hooks);
 	return 0;
+}
+
+/* delete's last steps: the state goes, then the poststop hooks run (warnings only). */
+static void delete_state(const char *dir)
+{
+	char *hooks = oci_hooks_load(dir);
+	char *state = hooks ? hook_state(dir, "stopped") : NULL;
+
+	remove_state_dir(dir);
+	if (state)
+		oci_hooks_run(hooks, "poststop", state, 0);
+	free(state);
+	free(hooks);
+}
+
+/* prestart, then createRuntime (runc's order), once the supervisor is ready. A failure
+ * stops the container, runs poststop (the lifecycle goes on at its destruction) and
+ * removes the state: nothing is left. Returns 0 or -EIO. */
+static int create_hooks(const char *dir, const struct oci_spec *spec, pid_t pid)
+{
+	char msg[256], *state;
+	int err = run_hooks(dir, spec->hooks, "prestart", "creating", 1);
+
+	if (!err)
+		err = run_hooks(dir, spec->hooks, "createRuntime", "creating", 1);
+	if (!err)
+		return 0;
+	state = hook_state(dir, "stopped");
+	if (oci_vm_request(dir, "kill 9", msg, sizeof(msg)))
+		kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (state)
+		oci_hooks_run(spec->hooks, "poststop", state, 0);
+	free(state);
+	remove_state_dir(dir);
+	return err;
 }
 
 static int cmd_create(const struct oci_cli *c)
 {
 	char bundle[PATH_MAX], path[PATH_MAX + 16], dir[PATH_MAX], err[512], *json;
 	struct oci_spec spec;
+	struct stat st;
 	int status;
 	pid_t pid;
 
@@ -167,16 +244,25 @@ static int cmd_create(const struct oci_cli *c)
 	}
 	status = oci_spec_parse(json, bundle, &spec, err, sizeof(err));
 	free(json);
+	if (!status && stat(spec.root, &st) < 0) {	/* runc's "rootfs does not exist" */
+		snprintf(err, sizeof(err), "root.path: %s: %s", spec.root, strerror(errno));
+		oci_spec_free(&spec);
+		status = -EINVAL;
+	}
 	if (status) {
 		oci_err("%s", err);
-		return EXIT_HVM_ERROR;
+		return status == -EINVAL ? EXIT_INVALID : EXIT_HVM_ERROR;
 	}
 	cache_home();
 	if (make_state_dir(c, dir, sizeof(dir))) {
 		oci_spec_free(&spec);
 		return EXIT_HVM_ERROR;
 	}
-	pid = oci_vm_create(c, dir, bundle, &spec);
+	pid = oci_hooks_save(dir, spec.hooks) ? -EIO : oci_vm_create(c, dir, bundle, &spec);
+	if (pid > 0 && create_hooks(dir, &spec, pid)) {
+		oci_spec_free(&spec);
+		return EXIT_INVALID;	/* runc's status when a hook fails */
+	}
 	if (pid > 0 && c->pid_file && oci_write_pid_file(c->pid_file, pid)) {
 		oci_err("pid file %s: %s", c->pid_file, strerror(errno));
 		kill(pid, SIGKILL);
@@ -197,7 +283,7 @@ static int cmd_create(const struct oci_cli *c)
 		return 0;
 	status = EXIT_HVM_ERROR;
 	waitpid(pid, &status, 0);
-	remove_state_dir(dir);
+	delete_state(dir);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -323,7 +409,7 @@ static int cmd_delete(const struct oci_cli *c)
 			kill(st.pid, SIGKILL);
 		wait_gone(&st, DELETE_WAIT_MS);
 	}
-	remove_state_dir(dir);
+	delete_state(dir);
 	oci_state_free(&st);
 	return 0;
 }

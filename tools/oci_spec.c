@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oci_settings.h"
+#include "oci_validate.h"
+
 char *oci_read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -99,7 +102,7 @@ static int process_from(const cJSON *p, struct oci_process *out, char *err, int 
 	if (e)
 		return e;
 	if (!out->args[0]) {
-		snprintf(err, (size_t)errcap, "args must not be empty");
+		snprintf(err, (size_t)errcap, "process.args: must not be empty");
 		return -EINVAL;
 	}
 	out->cwd = dup_str(cJSON_GetObjectItemCaseSensitive(p, "cwd"));
@@ -254,9 +257,12 @@ static int spec_from(const cJSON *doc, const char *bundle, struct oci_spec *s, c
 {
 	const cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(doc, "linux");
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(doc, "annotations");
-	int e = process_from(cJSON_GetObjectItemCaseSensitive(doc, "process"), &s->process, err,
-			     errcap);
+	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(doc, "hooks");
+	int e = oci_validate(doc, err, errcap);
 
+	if (!e)
+		e = process_from(cJSON_GetObjectItemCaseSensitive(doc, "process"), &s->process, err,
+				 errcap);
 	if (!e)
 		e = root_from(cJSON_GetObjectItemCaseSensitive(doc, "root"), bundle, s, err, errcap);
 	if (!e)
@@ -267,6 +273,11 @@ static int spec_from(const cJSON *doc, const char *bundle, struct oci_spec *s, c
 	resources_from(cJSON_GetObjectItemCaseSensitive(linux_, "resources"), s);
 	namespaces_from(cJSON_GetObjectItemCaseSensitive(linux_, "namespaces"), s);
 	s->annotations = cJSON_IsObject(ann) ? cJSON_PrintUnformatted(ann) : strdup("{}");
+	if (cJSON_IsObject(hooks) && !(s->hooks = cJSON_PrintUnformatted(hooks)))
+		return -ENOMEM;
+	if (!(s->guest = oci_settings_build(doc)))
+		return -ENOMEM;
+	oci_settings_warn(doc);
 	return s->annotations ? 0 : -ENOMEM;
 }
 
@@ -310,5 +321,7 @@ void oci_spec_free(struct oci_spec *s)
 	free(s->hostname);
 	free(s->netns);
 	free(s->annotations);
+	free(s->hooks);
+	free(s->guest);
 	*s = (struct oci_spec){ 0 };
 }

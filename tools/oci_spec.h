@@ -38,6 +38,8 @@ struct oci_spec {
 	unsigned cpus;		/* 0: the library's default */
 	char *netns;		/* linux.namespaces network path, or NULL */
 	char *annotations;	/* the annotations object as compact JSON ("{}" when none) */
+	char *hooks;		/* the hooks object as compact JSON, or NULL */
+	char *guest;		/* the agent's settings and in-guest hooks (oci_settings.h) */
 };
 
 /*

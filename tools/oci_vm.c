@@ -1,5 +1,6 @@
 #include "oci_vm.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -156,6 +157,22 @@ static int vm_fail(struct sup *s, const char *what, int err)
 	return err;
 }
 
+/* The agent's settings and in-guest hooks, with the state those hooks read on stdin. */
+static int guest_settings(struct sup *s)
+{
+	cJSON *extra = cJSON_Parse(s->spec->guest);
+	char *state = oci_state_json(&s->st, "created"), *text = NULL;
+	int err;
+
+	if (extra && state && cJSON_AddStringToObject(extra, "state", state))
+		text = cJSON_PrintUnformatted(extra);
+	err = text ? hvm_set_run_extra(s->vm, text) : -ENOMEM;
+	cJSON_Delete(extra);
+	free(state);
+	free(text);
+	return err;
+}
+
 static int configure_process(struct sup *s)
 {
 	const struct oci_process *p = &s->spec->process;
@@ -172,6 +189,8 @@ static int configure_process(struct sup *s)
 		err = hvm_set_user(s->vm, user);
 	if (!err && s->spec->hostname && s->spec->hostname[0])
 		err = hvm_set_hostname(s->vm, s->spec->hostname);
+	if (!err)
+		err = guest_settings(s);
 	return err ? vm_fail(s, "process", err) : 0;
 }
 
@@ -470,8 +489,8 @@ static void supervise(struct sup *s)
 	serve(s, 0);
 	pthread_create(&t, NULL, serve_thread, s);
 	err = hvm_wait(s->vm, -1, &status);
-	if (err) {
-		oci_err("wait: %s", hvm_error(s->vm));
+	if (err || (status == 125 && hvm_error(s->vm)[0])) {	/* the guest's refusal too */
+		oci_err("%s%s", err ? "wait: " : "", hvm_error(s->vm));
 		status = 125;
 	}
 	oci_debug("container %s exited with status %d", s->st.id, status);
@@ -504,6 +523,11 @@ static void supervisor_main(struct sup *s, int ready_fd)
 	if (s->tty_fd >= 0)	/* SIGWINCH when the engine resizes the master, SIGHUP on close */
 		ioctl(s->tty_fd, TIOCSCTTY, 0);
 	s->sigfd = block_signals();
+	oci_now_rfc3339(now, sizeof(now));
+	s->st.pid = s->jail ? host_pid() : getpid();	/* the in-guest hooks' state has it */
+	s->st.pid_start = oci_pid_start(s->st.pid);
+	s->st.created = strdup(now);
+	s->st.status = strdup("created");
 	err = s->sigfd < 0 ? s->sigfd : enter_netns(s->spec);
 	if (!err)
 		err = configure_vm(s);
@@ -513,11 +537,6 @@ static void supervisor_main(struct sup *s, int ready_fd)
 		err = s->listen_fd;
 		oci_err("%s: %s", ctl, strerror(-err));
 	}
-	oci_now_rfc3339(now, sizeof(now));
-	s->st.pid = s->jail ? host_pid() : getpid();
-	s->st.pid_start = oci_pid_start(s->st.pid);
-	s->st.created = strdup(now);
-	s->st.status = strdup("created");
 	if (!err && (err = oci_state_write(s->dir, &s->st)) < 0)
 		oci_err("%s/%s: %s", s->dir, OCI_STATE_FILE, strerror(-err));
 	if (err)

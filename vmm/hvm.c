@@ -176,6 +176,16 @@ STRING_SETTER(hvm_set_hostname, hostname)
 STRING_SETTER(hvm_set_api_socket, api_socket)
 STRING_SETTER(hvm_set_restore, restore)
 
+HVM_API int hvm_set_run_extra(struct hvm *vm, const char *json_object)
+{
+	size_t n = json_object ? strlen(json_object) : 0;
+	int err = setter_lock(vm, "hvm_set_run_extra");
+
+	if (!err && json_object && (n < 2 || json_object[0] != '{' || json_object[n - 1] != '}'))
+		err = hvm_fail(vm, -EINVAL, "hvm_set_run_extra: not a JSON object");
+	return setter_unlock(vm, err ? err : set_string(vm, &vm->cfg.run_extra, json_object));
+}
+
 HVM_API int hvm_set_templates(struct hvm *vm, int on)
 {
 	int err = setter_lock(vm, "hvm_set_templates");
@@ -433,7 +443,8 @@ HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 static void free_config(struct hvm_config *c)
 {
 	char **strings[] = { &c->kernel, &c->initrd, &c->cmdline_extra, &c->image, &c->shell,
-			     &c->workdir, &c->user, &c->hostname, &c->api_socket, &c->restore };
+			     &c->workdir, &c->user, &c->hostname, &c->api_socket, &c->restore,
+			     &c->run_extra };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);

@@ -57,6 +57,7 @@ struct hvm_config {
 	char *env[HVM_MAX_ENV + 1];	/* KEY=VALUE, NULL-terminated */
 	int nenv;
 	char *workdir, *user, *hostname;
+	char *run_extra;		/* hvm_set_run_extra: "{...}" members added to RUN */
 	int in_fd, out_fd, err_fd;
 	int tty;
 	unsigned rows, cols;

@@ -157,6 +157,27 @@ static char **compose_argv(const struct hvm_config *c, const struct image_config
 	return argv;
 }
 
+/* run_json with the members of extra ("{...}") appended; frees run_json. NULL: no memory. */
+static char *splice_extra(char *run_json, const char *extra)
+{
+	size_t a, b;
+	char *out;
+
+	if (!run_json || !extra || strspn(extra + 1, " \t\r\n}") == strlen(extra + 1))
+		return run_json;
+	a = strlen(run_json);
+	b = strlen(extra);
+	out = malloc(a + b);
+	if (out) {	/* {"argv":...} + {"x":1} -> {"argv":...,"x":1} */
+		memcpy(out, run_json, a - 1);
+		out[a - 1] = ',';
+		memcpy(out + a, extra + 1, b - 1);
+		out[a + b - 1] = '\0';
+	}
+	free(run_json);
+	return out;
+}
+
 int hvm_request_process(const struct hvm_config *c, const struct image_config *img, char **json)
 {
 	char **argv = compose_argv(c, img);
@@ -168,8 +189,10 @@ int hvm_request_process(const struct hvm_config *c, const struct image_config *i
 
 	if (!argv)
 		err = -EINVAL;
-	else if (!env || !(*json = host_session_run_json(argv, env, cwd, user, c->tty, c->rows,
-							  c->cols, c->in_fd >= 0)))
+	else if (!env || !(*json = splice_extra(host_session_run_json(argv, env, cwd, user, c->tty,
+									c->rows, c->cols,
+									c->in_fd >= 0),
+						 c->run_extra)))
 		err = -ENOMEM;
 	free(argv);
 	free(env);

@@ -7,6 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <time.h>
+
+#include "../../agent/hook.h"
 #include "../../tools/oci_cli.h"
 #include "../../tools/oci_files.h"
 #include "../../tools/oci_spec.h"
@@ -126,7 +130,7 @@ static const char config[] =
 	"{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/x/hosts\",\"options\":[\"rbind\",\"ro\"]},"
 	"{\"destination\":\"/etc/resolv.conf\",\"source\":\"/x/r\",\"options\":[\"bind\"]}],"
 	"\"annotations\":{\"k\":\"v\"},"
-	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/n1\"}],"
+	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/proc/self/ns/net\"}],"
 	"\"resources\":{\"memory\":{\"limit\":268435457},\"cpu\":{\"quota\":150000,\"period\":100000}}}}";
 
 static void spec_full(void)
@@ -154,7 +158,7 @@ static void spec_full(void)
 	CHECK_EQ(s.mounts[2].bind, 1);	/* no type, "bind" in the options */
 	CHECK_EQ(s.mem_mib, 257);	/* rounded up to whole MiB */
 	CHECK_EQ(s.cpus, 2);		/* 1.5 CPUs of quota: 2 vCPUs */
-	CHECK_STR(s.netns, "/run/netns/n1");
+	CHECK_STR(s.netns, "/proc/self/ns/net");
 	CHECK_STR(s.annotations, "{\"k\":\"v\"}");
 	oci_spec_free(&s);
 }
@@ -176,7 +180,7 @@ static void spec_limits_and_errors(void)
 	oci_spec_free(&s);
 	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[]},\"root\":{\"path\":\"r\"}}", "/b", &s,
 				err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "args must not be empty");
+	CHECK_STR(err, "process.args: must not be empty");
 	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"x\"]}}", "/b", &s, err, sizeof(err)),
 		 -EINVAL);
 	CHECK_STR(err, "root.path: missing in config.json");
@@ -184,6 +188,120 @@ static void spec_limits_and_errors(void)
 				err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "process.args must be an array of strings");
 	CHECK_EQ(oci_spec_parse("{nope", "/b", &s, err, sizeof(err)), -EINVAL);
+}
+
+/* A valid config with one member spliced in: "{BASE,MEMBER}" (MEMBER may hold a process). */
+#define WITH(member) "{\"root\":{\"path\":\"r\"}," member "}"
+#define PROC(member) WITH("\"process\":{\"args\":[\"true\"]," member "}")
+
+/* runc's refusals at create: each invalid config is -EINVAL and the line names the field. */
+static void spec_validation(void)
+{
+	static const struct {
+		const char *json, *err;
+	} cases[] = {
+		{ PROC("\"rlimits\":[{\"type\":\"RLIMIT_TEST\",\"soft\":1,\"hard\":1}]"),
+		  "process.rlimits: unknown rlimit type RLIMIT_TEST" },
+		{ PROC("\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":9,\"hard\":8}]"),
+		  "process.rlimits: RLIMIT_NOFILE soft limit 9 is above the hard limit 8" },
+		{ PROC("\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"soft\":1,\"hard\":1},"
+		       "{\"type\":\"RLIMIT_CORE\",\"soft\":1,\"hard\":1}]"),
+		  "process.rlimits: RLIMIT_CORE given twice" },
+		{ PROC("\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],\"ambient\":[\"CAP_TEST\"]}"),
+		  "process.capabilities.ambient: unknown capability CAP_TEST" },
+		{ PROC("\"capabilities\":{\"effective\":[\"CAP_TEST\"]}"),
+		  "process.capabilities.effective: unknown capability CAP_TEST" },
+		{ PROC("\"capabilities\":{\"inheritable\":[\"chown\"]}"),
+		  "process.capabilities.inheritable: unknown capability chown" },
+		{ PROC("\"capabilities\":{\"permitted\":[\"CAP_TEST\"]}"),
+		  "process.capabilities.permitted: unknown capability CAP_TEST" },
+		{ PROC("\"capabilities\":{\"bounding\":[\"CAP_TEST\"]}"),
+		  "process.capabilities.bounding: unknown capability CAP_TEST" },
+		{ PROC("\"user\":{}},\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":"
+		       "\"/proc/self/ns/mnt\"}]"),
+		  "linux.namespaces: ipc path /proc/self/ns/mnt is a mount namespace, not ipc" },
+		{ PROC("\"user\":{}},\"linux\":{\"namespaces\":[{\"type\":\"uts\",\"path\":"
+		       "\"/nonexistent/ns\"}]"),
+		  "linux.namespaces: uts path /nonexistent/ns: No such file or directory" },
+		{ PROC("\"user\":{}},\"linux\":{\"namespaces\":[{\"type\":\"net\"}]"),
+		  "linux.namespaces: unknown namespace type net" },
+		{ PROC("\"user\":{}},\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]"),
+		  "linux.namespaces: pid given twice" },
+		{ PROC("\"user\":{}},\"mounts\":[{\"destination\":\"/t\",\"type\":\"tmpfs\","
+		       "\"options\":[\"nosuid\",\"bogus\"]}]"),
+		  "mounts[0].options: invalid mount option bogus for /t" },
+		{ PROC("\"user\":{}},\"mounts\":[{\"destination\":\"t\"}]"),
+		  "mounts[0].destination: must be an absolute path" },
+		{ PROC("\"user\":{}},\"linux\":{\"cgroupsPath\":\"rel/path\"}"),
+		  "linux.cgroupsPath: rel/path is relative; it must be absolute, or slice:prefix:name "
+		  "with --systemd-cgroup" },
+		{ PROC("\"user\":{}},\"hooks\":{\"prestart\":[{\"path\":\"true\"}]}"),
+		  "hooks.prestart[0].path: must be an absolute path" },
+		{ PROC("\"user\":{}},\"hooks\":{\"poststop\":[{\"path\":\"/t\",\"timeout\":0}]}"),
+		  "hooks.poststop[0].timeout: must be a positive number of seconds" },
+		{ PROC("\"user\":{}},\"linux\":{\"uidMappings\":[{\"containerID\":0,"
+		       "\"hostID\":1000,\"size\":1}]}"),
+		  "linux.uidMappings: mappings need a user namespace in linux.namespaces" },
+		{ WITH("\"process\":{\"cwd\":\"/\"}"), "process.args: must not be empty" },
+		{ "{\"process\":{\"args\":[\"x\"]}}", "root.path: missing in config.json" },
+	};
+	struct oci_spec s;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		CHECK_EQ(oci_spec_parse(cases[i].json, "/b", &s, err, sizeof(err)), -EINVAL);
+		CHECK_STR(err, cases[i].err);
+	}
+	/* the valid neighbours of the refusals */
+	CHECK_EQ(oci_spec_parse(PROC("\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":8,"
+				     "\"hard\":9}],\"capabilities\":{\"bounding\":[\"CAP_BPF\"]}},"
+				     "\"mounts\":[{\"destination\":\"/t\",\"options\":[\"size=1m\","
+				     "\"rnoexec\"]}],\"linux\":{\"cgroupsPath\":\"system.slice:hvm:c1\","
+				     "\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/self/ns/ipc\"}]"),
+				"/b", &s, err, sizeof(err)), 0);
+	oci_spec_free(&s);
+}
+
+/* hook_run: args and env exactly, state on stdin, exit status, exec failure, timeout. */
+static void hooks_run_one(void)
+{
+	char dir[] = "/tmp/hvm-hook-XXXXXX", json[1024], why[256], *text;
+	struct timespec t0, t1;
+	cJSON *h;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(json, sizeof(json), "{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat >%s/in;"
+		 " echo \\\"$0|$1|$X|${HOME-none}\\\" >%s/out\",\"zero\",\"one\"],\"env\":[\"X=y z\"]}",
+		 dir, dir);
+	h = cJSON_Parse(json);
+	CHECK_EQ(hook_run(h, "prestart", 0, "{\"id\":\"c1\"}", -1, why, sizeof(why)), 0);
+	cJSON_Delete(h);
+	snprintf(json, sizeof(json), "%s/in", dir);
+	text = oci_read_file(json);
+	CHECK_STR(text, "{\"id\":\"c1\"}");
+	free(text);
+	snprintf(json, sizeof(json), "%s/out", dir);
+	text = oci_read_file(json);
+	CHECK_STR(text, "zero|one|y z|none\n");
+	free(text);
+	h = cJSON_Parse("{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 3\"]}");
+	CHECK_EQ(hook_run(h, "poststop", 2, "", -1, why, sizeof(why)), -EIO);
+	CHECK_STR(why, "hooks.poststop[2] /bin/sh: exit status 3");
+	cJSON_Delete(h);
+	h = cJSON_Parse("{\"path\":\"/nonexistent/hook\"}");
+	CHECK_EQ(hook_run(h, "prestart", 0, "", -1, why, sizeof(why)), -EIO);
+	CHECK_STR(why, "hooks.prestart[0] /nonexistent/hook: No such file or directory");
+	cJSON_Delete(h);
+	h = cJSON_Parse("{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"sleep 20\"],\"timeout\":1}");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(hook_run(h, "createRuntime", 0, "", -1, why, sizeof(why)), -EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK_STR(why, "hooks.createRuntime[0] /bin/sh: timed out after 1 s");
+	CHECK(t1.tv_sec - t0.tv_sec < 5);
+	cJSON_Delete(h);
+	snprintf(json, sizeof(json), "rm -rf %s", dir);
+	CHECK_EQ(system(json), 0);
 }
 
 static void process_json(void)
@@ -348,5 +466,5 @@ static void files_copied_inside_root(void)
 }
 
 HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors,
-	     cli_pause_resume, spec_full, spec_limits_and_errors, process_json, state_round_trip,
+	     cli_pause_resume, spec_full, spec_limits_and_errors, spec_validation, hooks_run_one, process_json, state_round_trip,
 	     state_dead_and_zombie, state_paused, files_copied_inside_root)

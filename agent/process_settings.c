@@ -1,0 +1,258 @@
+/*
+ * The OCI settings a RUN request may carry beside its command (docs/agent-protocol.md):
+ * whole-VM ones applied by the agent before it forks (sysctl, domain name, masked and
+ * read-only paths, then the createContainer and startContainer hooks), and the process's own
+ * applied in the child around the user switch (rlimits, OOM score, umask, capabilities,
+ * supplementary groups, no_new_privs). A request without them changes nothing.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "hook.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT       47
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
+
+#define GET(obj, key) cJSON_GetObjectItemCaseSensitive(obj, key)
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* linux.sysctl: "net.ipv4.ip_forward" is /proc/sys/net/ipv4/ip_forward. */
+static int apply_sysctl(const cJSON *sysctl, char *why, size_t cap)
+{
+	const cJSON *s;
+	char path[512];
+
+	cJSON_ArrayForEach(s, sysctl) {
+		int err;
+		if (!cJSON_IsString(s) || strstr(s->string, ".."))
+			continue;
+		snprintf(path, sizeof(path), "/proc/sys/%s", s->string);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		err = write_file(path, s->valuestring);
+		if (err) {
+			snprintf(why, cap, "linux.sysctl %s=%s: %s", s->string, s->valuestring,
+				 strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* runc's masking: /dev/null over a file, an empty read-only tmpfs over a directory. */
+static int mask_path(const char *path, char *why, size_t cap)
+{
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return 0;	/* nothing there to hide */
+	if (S_ISDIR(st.st_mode))
+		r = mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0,mode=0555");
+	else
+		r = mount("/dev/null", path, NULL, MS_BIND, NULL);
+	if (r < 0) {
+		snprintf(why, cap, "linux.maskedPaths %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* A read-only bind of the path over itself (what is below stays as it is elsewhere). */
+static int read_only_path(const char *path, char *why, size_t cap)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(path, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0) {
+		snprintf(why, cap, "linux.readonlyPaths %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int apply_paths(const cJSON *run, char *why, size_t cap)
+{
+	const cJSON *p;
+	int err = 0;
+
+	cJSON_ArrayForEach(p, GET(run, "maskedPaths"))
+		if (!err && cJSON_IsString(p))
+			err = mask_path(p->valuestring, why, cap);
+	cJSON_ArrayForEach(p, GET(run, "readonlyPaths"))
+		if (!err && cJSON_IsString(p))
+			err = read_only_path(p->valuestring, why, cap);
+	return err;
+}
+
+/* createContainer, then startContainer: the VM boots at start, so both run there. */
+static int run_guest_hooks(const cJSON *run, char *why, size_t cap)
+{
+	static const char *const kinds[] = { "createContainer", "startContainer" };
+	const cJSON *hooks = GET(run, "hooks"), *state = GET(run, "state"), *h;
+
+	for (int k = 0; k < 2; k++) {
+		int i = 0;
+		cJSON_ArrayForEach(h, GET(hooks, kinds[k])) {
+			int err = hook_run(h, kinds[k], i++, cJSON_IsString(state) ?
+					   state->valuestring : "", -1, why, cap);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int settings_apply_vm(const cJSON *run, char *why, size_t cap)
+{
+	const cJSON *domain = GET(run, "domainname");
+	int err = apply_sysctl(GET(run, "sysctl"), why, cap);
+
+	if (!err && cJSON_IsString(domain) &&
+	    setdomainname(domain->valuestring, strlen(domain->valuestring)) < 0) {
+		err = -errno;
+		snprintf(why, cap, "domainname %s: %s", domain->valuestring, strerror(errno));
+	}
+	if (!err)
+		err = apply_paths(run, why, cap);
+	return err ? err : run_guest_hooks(run, why, cap);
+}
+
+/* A limit sent as decimal text (exact past 2^53): RLIM_INFINITY is 18446744073709551615. */
+static rlim_t limit_value(const cJSON *v)
+{
+	return cJSON_IsString(v) ? (rlim_t)strtoull(v->valuestring, NULL, 10) : RLIM_INFINITY;
+}
+
+static int apply_rlimits(const cJSON *a)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, a) {
+		const cJSON *type = GET(r, "type");
+		struct rlimit l = { limit_value(GET(r, "soft")), limit_value(GET(r, "hard")) };
+		if (!cJSON_IsNumber(type))
+			continue;
+		if (setrlimit(type->valueint, &l) < 0) {
+			dprintf(STDERR_FILENO, "hvm-agent: rlimit %d: %s\n", type->valueint,
+				strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static unsigned long long cap_mask(const cJSON *caps, const char *set)
+{
+	const cJSON *m = GET(caps, set);
+
+	return cJSON_IsNumber(m) && m->valuedouble > 0 ? (unsigned long long)m->valuedouble : 0;
+}
+
+int settings_before_user(const cJSON *run)
+{
+	const cJSON *oom = GET(run, "oomScoreAdj"), *mask = GET(run, "umask");
+	const cJSON *caps = GET(run, "caps");
+	char text[16];
+	int err = apply_rlimits(GET(run, "rlimits"));
+
+	if (!err && cJSON_IsNumber(oom)) {
+		snprintf(text, sizeof(text), "%d", oom->valueint);
+		if ((err = write_file("/proc/self/oom_score_adj", text)))
+			dprintf(STDERR_FILENO, "hvm-agent: oomScoreAdj %d: %s\n", oom->valueint,
+				strerror(-err));
+	}
+	if (cJSON_IsNumber(mask))
+		umask((mode_t)mask->valueint & 0777);
+	if (err || !cJSON_IsObject(caps))
+		return err;
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!(cap_mask(caps, "bounding") >> c & 1) && prctl(PR_CAPBSET_DROP, c) < 0 &&
+		    errno != EINVAL) {
+			dprintf(STDERR_FILENO, "hvm-agent: dropping capability %d: %s\n", c,
+				strerror(errno));
+			return -errno;
+		}
+	/* the user switch keeps the permitted set; capset then sets all three */
+	return prctl(PR_SET_KEEPCAPS, 1) < 0 ? -errno : 0;
+}
+
+static int set_caps(const cJSON *caps)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	unsigned long long eff = cap_mask(caps, "effective"), prm = cap_mask(caps, "permitted");
+	unsigned long long inh = cap_mask(caps, "inheritable"), amb = cap_mask(caps, "ambient");
+
+	for (int i = 0; i < 2; i++)
+		d[i] = (struct __user_cap_data_struct){ (unsigned)(eff >> 32 * i),
+							(unsigned)(prm >> 32 * i),
+							(unsigned)(inh >> 32 * i) };
+	if (syscall(SYS_capset, &h, d) < 0) {
+		dprintf(STDERR_FILENO, "hvm-agent: capabilities: %s\n", strerror(errno));
+		return -errno;
+	}
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if ((amb >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+			dprintf(STDERR_FILENO, "hvm-agent: ambient capability %d: %s\n", c,
+				strerror(errno));
+			return -errno;
+		}
+	return 0;
+}
+
+int settings_after_user(const cJSON *run)
+{
+	const cJSON *caps = GET(run, "caps");
+	int err = cJSON_IsObject(caps) ? set_caps(caps) : 0;
+
+	if (!err && cJSON_IsTrue(GET(run, "noNewPrivileges")) &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		err = -errno;
+		dprintf(STDERR_FILENO, "hvm-agent: noNewPrivileges: %s\n", strerror(errno));
+	}
+	return err;
+}
+
+int settings_groups(const cJSON *run, gid_t *gids, int max)
+{
+	const cJSON *g;
+	int n = 0;
+
+	if (!cJSON_IsArray(GET(run, "groups")))
+		return -1;
+
+	cJSON_ArrayForEach(g, GET(run, "groups"))
+		if (cJSON_IsNumber(g) && g->valuedouble >= 0 && n < max)
+			gids[n++] = (gid_t)g->valuedouble;
+	return n;
+}

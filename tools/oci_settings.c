@@ -1,0 +1,139 @@
+#include "oci_settings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "oci_log.h"
+#include "oci_names.h"
+
+#define GET(obj, key) cJSON_GetObjectItemCaseSensitive(obj, key)
+
+static const char *const cap_sets[] = { "bounding", "effective", "inheritable", "permitted",
+					"ambient" };
+
+/* A limit as exact decimal text: JSON's doubles round 2^64-1 (unlimited) up to 2^64. */
+static void limit_text(const cJSON *n, char *buf, size_t cap)
+{
+	if (n->valuedouble >= 18446744073709551615.0)
+		snprintf(buf, cap, "18446744073709551615");
+	else
+		snprintf(buf, cap, "%.0f", n->valuedouble);
+}
+
+static void add_rlimits(cJSON *out, const cJSON *a)
+{
+	cJSON *list = cJSON_AddArrayToObject(out, "rlimits");
+	const cJSON *r;
+	char soft[32], hard[32];
+
+	cJSON_ArrayForEach(r, a) {
+		cJSON *o = cJSON_CreateObject();
+		limit_text(GET(r, "soft"), soft, sizeof(soft));
+		limit_text(GET(r, "hard"), hard, sizeof(hard));
+		cJSON_AddNumberToObject(o, "type", oci_names_rlimit(GET(r, "type")->valuestring));
+		cJSON_AddStringToObject(o, "soft", soft);
+		cJSON_AddStringToObject(o, "hard", hard);
+		cJSON_AddItemToArray(list, o);
+	}
+}
+
+/* Each set as a bit mask (capability n is bit n; 41 bits fit a double exactly). */
+static void add_caps(cJSON *out, const cJSON *caps)
+{
+	cJSON *o = cJSON_AddObjectToObject(out, "caps");
+
+	for (size_t i = 0; i < sizeof(cap_sets) / sizeof(cap_sets[0]); i++) {
+		unsigned long long mask = 0;
+		const cJSON *c;
+		cJSON_ArrayForEach(c, GET(caps, cap_sets[i]))
+			mask |= 1ULL << oci_names_cap(c->valuestring);
+		cJSON_AddNumberToObject(o, cap_sets[i], (double)mask);
+	}
+}
+
+/* Copies doc's member key (if any) into out under name. */
+static void copy(cJSON *out, const char *name, const cJSON *item)
+{
+	if (item)
+		cJSON_AddItemToObject(out, name, cJSON_Duplicate(item, 1));
+}
+
+static void add_hooks(cJSON *out, const cJSON *hooks)
+{
+	const cJSON *cc = GET(hooks, "createContainer"), *sc = GET(hooks, "startContainer");
+	cJSON *o;
+
+	if (!cJSON_GetArraySize(cc) && !cJSON_GetArraySize(sc))
+		return;
+	o = cJSON_AddObjectToObject(out, "hooks");
+	copy(o, "createContainer", cc);
+	copy(o, "startContainer", sc);
+}
+
+char *oci_settings_build(const cJSON *doc)
+{
+	const cJSON *p = GET(doc, "process"), *l = GET(doc, "linux"), *u = GET(p, "user");
+	cJSON *out = cJSON_CreateObject();
+	char *text;
+
+	if (!out)
+		return NULL;
+	add_rlimits(out, GET(p, "rlimits"));
+	add_caps(out, GET(p, "capabilities"));
+	if (cJSON_IsTrue(GET(p, "noNewPrivileges")))
+		cJSON_AddTrueToObject(out, "noNewPrivileges");
+	copy(out, "oomScoreAdj", GET(p, "oomScoreAdj"));
+	copy(out, "umask", GET(u, "umask"));
+	if (GET(u, "additionalGids"))	/* present, even empty: OCI's rules for groups */
+		copy(out, "groups", GET(u, "additionalGids"));
+	else
+		cJSON_AddArrayToObject(out, "groups");
+	copy(out, "sysctl", GET(l, "sysctl"));
+	copy(out, "maskedPaths", GET(l, "maskedPaths"));
+	copy(out, "readonlyPaths", GET(l, "readonlyPaths"));
+	copy(out, "domainname", GET(doc, "domainname"));
+	add_hooks(out, GET(doc, "hooks"));
+	text = cJSON_PrintUnformatted(out);
+	cJSON_Delete(out);
+	return text;
+}
+
+/* Fields a VM does not apply, and why: each present one is one warning. */
+static const struct {
+	const char *parent, *key, *why;
+} left_out[] = {
+	{ "process", "apparmorProfile", "the process runs in its own kernel, outside the host's "
+	  "AppArmor; the VMM is confined by its jail" },
+	{ "process", "selinuxLabel", "the guest kernel has no SELinux; the VMM is confined by its "
+	  "jail" },
+	{ "linux", "mountLabel", "the guest kernel has no SELinux" },
+	{ "linux", "seccomp", "the guest kernel is the boundary; the VMM's own threads run under "
+	  "hvm's seccomp lists (docs/seccomp.md)" },
+	{ "linux", "uidMappings", "no user namespace in the guest yet" },
+	{ "linux", "gidMappings", "no user namespace in the guest yet" },
+	{ "linux", "devices", "the guest has only its own devices" },
+	{ "linux", "cgroupsPath", "no host cgroup is joined yet" },
+	{ "linux", "rootfsPropagation", "the guest root shares no mounts with the host" },
+	{ "linux", "intelRdt", "not applied to the VMM" },
+	{ "linux", "personality", "not applied in the guest" },
+	{ "process", "ioPriority", "not applied in the guest" },
+	{ "process", "scheduler", "not applied in the guest" },
+};
+
+void oci_settings_warn(const cJSON *doc)
+{
+	const cJSON *ns;
+
+	for (size_t i = 0; i < sizeof(left_out) / sizeof(left_out[0]); i++)
+		if (GET(GET(doc, left_out[i].parent), left_out[i].key))
+			oci_warn("%s.%s: not applied: %s", left_out[i].parent, left_out[i].key,
+				 left_out[i].why);
+	cJSON_ArrayForEach(ns, GET(GET(doc, "linux"), "namespaces")) {
+		const cJSON *type = GET(ns, "type"), *path = GET(ns, "path");
+		if (cJSON_IsString(path) && path->valuestring[0] &&
+		    strcmp(type->valuestring, "network") != 0)
+			oci_warn("linux.namespaces: %s path %s: not joined: the container is a VM "
+				 "with its own kernel, and so its own %s namespace",
+				 type->valuestring, path->valuestring, type->valuestring);
+	}
+}
