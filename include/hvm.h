@@ -133,8 +133,12 @@ int hvm_set_restore(struct hvm *vm, const char *dir);
  * configuration boots and saves a template of the booted VM, before its command runs, under
  * $XDG_CACHE_HOME/hvm/templates; later starts of the same configuration restore it and run
  * their command there. A template that fails to restore is dropped and the VM boots.
+ * HVM_TEMPLATES_REPEATED saves one only at a configuration's second boot, for callers whose
+ * configurations are mostly seen once (hvm-oci: an engine's containers differ by the files
+ * it gives each), who would otherwise pay a snapshot and its disk space for every start.
  */
-int hvm_set_templates(struct hvm *vm, int on);
+enum { HVM_TEMPLATES_OFF, HVM_TEMPLATES_ON, HVM_TEMPLATES_REPEATED };
+int hvm_set_templates(struct hvm *vm, int mode);
 
 /*
  * Self-jail (root only; docs/jail.md): hvm_start confines the whole process once the image,

@@ -264,8 +264,8 @@ static int configure_vm(struct sup *s)
 		err = hvm_set_cpus(s->vm, spec->cpus);
 	if (!err && s->debug && oci_log_fd() >= 0)
 		err = hvm_set_console(s->vm, oci_log_fd());
-	if (!err)	/* warm starts, as hvm-run's (not with --debug's console) */
-		err = hvm_set_templates(s->vm, 1);
+	if (!err)	/* warm starts from a configuration's third container on (docs/embedding.md) */
+		err = hvm_set_templates(s->vm, HVM_TEMPLATES_REPEATED);
 	if (!err)
 		err = oci_sock_path(s->dir, OCI_API_SOCKET, api, sizeof(api), &dirfd);
 	if (!err)	/* dirfd, if any, stays open for the supervisor's life */

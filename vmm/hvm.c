@@ -186,12 +186,16 @@ HVM_API int hvm_set_run_extra(struct hvm *vm, const char *json_object)
 	return setter_unlock(vm, err ? err : set_string(vm, &vm->cfg.run_extra, json_object));
 }
 
-HVM_API int hvm_set_templates(struct hvm *vm, int on)
+HVM_API int hvm_set_templates(struct hvm *vm, int mode)
 {
 	int err = setter_lock(vm, "hvm_set_templates");
 
+	if (!err && (mode < HVM_TEMPLATES_OFF || mode > HVM_TEMPLATES_REPEATED)) {
+		log_err("hvm_set_templates: mode %d is none of HVM_TEMPLATES_*", mode);
+		err = -EINVAL;
+	}
 	if (!err)
-		vm->cfg.templates = !!on;
+		vm->cfg.templates = mode;
 	return setter_unlock(vm, err);
 }
 

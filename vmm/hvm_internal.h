@@ -67,7 +67,7 @@ struct hvm_config {
 	int jail;			/* hvm_set_jail: confine the process at hvm_start */
 	unsigned jail_uid, jail_gid;
 	char *restore;			/* hvm_set_restore: a snapshot directory to resume */
-	int templates;			/* hvm_set_templates: warm starts from saved templates */
+	int templates;			/* hvm_set_templates: an HVM_TEMPLATES_* mode */
 };
 
 /* Where a run is; only moves forward. */

@@ -23,6 +23,8 @@
 #define TEMPLATE_FORMAT 2	/* bump when what the key covers changes */
 #define TEMPLATE_STAGE_PREFIX ".jail-"	/* a jailed run's template, for the next run to adopt */
 #define TEMPLATE_STAGE_MAX_AGE_S 3600
+#define TEMPLATE_SEEN_PREFIX ".seen-"	/* HVM_TEMPLATES_REPEATED: a key booted once */
+#define TEMPLATE_SEEN_MAX_AGE_S (7 * 24 * 3600)
 
 /* What the file at path is: any change (a rebuilt kernel, image or hvm) changes the key. */
 static void key_file(struct sha256 *h, const char *what, const char *path)
@@ -203,6 +205,33 @@ static void template_adopt(struct hvm *vm, int parentfd)
 		close(dupfd);
 }
 
+/*
+ * HVM_TEMPLATES_REPEATED: 1 if the key was booted before (its ".seen-KEY" mark is taken),
+ * else 0 and the key is marked for next time. Marks older than TEMPLATE_SEEN_MAX_AGE_S go.
+ */
+static int template_seen(int parentfd, const char *key)
+{
+	char mark[sizeof(TEMPLATE_SEEN_PREFIX) + SHA256_HEX];
+	int fd;
+
+	snprintf(mark, sizeof(mark), "%s%s", TEMPLATE_SEEN_PREFIX, key);
+	if (unlinkat(parentfd, mark, 0) == 0)
+		return 1;
+	fd = openat(parentfd, mark, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int template_seen_stale(int parentfd, const char *name)
+{
+	struct stat st;
+
+	return strncmp(name, TEMPLATE_SEEN_PREFIX, strlen(TEMPLATE_SEEN_PREFIX)) == 0 &&
+	       fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_mtim.tv_sec + TEMPLATE_SEEN_MAX_AGE_S < (int64_t)(clock_now_us() / 1000000);
+}
+
 /* Keeps the templates within HVM_TEMPLATES_MAX_MIB by removing the least recently used. */
 static void templates_evict(int parentfd)
 {
@@ -215,6 +244,8 @@ static void templates_evict(int parentfd)
 	while (d && (de = readdir(d)) && n < HVM_TEMPLATES_MAX) {
 		if (template_orphan(de->d_name) || template_stage_stale(parentfd, de->d_name))
 			template_remove(parentfd, de->d_name);
+		else if (template_seen_stale(parentfd, de->d_name))
+			unlinkat(parentfd, de->d_name, 0);
 		if (strlen(de->d_name) != SHA256_HEX - 1)
 			continue;	/* not a template (".", "..", a half-made ".tmp-...") */
 		memcpy(e[n].name, de->d_name, SHA256_HEX);
@@ -331,6 +362,10 @@ int hvm_template_prepare(struct hvm *vm)
 		log_warn("template %s: unusable; removed, booting cold", vm->template_key);
 	}
 	template_remove(parentfd, vm->template_key);	/* an unusable one, if any */
+	if (vm->cfg.templates == HVM_TEMPLATES_REPEATED && !template_seen(parentfd, vm->template_key)) {
+		close(parentfd);	/* a first boot: no snapshot for what may never recur */
+		return 0;
+	}
 	template_begin(vm, parentfd);
 	return 0;
 }

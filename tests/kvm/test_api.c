@@ -321,6 +321,37 @@ static void templates_through_the_api(void)
 	CHECK_EQ(system(cmd), 0);
 }
 
+/* HVM_TEMPLATES_REPEATED: the first boot of a configuration saves nothing, the second saves
+ * the template, the third starts from it; a mode that is none of them is refused. */
+static void templates_on_repeat(void)
+{
+	char cache[] = "/tmp/hvm-api-cache-XXXXXX", text[64], *json, cmd[128];
+	const char *want[] = { "\"start\": \"cold\"", "\"start\": \"cold\"", "\"start\": \"template\"" };
+
+	CHECK(mkdtemp(cache) != NULL);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	for (int i = 0; i < 3; i++) {
+		int out[2], err[2], status = -1;
+		struct hvm *vm = vm_with("echo again", out, err);
+		CHECK_EQ(hvm_set_templates(vm, 3), -EINVAL);
+		CHECK_EQ(hvm_set_templates(vm, HVM_TEMPLATES_REPEATED), 0);
+		CHECK_EQ(hvm_start(vm), 0);
+		CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
+		CHECK_EQ(status, 0);
+		json = hvm_metrics_json(vm);
+		CHECK(json && strstr(json, want[i]));
+		CHECK(json && !strstr(json, "template_saved") == (i != 1));	/* saved at the second */
+		free(json);
+		drain(out, text, sizeof(text));
+		CHECK_STR(text, "again\n");
+		drain(err, text, sizeof(text));
+		hvm_destroy(vm);
+	}
+	unsetenv("XDG_CACHE_HOME");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
+	CHECK_EQ(system(cmd), 0);
+}
+
 static void back_to_baseline(void)
 {
 	CHECK_EQ(count_entries("/proc/self/fd"), baseline_fds);
@@ -357,4 +388,5 @@ static void setup(void)
 
 HARNESS_MAIN(setup, bad_settings, bad_kernel, two_vms_at_once, running_vm, pause_and_resume,
 	     kill_paused, destroy_running, snapshot_and_restore, templates_through_the_api,
+	     templates_on_repeat,
 	     back_to_baseline)
