@@ -10,6 +10,8 @@
  */
 #include "../../agent/process.c"
 #include "../../agent/user.c"
+#include "../../agent/hook.c"
+#include "../../agent/process_settings.c"
 
 #include "../../image/image.h"
 #include "../../vmm/hvm_internal.h"
