@@ -151,14 +151,15 @@ static int template_orphan(const char *name)
  * it stages its template in ".jail-KEY16-RAND", a directory made for it before the jail and
  * owned by the jail's user, and the next run of the key adopts it. One not adopted within
  * TEMPLATE_STAGE_MAX_AGE_S is dropped: its VMM failed, or nobody ran the key again.
+ * template_stale: name starts with prefix (a stage, a .seen mark) and is older than max_age_s.
  */
-static int template_stage_stale(int parentfd, const char *name)
+static int template_stale(int parentfd, const char *name, const char *prefix, int64_t max_age_s)
 {
 	struct stat st;
 
-	return strncmp(name, TEMPLATE_STAGE_PREFIX, strlen(TEMPLATE_STAGE_PREFIX)) == 0 &&
+	return strncmp(name, prefix, strlen(prefix)) == 0 &&
 	       fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       st.st_mtim.tv_sec + TEMPLATE_STAGE_MAX_AGE_S < (int64_t)(clock_now_us() / 1000000);
+	       st.st_mtim.tv_sec + max_age_s < (int64_t)(clock_now_us() / 1000000);
 }
 
 /*
@@ -223,14 +224,6 @@ static int template_seen(int parentfd, const char *key)
 	return 0;
 }
 
-static int template_seen_stale(int parentfd, const char *name)
-{
-	struct stat st;
-
-	return strncmp(name, TEMPLATE_SEEN_PREFIX, strlen(TEMPLATE_SEEN_PREFIX)) == 0 &&
-	       fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       st.st_mtim.tv_sec + TEMPLATE_SEEN_MAX_AGE_S < (int64_t)(clock_now_us() / 1000000);
-}
 
 /* Keeps the templates within HVM_TEMPLATES_MAX_MIB by removing the least recently used. */
 static void templates_evict(int parentfd)
@@ -242,9 +235,11 @@ static void templates_evict(int parentfd)
 	uint64_t total = 0;
 
 	while (d && (de = readdir(d)) && n < HVM_TEMPLATES_MAX) {
-		if (template_orphan(de->d_name) || template_stage_stale(parentfd, de->d_name))
+		if (template_orphan(de->d_name) || template_stale(parentfd, de->d_name,
+				TEMPLATE_STAGE_PREFIX, TEMPLATE_STAGE_MAX_AGE_S))
 			template_remove(parentfd, de->d_name);
-		else if (template_seen_stale(parentfd, de->d_name))
+		else if (template_stale(parentfd, de->d_name, TEMPLATE_SEEN_PREFIX,
+					TEMPLATE_SEEN_MAX_AGE_S))
 			unlinkat(parentfd, de->d_name, 0);
 		if (strlen(de->d_name) != SHA256_HEX - 1)
 			continue;	/* not a template (".", "..", a half-made ".tmp-...") */
