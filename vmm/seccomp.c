@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <pthread.h>
@@ -439,16 +441,6 @@ static void seccomp_resolve_names(void)
 	}
 }
 
-/* Once per process, before the first filter: the names and the SIGSYS handler. */
-static void seccomp_setup_process(void)
-{
-	struct sigaction sa = { .sa_sigaction = seccomp_on_sigsys, .sa_flags = SA_SIGINFO };
-
-	seccomp_resolve_names();
-	sigfillset(&sa.sa_mask);
-	sigaction(SIGSYS, &sa, NULL);
-}
-
 /* ---- building and loading --------------------------------------------------------------- */
 
 static int seccomp_add_row(scmp_filter_ctx ctx, const struct seccomp_rule *r, pid_t self)
@@ -489,6 +481,56 @@ static scmp_filter_ctx seccomp_build(enum seccomp_kind kind, int *err)
 	return ctx;
 }
 
+/*
+ * Each kind's BPF, made once per process: libseccomp takes milliseconds to generate it (tens
+ * where the CPU is emulated), and every vCPU and I/O thread of every VM loads one.
+ */
+static struct seccomp_prog {
+	struct sock_filter *insns;
+	unsigned short len;
+	pid_t pid;		/* the pid its self_pid rows compare with */
+} seccomp_progs[SECCOMP_NKINDS];
+
+/* Generates kind's program into seccomp_progs (seccomp_lock held); 0 or -errno. */
+static int seccomp_prog_make(enum seccomp_kind kind)
+{
+	struct seccomp_prog *p = &seccomp_progs[kind];
+	int err, fd = memfd_create("hvm-seccomp", MFD_CLOEXEC);
+	scmp_filter_ctx ctx = fd < 0 ? NULL : seccomp_build(kind, &err);
+	off_t size = 0;
+
+	if (fd < 0)
+		return -errno;
+	err = ctx ? seccomp_export_bpf(ctx, fd) : err;
+	if (!err && ((size = lseek(fd, 0, SEEK_END)) <= 0 || size % sizeof(*p->insns) ||
+		     size / sizeof(*p->insns) > BPF_MAXINSNS))
+		err = -EINVAL;
+	free(p->insns);
+	p->insns = err ? NULL : malloc((size_t)size);
+	if (!err && (!p->insns || pread(fd, p->insns, (size_t)size, 0) != size))
+		err = -EIO;
+	p->len = err ? 0 : (unsigned short)(size / sizeof(*p->insns));
+	p->pid = getpid();
+	seccomp_release(ctx);
+	close(fd);
+	return err;
+}
+
+/* Once per process, before the first filter: the names, the programs and the SIGSYS handler. */
+static void seccomp_setup_process(void)
+{
+	struct sigaction sa = { .sa_sigaction = seccomp_on_sigsys, .sa_flags = SA_SIGINFO };
+
+	seccomp_resolve_names();
+	/* All of them now, while no thread has a filter that could refuse the memfd. */
+	pthread_mutex_lock(&seccomp_lock);
+	for (int k = 0; k < SECCOMP_NKINDS; k++)
+		seccomp_prog_make((enum seccomp_kind)k);	/* a failure: made at install */
+	pthread_mutex_unlock(&seccomp_lock);
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
+}
+
 int seccomp_verify(enum seccomp_kind kind)
 {
 	int err = -EINVAL;
@@ -503,11 +545,22 @@ int seccomp_verify(enum seccomp_kind kind)
 	return err;
 }
 
+/* Loads a made program on the calling thread, as seccomp_load would; 0 or -errno. */
+static int seccomp_prog_load(const struct seccomp_prog *p)
+{
+	struct sock_fprog prog = { .len = p->len, .filter = p->insns };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
 int seccomp_install(enum seccomp_kind kind)
 {
 	scmp_filter_ctx ctx;
 	sigset_t sys;
-	int err;
+	int err, built = 1;
 
 	if (!atomic_load(&seccomp_on))
 		return 0;
@@ -520,13 +573,16 @@ int seccomp_install(enum seccomp_kind kind)
 	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	seccomp_thread_kind = (int)kind;	/* before the load: a violation may follow at once */
 	pthread_mutex_lock(&seccomp_lock);
-	ctx = seccomp_build(kind, &err);
-	if (ctx) {
+	ctx = NULL;
+	if (seccomp_progs[kind].len && seccomp_progs[kind].pid == getpid())
+		err = seccomp_prog_load(&seccomp_progs[kind]);
+	else if ((ctx = seccomp_build(kind, &err)))	/* a forked child: its own pid */
 		err = seccomp_load(ctx);
-		if (err)
-			log_err("seccomp: loading the %s thread's filter: %s", seccomp_lists[kind].name,
-				strerror(-err));
-	}
+	else
+		built = 0;	/* seccomp_build logged why */
+	if (err && built)
+		log_err("seccomp: loading the %s thread's filter: %s", seccomp_lists[kind].name,
+			strerror(-err));
 	pthread_mutex_unlock(&seccomp_lock);
 	seccomp_release(ctx);
 	if (err)
