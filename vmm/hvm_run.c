@@ -541,9 +541,9 @@ static int serve_vm(struct hvm *vm)
 			vm->metrics.command_exit_us = clock_now_us();
 			/*
 			 * The agent powers off once it sees this. Not stopped from here, though a
-			 * read-only guest has nothing to flush: kicking a vCPU out of a running
-			 * guest at every run's end stalled the whole test host twice in three
-			 * runs of make test (docs/platform.md); a guest's own power-off exits it.
+			 * read-only guest has nothing to flush: that would kick a vCPU out of a
+			 * running guest at every run's end, the path the test host's emulation
+			 * is known to wedge in (docs/platform.md); its own power-off exits it.
 			 */
 			host_session_close(vm->agent);
 		}
