@@ -291,65 +291,80 @@ static void snapshot_and_restore(void)
 	hvm_destroy(vm);
 }
 
-/* With templates on, the second start of a configuration comes from the first's template. */
-static void templates_through_the_api(void)
+/* A private template cache for one test: made, exported, and removed again. */
+static void cache_begin(char *cache)
 {
-	char cache[] = "/tmp/hvm-api-cache-XXXXXX", text[64], *json, cmd[128];
-	const char *want[] = { "\"start\": \"cold\"", "\"start\": \"template\"" };
-
 	CHECK(mkdtemp(cache) != NULL);
 	setenv("XDG_CACHE_HOME", cache, 1);
-	for (int i = 0; i < 2; i++) {
-		int out[2], err[2], status = -1;
-		struct hvm *vm = vm_with(i ? "echo two; hostname" : "echo one; hostname", out, err);
-		CHECK_EQ(hvm_set_templates(vm, 1), 0);
-		/* Not in the key: the template's boot and its clone each get their own. */
-		CHECK_EQ(hvm_set_hostname(vm, i ? "clone-two" : "boot-one"), 0);
-		CHECK_EQ(hvm_start(vm), 0);
-		CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
-		CHECK_EQ(status, 0);
-		json = hvm_metrics_json(vm);
-		CHECK(json && strstr(json, want[i]));
-		free(json);
-		drain(out, text, sizeof(text));
-		CHECK_STR(text, i ? "two\nclone-two\n" : "one\nboot-one\n");
-		drain(err, text, sizeof(text));
-		hvm_destroy(vm);
-	}
+}
+
+static void cache_end(const char *cache)
+{
+	char cmd[128];
+
 	unsetenv("XDG_CACHE_HOME");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
 	CHECK_EQ(system(cmd), 0);
+}
+
+/* Runs cmd with templates in mode (and hostname, if any): exits 0 printing out; its metrics
+ * JSON (malloc'd) is returned. */
+static char *templated_run(const char *cmd, int mode, const char *hostname, const char *out_want)
+{
+	int out[2], err[2], status = -1;
+	struct hvm *vm = vm_with(cmd, out, err);
+	char text[64], *json;
+
+	CHECK_EQ(hvm_set_templates(vm, mode), 0);
+	if (hostname)
+		CHECK_EQ(hvm_set_hostname(vm, hostname), 0);
+	CHECK_EQ(hvm_start(vm), 0);
+	CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
+	CHECK_EQ(status, 0);
+	json = hvm_metrics_json(vm);
+	drain(out, text, sizeof(text));
+	CHECK_STR(text, out_want);
+	drain(err, text, sizeof(text));
+	hvm_destroy(vm);
+	return json;
+}
+
+/* With templates on, the second start of a configuration comes from the first's template;
+ * the host name is not in the key: the template's boot and its clone each get their own. */
+static void templates_through_the_api(void)
+{
+	char cache[] = "/tmp/hvm-api-cache-XXXXXX";
+	char *cold, *warm;
+
+	cache_begin(cache);
+	cold = templated_run("echo one; hostname", HVM_TEMPLATES_ON, "boot-one", "one\nboot-one\n");
+	warm = templated_run("echo two; hostname", HVM_TEMPLATES_ON, "clone-two", "two\nclone-two\n");
+	CHECK(cold && strstr(cold, "\"start\": \"cold\""));
+	CHECK(warm && strstr(warm, "\"start\": \"template\""));
+	free(cold);
+	free(warm);
+	cache_end(cache);
 }
 
 /* HVM_TEMPLATES_REPEATED: the first boot of a configuration saves nothing, the second saves
  * the template, the third starts from it; a mode that is none of them is refused. */
 static void templates_on_repeat(void)
 {
-	char cache[] = "/tmp/hvm-api-cache-XXXXXX", text[64], *json, cmd[128];
 	const char *want[] = { "\"start\": \"cold\"", "\"start\": \"cold\"", "\"start\": \"template\"" };
+	char cache[] = "/tmp/hvm-api-cache-XXXXXX";
+	struct hvm *vm;
 
-	CHECK(mkdtemp(cache) != NULL);
-	setenv("XDG_CACHE_HOME", cache, 1);
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_templates(vm, 3), -EINVAL);
+	hvm_destroy(vm);
+	cache_begin(cache);
 	for (int i = 0; i < 3; i++) {
-		int out[2], err[2], status = -1;
-		struct hvm *vm = vm_with("echo again", out, err);
-		CHECK_EQ(hvm_set_templates(vm, 3), -EINVAL);
-		CHECK_EQ(hvm_set_templates(vm, HVM_TEMPLATES_REPEATED), 0);
-		CHECK_EQ(hvm_start(vm), 0);
-		CHECK_EQ(hvm_wait(vm, SAFETY_TIMEOUT_S * 1000, &status), 0);
-		CHECK_EQ(status, 0);
-		json = hvm_metrics_json(vm);
+		char *json = templated_run("echo again", HVM_TEMPLATES_REPEATED, NULL, "again\n");
 		CHECK(json && strstr(json, want[i]));
 		CHECK(json && !strstr(json, "template_saved") == (i != 1));	/* saved at the second */
 		free(json);
-		drain(out, text, sizeof(text));
-		CHECK_STR(text, "again\n");
-		drain(err, text, sizeof(text));
-		hvm_destroy(vm);
 	}
-	unsetenv("XDG_CACHE_HOME");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
-	CHECK_EQ(system(cmd), 0);
+	cache_end(cache);
 }
 
 static void back_to_baseline(void)
