@@ -186,8 +186,10 @@ static int serve_session(struct session *s, const struct pollfd *sock, int no_av
 		if (session_read(s, no_avx) < 0) {
 			if (s->main && s->reset)
 				return reconnect_host(s) < 0;
-			if (s->main)
-				return 1;	/* the host is gone: nobody to report to */
+			if (s->main) {	/* the host is gone: nobody to report to */
+				console_print("the host closed the session; powering off");
+				return 1;
+			}
 			session_close(s);
 			return 0;
 		}
@@ -198,6 +200,8 @@ static int serve_session(struct session *s, const struct pollfd *sock, int no_av
 		return reconnect_host(s) < 0;
 	if (flushed < 0 || (s->closing && s->outlen == 0)) {
 		int main_done = s->main;
+		if (flushed < 0 && main_done)
+			console_print("writing to the host: %s; powering off", strerror(errno));
 		if (main_done)
 			wait_host_close(s->fd);
 		session_close(s);
@@ -212,8 +216,10 @@ static void serve(int sigfd, int listen_fd, int no_avx)
 
 	for (;;) {
 		int n = build_pollset(pf, sigfd, listen_fd);
-		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR) {
+			console_print("poll: %s; powering off", strerror(errno));
 			return;
+		}
 		if (pf[0].revents) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) > 0)

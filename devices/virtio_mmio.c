@@ -395,9 +395,10 @@ static void vmmio_do_load(void *arg)
 	}
 	if (c->err || !(c->s->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
-	t->ops->activate(t->dev, t->driver_features);
+	/* Before activation, which may already serve the queues the guest left filled. */
 	if (t->ops->restored)
 		t->ops->restored(t->dev);
+	t->ops->activate(t->dev, t->driver_features);
 }
 
 int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *s)

@@ -38,7 +38,8 @@ struct virtio_dev_ops {
 	void (*reset)(void *dev);
 	/* Optional: requests of queue q taken and not yet returned (a snapshot gives them back). */
 	unsigned (*in_flight)(void *dev, unsigned q);
-	/* Optional: the device was rebuilt from a snapshot and activated; its back end is new. */
+	/* Optional: the device is rebuilt from a snapshot (queues loaded, not yet activated); its
+	 * back end is new. */
 	void (*restored)(void *dev);
 };
 

@@ -692,8 +692,8 @@ static void vsock_tx_refuse(struct vsock *v, const struct virtio_vsock_hdr *h, c
 		log_warn("virtio-vsock: guest port %u to host port %u: %s; answering RST",
 			 h->src_port, h->dst_port, why);
 	else
-		log_debug("virtio-vsock: guest port %u to host port %u: %s; answering RST",
-			  h->src_port, h->dst_port, why);
+		log_debug("virtio-vsock: guest port %u to host port %u, op %u: %s; answering RST",
+			  h->src_port, h->dst_port, h->op, why);
 	v->warned |= h->op == VIRTIO_VSOCK_OP_REQUEST;
 	vsock_rst_push(v, h->dst_port, h->src_port,
 		       h->type == VIRTIO_VSOCK_TYPE_SEQPACKET ? h->type : VIRTIO_VSOCK_TYPE_STREAM);
@@ -706,6 +706,8 @@ static void vsock_guest_connect(struct vsock *v, const struct virtio_vsock_hdr *
 	char name[sizeof(addr.sun_path)];
 	struct vsock_conn *c = vsock_conn_alloc(v);
 
+	v->restored_stale = 0;	/* the guest has seen the reset: its sockets are new */
+	log_debug("virtio-vsock: guest port %u connects to host port %u", h->src_port, h->dst_port);
 	if (!c || vsock_conn_find(v, h->dst_port, h->src_port, 1)) {
 		vsock_tx_refuse(v, h, c ? "port pair in use" : "too many connections");
 		return;
@@ -829,6 +831,9 @@ static void vsock_tx_packet(struct vsock *v, const struct virtq_chain *ch)
 		vsock_tx_conn(v, c, &h, in, ch->nread);
 	else if (h.op == VIRTIO_VSOCK_OP_REQUEST)
 		vsock_guest_connect(v, &h);
+	else if (v->restored_stale)
+		log_debug("virtio-vsock: guest port %u to host port %u: op %u of a connection from "
+			  "before the restore; dropped", h.src_port, h.dst_port, h.op);
 	else
 		vsock_tx_refuse(v, &h, "no such connection");
 }
@@ -991,7 +996,7 @@ static void vsock_reset(void *dev)
 	struct vsock *v = dev;
 
 	vsock_free_all(v);
-	v->broken = 0;
+	v->broken = v->restored_stale = 0;
 	v->rr = 0;
 	vsock_timer_arm(v);
 }
@@ -1006,7 +1011,11 @@ static unsigned vsock_in_flight(void *dev, unsigned q)
 /*
  * Restored from a snapshot: none of the guest's connections has a host end any more. The
  * transport-reset event makes the driver reset every connected socket (ECONNRESET) and keep
- * its listeners (virtio 1.2 section 5.10.6.7), so the agent reconnects.
+ * its listeners (virtio 1.2 section 5.10.6.7), so the agent reconnects. Packets the guest
+ * queued for those connections (before or after the restore) are dropped, not answered with
+ * RST: an RST that overtakes the event closes the socket as if the peer had, without
+ * ECONNRESET, and the agent would take its host for gone. The guest's first REQUEST follows
+ * the reset, and ends this.
  */
 static void vsock_restored(void *dev)
 {
@@ -1015,6 +1024,7 @@ static void vsock_restored(void *dev)
 	struct virtq_chain c;
 	struct virtio_vsock_event ev = { .id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
 
+	v->restored_stale = 1;
 	if (virtq_pop(vq, &v->transport.vm->mem, &c) != 1 ||
 	    iov_from_buf(c.iov + c.nread, c.nwrite, 0, &ev, sizeof(ev)) != sizeof(ev)) {
 		log_warn("virtio-vsock: no event buffer for the transport reset");

@@ -68,6 +68,7 @@ struct vsock {
 	_Atomic unsigned timeout_ms;	/* VSOCK_TIMEOUT_MS; tests lower it before connecting */
 	int broken;			/* the driver must reset the device */
 	int warned;			/* one warning for guest misbehaviour outside connections */
+	int restored_stale;		/* restored, no REQUEST since: unknown connections are old */
 	uint32_t next_port;		/* local ports for host-initiated connections */
 	unsigned rr;			/* round-robin start among connections */
 	struct vsock_conn conn[VSOCK_MAX_CONNS];

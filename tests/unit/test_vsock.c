@@ -38,6 +38,7 @@
 #define RX_BUFS    0x20000ULL
 #define TX_HDR     0x80000ULL
 #define TX_DATA    0x100000ULL
+#define EV_BUF     0x180000ULL
 #define WAIT_MS    3000		/* generous: only reached when something is wrong */
 #define GUEST_BUF  (256u * 1024)
 #define DEV_BUF    (256u * 1024)	/* the buf_alloc the device advertises */
@@ -354,6 +355,15 @@ static int host_open(struct gsock *g, uint32_t port, uint32_t buf_alloc)
 
 /* ---- set-up ------------------------------------------------------------------------ */
 
+/* A new device on a new bus over the same guest memory. */
+static void dev_attach(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
+	guest_mem_init(&vm.mem, ram, RAM);
+	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds), 0);
+}
+
 static void dev_up(int fill_rx)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -364,10 +374,7 @@ static void dev_up(int fill_rx)
 		snprintf(uds, sizeof(uds), "%s/v.sock", dir);
 	}
 	memset(ram, 0, RAM);
-	memset(&vm, 0, sizeof(vm));
-	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
-	guest_mem_init(&vm.mem, ram, RAM);
-	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds), 0);
+	dev_attach();
 	driver_init(fill_rx);
 }
 
@@ -734,6 +741,62 @@ static void guest_connects(void)
 	dev_down();
 }
 
+/* Saves the transport as a snapshot would, then rebuilds the device from it. */
+static void dev_restore(void)
+{
+	struct virtio_mmio_state st;
+
+	io_thread_hold(&dev.transport.io);
+	virtio_mmio_save(&dev.transport, &st);
+	io_thread_release(&dev.transport.io);
+	vsock_detach(&dev);
+	dev_attach();
+	CHECK_EQ(virtio_mmio_load(&dev.transport, &st), 0);
+}
+
+/*
+ * Restored: the transport-reset event goes out; packets of the guest's connections from before
+ * are dropped, not reset (an RST overtaking the event looks like a peer's close), until the
+ * guest's first new REQUEST.
+ */
+static void restore_drops_old_connections(void)
+{
+	struct gsock old = { .port = 40010, .hport = 5010, .buf_alloc = GUEST_BUF };
+	struct gsock g = { .port = 40011, .hport = 5011, .buf_alloc = GUEST_BUF };
+	struct virtio_vsock_event ev = { .id = UINT32_MAX };
+	char path[80];
+	struct pkt p;
+	int lfd, sfd;
+
+	dev_up(1);
+	desc(EVQ)[0] = (struct vring_desc){
+		.addr = EV_BUF, .len = sizeof(ev), .flags = VRING_DESC_F_WRITE,
+	};
+	avail(EVQ)->ring[0] = 0;
+	__atomic_store_n(&avail(EVQ)->idx, 1, __ATOMIC_RELEASE);
+	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, EVQ);
+	dev_restore();
+	CHECK(wait_used(EVQ, 1, WAIT_MS));
+	memcpy(&ev, ram + EV_BUF, sizeof(ev));
+	CHECK_EQ(ev.id, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	CHECK(guest_send(&old, VIRTIO_VSOCK_OP_RW, 0, "stale", 5));
+	CHECK(guest_send(&old, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, NULL, 0));
+	CHECK(!guest_next(NULL, &p, 100));	/* no RST for either */
+	snprintf(path, sizeof(path), "%s_5011", uds);
+	lfd = unix_listen(path);
+	CHECK(guest_send(&g, VIRTIO_VSOCK_OP_REQUEST, 0, NULL, 0));
+	guest_expect(&g, &p, VIRTIO_VSOCK_OP_RESPONSE);
+	sfd = accept_within(lfd, WAIT_MS);
+	CHECK(sfd >= 0);
+	/* After the guest's new REQUEST an unknown connection is refused again. */
+	CHECK(guest_send(&old, VIRTIO_VSOCK_OP_RW, 0, "stale", 5));
+	guest_expect(&old, &p, VIRTIO_VSOCK_OP_RST);
+	close(sfd);
+	close(lfd);
+	unlink(path);
+	dev_down();
+}
+
 static void host_half_close_then_guest_close(void)
 {
 	struct gsock g;
@@ -982,7 +1045,7 @@ static void cleanup(void)
 
 HARNESS_MAIN(identity_and_config, attach_checks_the_path, rx_waits_for_buffers,
 	     host_connect_and_small_data, bulk_both_ways_with_credit, guest_close_drains_pending,
-	     guest_connects,
+	     guest_connects, restore_drops_old_connections,
 	     host_half_close_then_guest_close, bad_packets_reset_one_connection, credit_violation,
 	     too_many_connections, host_side_refusals_and_timeouts,
 	     malformed_chain_breaks_the_device, cleanup)
