@@ -314,7 +314,8 @@ FUZZ_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHVM_VERSION='"$(VERSION)"' -MM
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC) \
-		$(filter-out tools/hvm-run.c,$(RUN_SRC)) $(filter-out tools/hvm-image.c,$(CONVERT_SRC)))
+		$(filter-out tools/hvm-run.c,$(RUN_SRC)) $(filter-out tools/hvm-image.c,$(CONVERT_SRC)) \
+		$(OCI_UNIT_SRC))
 
 # clang and its fuzzer runtime are installed first (only if missing), so `make fuzz-smoke`
 # works alone on a fresh machine; order-only, so it never forces a rebuild.

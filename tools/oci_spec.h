@@ -16,7 +16,7 @@ struct oci_process {
 	char *cwd;		/* NULL: "/" */
 	uint32_t uid, gid;
 	int terminal;
-	unsigned rows, cols;	/* consoleSize; 0 when absent */
+	uint32_t rows, cols;	/* consoleSize; 0 when absent */
 };
 
 struct oci_mount {

@@ -174,6 +174,18 @@ static void spec_limits_and_errors(void)
 	CHECK_STR(s.root, "/abs");
 	CHECK_EQ(s.mem_mib, OCI_MIN_MEM_MIB);
 	CHECK_EQ(s.cpus, 5);
+	oci_spec_free(&s);
+	/* limits past any machine: clamped in range (the library refuses the memory by name) */
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"true\"]},\"root\":{\"path\":\"/abs\"},"
+				"\"linux\":{\"resources\":{\"memory\":{\"limit\":1e30},"
+				"\"cpu\":{\"cpus\":\"0-4294967295\"}}}}", "/b", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.mem_mib, UINT32_MAX);
+	CHECK_EQ(s.cpus, OCI_MAX_CPUS);
+	oci_spec_free(&s);
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"true\"]},\"root\":{\"path\":\"/abs\"},"
+				"\"linux\":{\"resources\":{\"cpu\":{\"quota\":1e30,\"period\":1}}}}",
+				"/b", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.cpus, OCI_MAX_CPUS);
 	CHECK(s.netns == NULL);
 	CHECK_STR(s.annotations, "{}");
 	CHECK_STR(s.process.cwd == NULL ? "none" : s.process.cwd, "none");
@@ -243,6 +255,17 @@ static void spec_validation(void)
 		       "\"hostID\":1000,\"size\":1}]}"),
 		  "linux.uidMappings: mappings need a user namespace in linux.namespaces" },
 		{ WITH("\"process\":{\"cwd\":\"/\"}"), "process.args: must not be empty" },
+		/* numbers runc reads as uint32 are refused out of range, never wrapped */
+		{ PROC("\"user\":{\"uid\":-1}"),
+		  "process.user.uid: must be an integer from 0 to 4294967295" },
+		{ PROC("\"user\":{\"uid\":0,\"gid\":4294967296}"),
+		  "process.user.gid: must be an integer from 0 to 4294967295" },
+		{ PROC("\"consoleSize\":{\"height\":2.5,\"width\":80}"),
+		  "process.consoleSize.height: must be an integer from 0 to 4294967295" },
+		/* a quoted string stays on one line */
+		{ PROC("\"user\":{}},\"mounts\":[{\"destination\":\"/t\",\"type\":\"tmpfs\","
+		       "\"options\":[\"a\\nb\"]}]"),
+		  "mounts[0].options: invalid mount option a?b for /t" },
 		{ "{\"process\":{\"args\":[\"x\"]}}", "root.path: missing in config.json" },
 	};
 	struct oci_spec s;
