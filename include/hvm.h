@@ -141,13 +141,17 @@ enum { HVM_TEMPLATES_OFF, HVM_TEMPLATES_ON, HVM_TEMPLATES_REPEATED };
 int hvm_set_templates(struct hvm *vm, int mode);
 
 /*
- * Self-jail (root only; docs/jail.md): hvm_start confines the whole process once the image,
+ * Self-jail (docs/jail.md): hvm_start confines the whole process once the image,
  * volumes, network and kernel are ready and before the machine is built: new mount, IPC and
  * UTS namespaces, an empty read-only root but for the api socket's directory (/dev/kvm, the
  * kernel, initramfs and disks are opened before), rlimits on open files and address space,
- * no capabilities, uid and gid, no_new_privs. The process must have no other thread then and runs one VM; the
- * calling thread stays jailed. -EPERM when not root (hvm_start fails on any jail error).
+ * no capabilities, uid and gid, no_new_privs. The process must have no other thread then and
+ * runs one VM; the calling thread stays jailed (hvm_start fails on any jail error). Not root,
+ * the process first enters a user namespace of its own that maps only the caller's uid and
+ * gid, and runs as the caller: uid and gid must then be the caller's or HVM_JAIL_DEFAULT_ID
+ * (-EPERM otherwise).
  */
+#define HVM_JAIL_DEFAULT_ID 65534	/* nobody / nogroup: a root caller's jail */
 int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid);
 
 /* The guest kernel command line as configured so far (the random seed differs per boot),

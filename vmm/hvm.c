@@ -433,9 +433,13 @@ HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 {
 	int err = setter_lock(vm, "hvm_set_jail");
 
-	if (!err && on && geteuid() != 0)
-		err = hvm_fail(vm, -EPERM, "jail: needs root (running as uid %u): namespaces, the "
-			       "minimal root and the uid change are privileged", (unsigned)geteuid());
+	/* Not root: a user namespace of the caller's own, which maps only the caller's ids. */
+	if (!err && on && geteuid() != 0 &&
+	    ((uid != geteuid() && uid != HVM_JAIL_DEFAULT_ID) ||
+	     (gid != getegid() && gid != HVM_JAIL_DEFAULT_ID)))
+		err = hvm_fail(vm, -EPERM, "jail: uid %u, gid %u: an unprivileged jail runs as its "
+			       "caller (uid %u, gid %u); only root chooses another", uid, gid,
+			       (unsigned)geteuid(), (unsigned)getegid());
 	if (!err) {
 		vm->cfg.jail = !!on;
 		vm->cfg.jail_uid = uid;

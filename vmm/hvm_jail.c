@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hvm_export.h"
 #include "hvm_internal.h"
@@ -34,7 +35,10 @@ static int socket_dir(const char *sock, char *out, size_t cap)
 int hvm_jail_enter(struct hvm *vm)
 {
 	const struct machine_config *m = &vm->mcfg;
-	struct jail_config j = { .uid = vm->cfg.jail_uid, .gid = vm->cfg.jail_gid,
+	/* Unprivileged, the caller's own ids are the only ones its user namespace maps. */
+	int own = jail_unprivileged();
+	struct jail_config j = { .uid = own ? geteuid() : vm->cfg.jail_uid,
+				 .gid = own ? getegid() : vm->cfg.jail_gid,
 				 .max_memory = (vm->cfg.mem_mib << 20) + JAIL_MEM_SLACK };
 	char dir[PATH_MAX];
 	int err = jail_add(&j, m->kvm_path ? m->kvm_path : "/dev/kvm", JAIL_DEV);
