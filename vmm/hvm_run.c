@@ -251,6 +251,8 @@ int hvm_run_prepare(struct hvm *vm)
 {
 	int err = vm->cfg.restore ? hvm_restore_prepare(vm) : build_config(vm);
 
+	if (!err)	/* the machine's RAM: the configured one, or a snapshot's */
+		err = hvm_cgroup_check_memory(vm->mcfg.mem_mib);
 	if (!err && hvm_template_eligible(vm))
 		err = hvm_template_prepare(vm);
 
