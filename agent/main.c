@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
+#include "../core/layout.h"
 #include "agent.h"
 
 #define SYSLOG_ACTION_CONSOLE_LEVEL 8

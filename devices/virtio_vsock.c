@@ -12,9 +12,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "../vmm/clock.h"
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "../core/vm.h"
 #include "iov.h"
 #include "unix_addr.h"
 

@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 #include "image.h"
 #include "sha256.h"
 #include "skopeo.h"

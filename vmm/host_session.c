@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fd_write.h"
+#include "../core/fd_write.h"
 
 #define HOST_HELLO PROTO_HELLO_JSON("host")
 

@@ -16,8 +16,8 @@
 #include "../devices/virtio_net.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
-#include "log.h"
-#include "seccomp.h"
+#include "../core/log.h"
+#include "../core/seccomp.h"
 
 #define MAX_MEM_MIB (1024ULL * 1024)
 #define MIN_MEM_MIB 32ULL

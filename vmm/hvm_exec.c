@@ -18,7 +18,7 @@
 #include "../include/hvm.h"
 #include "host_session.h"
 #include "hvm_export.h"
-#include "log.h"
+#include "../core/log.h"
 
 #define EXEC_CONNECT_TIMEOUT_MS 60000	/* the guest is slow to answer on nested hosts */
 

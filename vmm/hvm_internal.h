@@ -18,7 +18,7 @@
 #include "hvm_metrics.h"
 #include "hvm_net.h"
 #include "machine.h"
-#include "snap_file.h"
+#include "../core/snap_file.h"
 
 #define HVM_EXIT_TIMEOUT   124
 #define HVM_EXIT_ERROR     125

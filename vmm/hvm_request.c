@@ -10,8 +10,8 @@
 #include "host_session.h"
 #include "hvm_internal.h"
 #include "hvm_volume.h"
-#include "kvm.h"
-#include "log.h"
+#include "../core/kvm.h"
+#include "../core/log.h"
 
 struct records {
 	char *buf;

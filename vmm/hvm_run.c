@@ -19,15 +19,15 @@
 #include <unistd.h>
 
 #include "../devices/unix_addr.h"
-#include "clock.h"
+#include "../core/clock.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
 #include "hvm_request.h"
 #include "hvm_volume.h"
-#include "fd_write.h"
-#include "jail.h"
-#include "log.h"
-#include "seccomp.h"
+#include "../core/fd_write.h"
+#include "../core/jail.h"
+#include "../core/log.h"
+#include "../core/seccomp.h"
 
 enum { PF_STOP, PF_WAKE, PF_READY, PF_LISTEN, PF_CTL, PF_STDIN, PF_AGENT, PF_EXTRA };
 

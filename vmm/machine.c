@@ -17,11 +17,11 @@
 #include "../boot/mptable.h"
 #include "../boot/zeropage.h"
 #include "../devices/i8042.h"
-#include "clock.h"
-#include "jail.h"
-#include "log.h"
-#include "snap_file.h"
-#include "vcpu.h"
+#include "../core/clock.h"
+#include "../core/jail.h"
+#include "../core/log.h"
+#include "../core/snap_file.h"
+#include "../core/vcpu.h"
 
 #define MACHINE_MAX_MEM_MIB (1024ULL * 1024)	/* 1 TiB */
 
@@ -257,7 +257,7 @@ static int machine_boot_setup(struct machine *m, const struct machine_config *cf
 	if (!err)
 		err = boot_mptable_write(&m->vm.mem, cfg->cpus);
 	if (!err)
-		err = vcpu_set_boot_state(&m->vm.vcpu[0], img.entry);
+		err = boot_cpu_set_state(&m->vm.vcpu[0], img.entry);
 	return err;
 }
 
