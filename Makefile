@@ -35,7 +35,7 @@ CONVERT_SRC := $(wildcard image/convert*.c) tools/hvm-image.c
 CONVERT_LIBS := -larchive -lcjson -lz
 # libhvm (include/hvm.h): everything a program embedding hvm needs, cJSON included.
 LIB_SRC := $(wildcard core/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC) \
-	   $(wildcard vmm/*.c) agent/proto.c
+	   $(wildcard proto/*.c) $(wildcard vmm/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/cjson.o
 # hvm-run is a front end over the public API only.
@@ -130,8 +130,9 @@ $(BUILD)/hvm-exec-timer: $(BUILD)/obj/bench/exec_timer.o
 
 # The agent is PID 1 in the guest: static, and small because the guest kernel copies every
 # byte of the initramfs with emulated instructions on nested hosts.
-AGENT_SRC := $(wildcard agent/*.c)
-$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) core/layout.h $(BUILD)/obj/agent/cjson.o \
+AGENT_SRC := $(wildcard agent/*.c) $(wildcard proto/*.c)
+$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) $(wildcard proto/*.h) core/layout.h \
+		   $(BUILD)/obj/agent/cjson.o \
 		   $(BUILD)/agent-include/.stamp
 	@mkdir -p $(BUILD)
 	@$(if $(Q),echo "  AGENT   $@")
@@ -216,7 +217,7 @@ $(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_TEST_BIN := $(GUEST_TEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
-$(BUILD)/tests/guest/%: tests/guest/%.c agent/protocol.h $(BUILD)/agent-include/.stamp
+$(BUILD)/tests/guest/%: tests/guest/%.c proto/protocol.h $(BUILD)/agent-include/.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GUEST   $@")
 	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -I$(BUILD)/agent-include -o $@ $<

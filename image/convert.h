@@ -36,6 +36,8 @@ struct convert {
 /* Converts src into CACHE/images/<digest> and CACHE/index/<quick key>; see image.h. */
 int convert_image(const char *src, const char *cache_dir);
 
+/* ---- convert_common.c: what every convert_*.c file uses ---------------------------------- */
+
 /* Asks a running conversion to stop soon (async-signal-safe: for signal handlers). */
 void convert_stop(int sig);
 

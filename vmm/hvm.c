@@ -1,7 +1,7 @@
 /*
- * libhvm's handle: creation, the setters (which only record, checked, into vm->cfg), errors,
- * the default data files, destruction, and the process-wide settings. Starting and serving
- * a VM is hvm_run.c; hvm_exec is hvm_exec.c.
+ * libhvm's handle: creation, the setters (which only record, checked, into vm->cfg),
+ * destruction, and the process-wide settings. Starting and serving a VM is hvm_run.c; hvm_exec
+ * is hvm_exec.c; the error a call leaves and the default data files are hvm_base.c.
  */
 #include <errno.h>
 #include <sched.h>
@@ -37,38 +37,6 @@ static unsigned hvm_default_cpus(void)
 	return HVM_DEFAULT_CPUS;
 }
 
-int hvm_fail(struct hvm *vm, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-int hvm_data_path(char *out, size_t cap, const char *name)
-{
-	const char *dir = getenv("HVM_DATA_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (dir && *dir)
-		return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : -ENAMETOOLONG;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*(slash ? slash : exe) = '\0';
-	/* Installed (make install): PREFIX/bin/hvm-run finds PREFIX/lib/hvm/NAME. */
-	if (snprintf(out, cap, "%s/../lib/hvm/%s", exe, name) < (int)cap && access(out, F_OK) == 0)
-		return 0;
-	/* Built: everything side by side in the build directory. */
-	return snprintf(out, cap, "%s/%s", exe, name) < (int)cap ? 0 : -ENAMETOOLONG;
-}
-
 HVM_API int hvm_create(struct hvm **out)
 {
 	struct hvm *vm = calloc(1, sizeof(*vm));
@@ -95,11 +63,6 @@ HVM_API int hvm_create(struct hvm **out)
 	hvm_metrics_start(&vm->metrics);
 	*out = vm;
 	return 0;
-}
-
-HVM_API const char *hvm_error(const struct hvm *vm)
-{
-	return vm ? vm->error : "no handle";
 }
 
 /* Every setter starts here: takes the lock; -EBUSY (recorded) once the VM was started. */

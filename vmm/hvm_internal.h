@@ -205,7 +205,7 @@ void hvm_wake(struct hvm *vm);
  * behind; the fd or -errno (logged). */
 int hvm_listen_unix(const char *path);
 
-/* hvm.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
+/* hvm_base.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
  * else next to the running binary (a build directory); 0 or -errno. */
 int hvm_data_path(char *out, size_t cap, const char *name);
 

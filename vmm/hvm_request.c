@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../agent/protocol.h"
+#include "../proto/protocol.h"
 #include "host_session.h"
 #include "hvm_internal.h"
 #include "hvm_volume.h"
