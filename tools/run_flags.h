@@ -7,7 +7,6 @@
 
 #include "run_net.h"
 
-#define RUN_DEFAULT_MEM_MIB     128
 #define RUN_DEFAULT_VOLUME_MIB  1024
 #define RUN_MAX_ENV             256
 #define RUN_MAX_VOLUMES         6

@@ -22,8 +22,6 @@
 
 #define HVM_EXIT_TIMEOUT   124
 #define HVM_EXIT_ERROR     125
-#define HVM_DEFAULT_CPUS   2	/* at most; one when the host gives this process one CPU */
-#define HVM_DEFAULT_MEM    128
 #define HVM_DEFAULT_VOL    1024	/* MiB of a volume hvm creates */
 #define HVM_MAX_VOLUMES    6
 #define HVM_MAX_ENV        256
