@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/hvm.h"
 #include "oci_settings.h"
 #include "oci_validate.h"
 
@@ -208,7 +209,7 @@ static void resources_from(const cJSON *r, struct oci_spec *s)
 
 	if (cJSON_IsNumber(limit) && limit->valuedouble > 0) {
 		uint64_t mib = ((uint64_t)limit->valuedouble + (1u << 20) - 1) >> 20;
-		s->mem_mib = mib < OCI_MIN_MEM_MIB ? OCI_MIN_MEM_MIB : mib;
+		s->mem_mib = mib < HVM_MEMORY_MIB_MIN ? HVM_MEMORY_MIB_MIN : mib;
 	}
 	if (cJSON_IsNumber(quota) && quota->valuedouble > 0) {
 		double p = cJSON_IsNumber(period) && period->valuedouble > 0 ? period->valuedouble
@@ -218,8 +219,8 @@ static void resources_from(const cJSON *r, struct oci_spec *s)
 	} else if (cJSON_IsString(cpus)) {
 		s->cpus = cpuset_count(cpus->valuestring);
 	}
-	if (s->cpus > OCI_MAX_CPUS)
-		s->cpus = OCI_MAX_CPUS;
+	if (s->cpus > HVM_CPUS_MAX)
+		s->cpus = HVM_CPUS_MAX;
 }
 
 static void namespaces_from(const cJSON *a, struct oci_spec *s)

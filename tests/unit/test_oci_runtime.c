@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../../agent/hook.h"
+#include "../../include/hvm.h"
 #include "../../tools/oci_cli.h"
 #include "../../tools/oci_files.h"
 #include "../../tools/oci_spec.h"
@@ -172,7 +173,7 @@ static void spec_limits_and_errors(void)
 				"\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576},"
 				"\"cpu\":{\"cpus\":\"0-3,6\"}}}}", "/b", &s, err, sizeof(err)), 0);
 	CHECK_STR(s.root, "/abs");
-	CHECK_EQ(s.mem_mib, OCI_MIN_MEM_MIB);
+	CHECK_EQ(s.mem_mib, HVM_MEMORY_MIB_MIN);
 	CHECK_EQ(s.cpus, 5);
 	CHECK(s.netns == NULL);
 	CHECK_STR(s.annotations, "{}");
