@@ -206,18 +206,11 @@ int session_read(struct session *s, int no_avx)
 
 int session_flush(struct session *s)
 {
-	while (s->outlen) {
-		ssize_t n = write(s->fd, s->out, s->outlen);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (n < 0) {
-			s->reset = session_was_reset(s->fd, errno);
-			return -1;
-		}
-		memmove(s->out, s->out + n, s->outlen - (size_t)n);
-		s->outlen -= (size_t)n;
-	}
-	return 0;
+	int err = proto_flush(s->fd, s->out, &s->outlen);
+
+	if (err)
+		s->reset = session_was_reset(s->fd, -err);
+	return err ? -1 : 0;
 }
 
 void session_reattach(struct session *s, int fd)

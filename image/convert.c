@@ -23,7 +23,7 @@
 
 static void remove_path(const char *path)
 {
-	convert_remove_at(AT_FDCWD, path);
+	dir_remove_at(AT_FDCWD, path);
 }
 
 /* Writes a small file and makes it durable before it is renamed into view. */
@@ -70,7 +70,7 @@ static void sweep_stale(const char *tmp)
 		if (fd >= 0)
 			close(fd);	/* drops the lock we may have taken */
 		if (dead)
-			convert_remove_at(dirfd(d), e->d_name);
+			dir_remove_at(dirfd(d), e->d_name);
 	}
 	if (d)
 		closedir(d);

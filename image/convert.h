@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "dir.h"
 #include "sha256.h"
 
 #define CONVERT_BAD (-EINVAL)
@@ -61,9 +62,6 @@ void convert_progress(const struct convert *c, const char *what);
 
 /* Sets c->digest from the format and the hex digest of its canonical content; sets c->cached. */
 void convert_set_digest(struct convert *c, const char *kind, const char *hex);
-
-/* Removes name inside dirfd and everything below it, never following a symlink. */
-void convert_remove_at(int dirfd, const char *name);
 
 /* Whether rel is a plain relative path (no leading '/', no ".." part): safe below a root. */
 int convert_path_ok(const char *rel);

@@ -2,7 +2,6 @@
  * What every convert_*.c file uses, so that they depend on it and convert.c on them, never
  * both ways: the stop signal, the messages, path checks, tree removal and the entry digest.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -94,28 +93,6 @@ int convert_path_ok(const char *rel)
 		p += n + (p[n] == '/');
 	}
 	return 1;
-}
-
-void convert_remove_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-	struct dirent *e;
-
-	if (fd < 0) {
-		unlinkat(dirfd, name, 0);
-		return;
-	}
-	fchmod(fd, 0700);	/* an image's read-only directory must not pin our work tree */
-	d = fdopendir(fd);
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			convert_remove_at(fd, e->d_name);
-	if (d)
-		closedir(d);
-	else
-		close(fd);
-	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
 void convert_set_digest(struct convert *c, const char *kind, const char *hex)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "protocol.h"
 
@@ -62,6 +63,18 @@ uint8_t *proto_space(struct proto_reader *r, size_t *room)
 void proto_filled(struct proto_reader *r, size_t n)
 {
 	r->have += n;
+}
+
+int proto_flush(int fd, uint8_t *out, size_t *len)
+{
+	while (*len) {
+		ssize_t n = write(fd, out, *len);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		memmove(out, out + n, *len - (size_t)n);
+		*len -= (size_t)n;
+	}
+	return 0;
 }
 
 int proto_hello_check(const uint8_t *body, size_t len, char *why, size_t cap)

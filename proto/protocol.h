@@ -79,6 +79,10 @@ uint8_t *proto_space(struct proto_reader *r, size_t *room);
 /* Records that n bytes were read into proto_space(). */
 void proto_filled(struct proto_reader *r, size_t n);
 
+/* Writes the queued frames out[0..*len) to a non-blocking fd until it would block, keeping
+ * what is left at the front; 0 (all written, or the rest waits) or the write's -errno. */
+int proto_flush(int fd, uint8_t *out, size_t *len);
+
 /* Checks a HELLO body: 0 when its version is ours; else -EPROTO/-EPROTONOSUPPORT and why. */
 int proto_hello_check(const uint8_t *body, size_t len, char *why, size_t cap);
 

@@ -228,14 +228,7 @@ int host_session_read(struct host_session *s)
 
 int host_session_flush(struct host_session *s)
 {
-	while (s->outlen) {
-		ssize_t n = write(s->fd, s->out, s->outlen);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		memmove(s->out, s->out + n, s->outlen - (size_t)n);
-		s->outlen -= (size_t)n;
-	}
-	return 0;
+	return proto_flush(s->fd, s->out, &s->outlen) ? -1 : 0;
 }
 
 void host_session_stdin(struct host_session *s, int fd)

@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../devices/unix_addr.h"
+#include "../core/unix_addr.h"
 #include "../core/clock.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
