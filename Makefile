@@ -160,7 +160,7 @@ kernel: $(BUILD)/vmlinux
 
 # ---- make install [PREFIX=/usr/local] [DESTDIR=...] ----------------------------------------
 # hvm-run and hvm-oci find the kernel, initramfs and default image in BINDIR/../lib/hvm
-# (vmm/hvm.c, hvm_data_path); hvm-image sits next to them in bin, and is linked into lib/hvm
+# (vmm/hvm_base.c, hvm_data_path); hvm-image sits next to them in bin, and is linked into lib/hvm
 # too, so that HVM_DATA_DIR=PREFIX/lib/hvm is all a program embedding libhvm needs.
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin

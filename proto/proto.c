@@ -2,7 +2,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "protocol.h"
@@ -93,4 +95,77 @@ int proto_hello_check(const uint8_t *body, size_t len, char *why, size_t cap)
 	}
 	cJSON_Delete(j);
 	return err;
+}
+
+/* The body printed, and freed: a malloc'd string or NULL. */
+static char *json_print(cJSON *j)
+{
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	cJSON_Delete(j);
+	return text;
+}
+
+char *proto_exit_json(int wait_status)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j && WIFSIGNALED(wait_status))
+		cJSON_AddNumberToObject(j, "signal", WTERMSIG(wait_status));
+	else if (j)
+		cJSON_AddNumberToObject(j, "status", WEXITSTATUS(wait_status));
+	return json_print(j);
+}
+
+int proto_exit_parse(const uint8_t *body, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
+	int status = -EPROTO;
+
+	if (cJSON_IsNumber(sig) && sig->valueint > 0 && sig->valueint < 128)
+		status = 128 + sig->valueint;
+	else if (cJSON_IsNumber(st) && st->valueint >= 0 && st->valueint <= 255)
+		status = st->valueint;
+	cJSON_Delete(j);
+	return status;
+}
+
+char *proto_ack_json(size_t bytes)
+{
+	char body[PROTO_ACK_JSON_MAX];
+
+	snprintf(body, sizeof(body), "{\"bytes\":%zu}", bytes);
+	return strdup(body);
+}
+
+int proto_ack_parse(const uint8_t *body, size_t len, size_t max, size_t *bytes)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "bytes");
+	int ok = cJSON_IsNumber(n) && n->valuedouble >= 1 && n->valuedouble <= (double)max;
+
+	if (ok)
+		*bytes = (size_t)n->valuedouble;
+	cJSON_Delete(j);
+	return ok ? 0 : -EPROTO;
+}
+
+char *proto_error_json(const char *msg)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j)
+		cJSON_AddStringToObject(j, "message", msg);
+	return json_print(j);
+}
+
+void proto_error_parse(const uint8_t *body, size_t len, char *msg, size_t cap)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+
+	snprintf(msg, cap, "%s", cJSON_IsString(m) ? m->valuestring : "error (no message)");
+	cJSON_Delete(j);
 }
