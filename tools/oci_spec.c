@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/hvm.h"
 #include "oci_settings.h"
 #include "oci_validate.h"
 
@@ -212,9 +213,9 @@ static unsigned cpuset_count(const char *s)
 			if (end == s || b < a)
 				return 0;
 		}
-		n += b - a >= OCI_MAX_CPUS ? OCI_MAX_CPUS : (unsigned)(b - a + 1);	/* no wrap */
-		if (n > OCI_MAX_CPUS)
-			n = OCI_MAX_CPUS;
+		n += b - a >= HVM_CPUS_MAX ? HVM_CPUS_MAX : (unsigned)(b - a + 1);	/* no wrap */
+		if (n > HVM_CPUS_MAX)
+			n = HVM_CPUS_MAX;
 		s = end;
 		if (*s == ',')
 			s++;
@@ -238,19 +239,19 @@ static void resources_from(const cJSON *r, struct oci_spec *s)
 		/* Converted only within range; a limit past any machine is the library's to refuse. */
 		double mib = limit->valuedouble / (1 << 20);
 		s->mem_mib = mib > (double)UINT32_MAX ? UINT32_MAX : (uint64_t)mib + (mib > (uint64_t)mib);
-		if (s->mem_mib < OCI_MIN_MEM_MIB)
-			s->mem_mib = OCI_MIN_MEM_MIB;
+		if (s->mem_mib < HVM_MEMORY_MIB_MIN)
+			s->mem_mib = HVM_MEMORY_MIB_MIN;
 	}
 	if (cJSON_IsNumber(quota) && quota->valuedouble > 0) {
 		double p = cJSON_IsNumber(period) && period->valuedouble > 0 ? period->valuedouble
 									   : 100000;
 		double n = quota->valuedouble / p;
-		s->cpus = n >= OCI_MAX_CPUS ? OCI_MAX_CPUS : (unsigned)n + (n > (unsigned)n);
+		s->cpus = n >= HVM_CPUS_MAX ? HVM_CPUS_MAX : (unsigned)n + (n > (unsigned)n);
 	} else if (cJSON_IsString(cpus)) {
 		s->cpus = cpuset_count(cpus->valuestring);
 	}
-	if (s->cpus > OCI_MAX_CPUS)
-		s->cpus = OCI_MAX_CPUS;
+	if (s->cpus > HVM_CPUS_MAX)
+		s->cpus = HVM_CPUS_MAX;
 }
 
 static void namespaces_from(const cJSON *a, struct oci_spec *s)

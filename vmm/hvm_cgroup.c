@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "hvm_internal.h"
-#include "log.h"
+#include "../core/log.h"
 
 #define CGROUP_ROOT      "/sys/fs/cgroup"
 #define CGROUP_MAX_DEPTH 64	/* a bounded walk up a cgroup path */

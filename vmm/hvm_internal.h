@@ -18,12 +18,10 @@
 #include "hvm_metrics.h"
 #include "hvm_net.h"
 #include "machine.h"
-#include "snap_file.h"
+#include "../core/snap_file.h"
 
 #define HVM_EXIT_TIMEOUT   124
 #define HVM_EXIT_ERROR     125
-#define HVM_DEFAULT_CPUS   2	/* at most; one when the host gives this process one CPU */
-#define HVM_DEFAULT_MEM    128
 #define HVM_DEFAULT_VOL    1024	/* MiB of a volume hvm creates */
 #define HVM_MAX_VOLUMES    6
 #define HVM_MAX_ENV        256
@@ -213,7 +211,7 @@ void hvm_wake(struct hvm *vm);
  * behind; the fd or -errno (logged). */
 int hvm_listen_unix(const char *path);
 
-/* hvm.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
+/* hvm_base.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
  * else next to the running binary (a build directory); 0 or -errno. */
 int hvm_data_path(char *out, size_t cap, const char *name);
 

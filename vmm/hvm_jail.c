@@ -1,5 +1,5 @@
 /*
- * libhvm's side of the self-jail (vmm/jail.c, docs/jail.md): hvm_jail_fork for front ends,
+ * libhvm's side of the self-jail (core/jail.c, docs/jail.md): hvm_jail_fork for front ends,
  * and the jail of a prepared VM: the paths its machine still opens once jailed.
  */
 #include <errno.h>
@@ -9,9 +9,9 @@
 
 #include "hvm_export.h"
 #include "hvm_internal.h"
-#include "jail.h"
-#include "kvm.h"
-#include "log.h"
+#include "../core/jail.h"
+#include "../core/kvm.h"
+#include "../core/log.h"
 
 HVM_API int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 {

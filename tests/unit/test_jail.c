@@ -1,5 +1,5 @@
 /*
- * The self-jail without a guest (vmm/jail.c): path folding, jail_open's hand-over, and, as
+ * The self-jail without a guest (core/jail.c): path folding, jail_open's hand-over, and, as
  * root, jail_enter and jail_fork in forked children: the uid/gid, capabilities, no_new_privs,
  * rlimits, the minimal root, symlinks refused, threads refused, PID 1 of a new namespace,
  * signals forwarded once as records and the exit status returned; as a user, the same in
@@ -23,8 +23,8 @@
 
 #include "../harness.h"
 #include "../../include/hvm.h"
-#include "../../vmm/jail.h"
-#include "../../vmm/sanitize.h"
+#include "../../core/jail.h"
+#include "../../core/sanitize.h"
 
 static char dir[64], file[128], link_path[128], sockdir[128];
 
@@ -126,7 +126,7 @@ static int jailed(void)
 	CHECK(caps_all_zero());
 	CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_max == JAIL_MAX_FILES);
 	CHECK(getrlimit(RLIMIT_CORE, &r) == 0 && r.rlim_max == 0);
-#ifndef HVM_ASAN	/* a SANITIZE=1 build sets no RLIMIT_AS (vmm/jail.c) */
+#ifndef HVM_ASAN	/* a SANITIZE=1 build sets no RLIMIT_AS (core/jail.c) */
 	CHECK(getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_max == 1ULL << 32);
 #endif
 	/* The root holds the bound directory (under /tmp), nothing else, and is read-only. */

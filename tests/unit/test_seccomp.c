@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "../../vmm/sanitize.h"
-#include "../../vmm/seccomp.h"
+#include "../../core/sanitize.h"
+#include "../../core/seccomp.h"
 
 /* What the child does once filtered: 0 when the allowed calls behaved, then the forbidden one. */
 typedef int child_fn(void);

@@ -198,7 +198,7 @@ static const struct seccomp_rule seccomp_main[] = {
 };
 
 /*
- * Sanitized builds only (make SANITIZE=1, vmm/sanitize.h): what the ASan and LSan runtimes
+ * Sanitized builds only (make SANITIZE=1, core/sanitize.h): what the ASan and LSan runtimes
  * call on their own. The normal build has none of these rows.
  */
 #ifdef HVM_ASAN
