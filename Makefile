@@ -237,8 +237,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-unit test-man test-hostile test-kvmhost test-kvm-e2e fuzz-smoke
 
+# The stdio bench speaks the agent protocol itself: its frame table is checked against the
+# header here, where drift shows, not first in `make bench`.
 test-unit: test-layers $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
+	$(Q)python3 bench/stdio.py --self-test
 
 # Every #include between folders points to a lower layer, and docs/architecture.md shows the
 # arrows there are (mk/layers.sh).

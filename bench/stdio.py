@@ -54,7 +54,7 @@ PROTO_MAX_PAYLOAD = 64 * 1024
 PROTO_HDR_SIZE = 12
 PROTO_STDIN_WINDOW = 256 * 1024         # stdin sent and not yet acknowledged, at most
 TYPES = ["HELLO", "RUN", "STDIN", "STDOUT", "STDERR", "SIGNAL", "RESIZE", "EXIT", "ERROR",
-         "STDIN_ACK"]
+         "STDIN_ACK", "REFRESH"]
 T = {name: i + 1 for i, name in enumerate(TYPES)}
 PROTO_TYPE_MAX = len(TYPES) + 1
 HDR = struct.Struct("<III")              # type, stream, len; little endian
