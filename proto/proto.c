@@ -168,4 +168,8 @@ void proto_error_parse(const uint8_t *body, size_t len, char *msg, size_t cap)
 
 	snprintf(msg, cap, "%s", cJSON_IsString(m) ? m->valuestring : "error (no message)");
 	cJSON_Delete(j);
+	/* The host prints it as a line of its own: no newline or terminal escape from a guest. */
+	for (unsigned char *c = (unsigned char *)msg; cap && *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }

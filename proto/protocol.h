@@ -99,7 +99,8 @@ char *proto_ack_json(size_t bytes);
 int proto_ack_parse(const uint8_t *body, size_t len, size_t max, size_t *bytes);
 /* ERROR's body: {"message": msg}. */
 char *proto_error_json(const char *msg);
-/* ERROR's message into msg (cut to cap), or "error (no message)" when it has none. */
+/* ERROR's message into msg (cut to cap; control characters as '?': it is printed as one
+ * line), or "error (no message)" when it has none. */
 void proto_error_parse(const uint8_t *body, size_t len, char *msg, size_t cap);
 
 /* Checks a HELLO body: 0 when its version is ours; else -EPROTO/-EPROTONOSUPPORT and why. */

@@ -62,6 +62,11 @@ static void error_bodies(void)
 	CHECK_STR(msg, "error (no message)");
 	proto_error_parse((const uint8_t *)"{\"message\":\"0123456789\"}", 24, msg, 5);
 	CHECK_STR(msg, "0123");
+	/* A guest's message is printed as one line: no newline, no terminal escape. */
+	body = proto_error_json("one\ntwo\x1b[2Jthree");
+	proto_error_parse((const uint8_t *)body, strlen(body), msg, sizeof(msg));
+	CHECK_STR(msg, "one?two?[2Jthree");
+	free(body);
 }
 
 HARNESS_MAIN(exit_bodies, ack_bodies, error_bodies)
