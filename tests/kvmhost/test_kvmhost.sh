@@ -15,8 +15,12 @@ trap 'rm -rf "$WORK" "$MARK"' EXIT
 ok()  { PASS=$((PASS + 1)); echo "ok - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "not ok - $1${2:+ ($2)}"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-qemus() { pgrep -f "kvmhost\.[A-Za-z0-9_]*/" | wc -l; }
-leftovers() { ls -d "${TMPDIR:-/tmp}"/kvmhost.* 2>/dev/null | wc -l; }
+# The test hosts started here keep their directories under WORK: QEMUs and directories of
+# other test hosts on the machine (another checkout's tests) are not ours to count.
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
+qemus() { pgrep -f "$TMPDIR/kvmhost\.[A-Za-z0-9_]*/" | wc -l; }
+leftovers() { ls -d "$TMPDIR"/kvmhost.* 2>/dev/null | wc -l; }
 before=$(leftovers)
 
 # One boot for everything a command sees: status, streams, environment, cwd, KVM, the checkout.
