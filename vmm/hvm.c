@@ -116,24 +116,63 @@ static int set_list(struct hvm *vm, char ***slot, const char *const *list)
 	return 0;
 }
 
-/* The string setters: one field each. */
-#define STRING_SETTER(fn, field)						\
-	HVM_API int fn(struct hvm *vm, const char *value)			\
-	{									\
-		int err = setter_lock(vm, #fn);					\
-		return setter_unlock(vm, err ? err : set_string(vm, &vm->cfg.field, value)); \
-	}
+/* A string setter's body: value copied into *field under the handle's lock. */
+static int string_setter(struct hvm *vm, const char *fn, char **field, const char *value)
+{
+	int err = setter_lock(vm, fn);
 
-STRING_SETTER(hvm_set_kernel, kernel)
-STRING_SETTER(hvm_set_initrd, initrd)
-STRING_SETTER(hvm_set_cmdline_extra, cmdline_extra)
-STRING_SETTER(hvm_set_image, image)
-STRING_SETTER(hvm_set_shell_command, shell)
-STRING_SETTER(hvm_set_workdir, workdir)
-STRING_SETTER(hvm_set_user, user)
-STRING_SETTER(hvm_set_hostname, hostname)
-STRING_SETTER(hvm_set_api_socket, api_socket)
-STRING_SETTER(hvm_set_restore, restore)
+	return setter_unlock(vm, err ? err : set_string(vm, field, value));
+}
+
+HVM_API int hvm_set_kernel(struct hvm *vm, const char *path)
+{
+	return string_setter(vm, "hvm_set_kernel", &vm->cfg.kernel, path);
+}
+
+HVM_API int hvm_set_initrd(struct hvm *vm, const char *path)
+{
+	return string_setter(vm, "hvm_set_initrd", &vm->cfg.initrd, path);
+}
+
+HVM_API int hvm_set_cmdline_extra(struct hvm *vm, const char *words)
+{
+	return string_setter(vm, "hvm_set_cmdline_extra", &vm->cfg.cmdline_extra, words);
+}
+
+HVM_API int hvm_set_image(struct hvm *vm, const char *image)
+{
+	return string_setter(vm, "hvm_set_image", &vm->cfg.image, image);
+}
+
+HVM_API int hvm_set_shell_command(struct hvm *vm, const char *command)
+{
+	return string_setter(vm, "hvm_set_shell_command", &vm->cfg.shell, command);
+}
+
+HVM_API int hvm_set_workdir(struct hvm *vm, const char *dir)
+{
+	return string_setter(vm, "hvm_set_workdir", &vm->cfg.workdir, dir);
+}
+
+HVM_API int hvm_set_user(struct hvm *vm, const char *user)
+{
+	return string_setter(vm, "hvm_set_user", &vm->cfg.user, user);
+}
+
+HVM_API int hvm_set_hostname(struct hvm *vm, const char *name)
+{
+	return string_setter(vm, "hvm_set_hostname", &vm->cfg.hostname, name);
+}
+
+HVM_API int hvm_set_api_socket(struct hvm *vm, const char *path)
+{
+	return string_setter(vm, "hvm_set_api_socket", &vm->cfg.api_socket, path);
+}
+
+HVM_API int hvm_set_restore(struct hvm *vm, const char *dir)
+{
+	return string_setter(vm, "hvm_set_restore", &vm->cfg.restore, dir);
+}
 
 HVM_API int hvm_set_run_extra(struct hvm *vm, const char *json_object)
 {
