@@ -28,13 +28,13 @@
 #include "../../core/log.h"
 #include "../../core/vm.h"
 #include "../harness.h"
+#include "virtio_driver.h"
 
 #define RAM        (4u << 20)
 #define QSIZE      64
 #define MMIO_BASE  0xd0000000ULL
 #define HDR        12u			/* virtio_net_hdr_v1 */
 #define RX_BUF     2048u		/* like Linux's small buffers: header + 1518 fits */
-#define RING(q)    (0x1000ULL + (q) * 0x3000ULL)	/* desc; avail +0x1000; used +0x2000 */
 #define RX_BUFS    0x10000ULL
 #define TX_BUF     0x100000ULL
 #define WAIT_MS    3000		/* generous: only reached when something is wrong */
@@ -42,7 +42,6 @@
 enum { RXQ, TXQ };
 
 static const uint8_t guest_mac[6] = { 0x02, 0x68, 0x76, 0x6d, 0x00, 0x01 };
-static uint8_t *ram;
 static struct vm vm;
 static struct vnet dev;
 static int host_fd = -1;		/* the host end of the backend's socket pair */
@@ -50,41 +49,6 @@ static uint16_t rx_avail, rx_seen, tx_avail;
 static uint64_t driver_extra;		/* features driver_init accepts beyond MAC, STATUS, VERSION_1 */
 
 /* ---- the guest driver ------------------------------------------------------------- */
-
-static struct vring_desc *desc(int q) { return (struct vring_desc *)(ram + RING(q)); }
-static struct vring_avail *avail(int q) { return (struct vring_avail *)(ram + RING(q) + 0x1000); }
-static struct vring_used *used(int q) { return (struct vring_used *)(ram + RING(q) + 0x2000); }
-
-static void reg_write(uint64_t off, uint32_t v)
-{
-	virtio_mmio_access(&dev.transport, off, (uint8_t *)&v, 4, 1);
-}
-
-static uint32_t reg_read(uint64_t off)
-{
-	uint32_t v;
-
-	virtio_mmio_access(&dev.transport, off, (uint8_t *)&v, 4, 0);
-	return v;
-}
-
-static uint64_t deadline_us(int ms)
-{
-	return clock_now_us() + (uint64_t)ms * 1000;
-}
-
-/* Waits until used(q)->idx reaches `want` (16-bit arithmetic); 1 on time. */
-static int wait_used(int q, uint16_t want, int ms)
-{
-	uint64_t end = deadline_us(ms);
-
-	while ((int16_t)(__atomic_load_n(&used(q)->idx, __ATOMIC_ACQUIRE) - want) < 0) {
-		if (clock_now_us() > end)
-			return 0;
-		usleep(100);
-	}
-	return 1;
-}
 
 /* Waits until a counter reaches want; 1 on time. */
 static int wait_count(_Atomic uint64_t *c, uint64_t want, int ms)
@@ -151,9 +115,9 @@ static void queue_setup(int q)
 	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
 	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
 	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
+	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
+	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
+	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
 	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
 	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
 }
@@ -299,6 +263,7 @@ static void dev_up_with(struct net_backend *be)
 	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
 	guest_mem_init(&vm.mem, ram, RAM);
 	CHECK_EQ(vnet_attach(&dev, &vm, MMIO_BASE, 5, guest_mac, be), 0);
+	driver_transport = &dev.transport;
 	driver_init();
 }
 

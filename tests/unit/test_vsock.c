@@ -24,6 +24,7 @@
 #include "../../core/log.h"
 #include "../../core/vm.h"
 #include "../harness.h"
+#include "virtio_driver.h"
 
 #define RAM        (4u << 20)
 #define QSIZE      64
@@ -33,7 +34,6 @@
 #define HDR        ((uint32_t)sizeof(struct virtio_vsock_hdr))
 #define RX_BUF     4096		/* like Linux: a 44-byte header buffer, then 4 KiB */
 #define RX_SLOTS   (QSIZE / 2)	/* two descriptors per rx buffer */
-#define RING(q)    (0x1000ULL + (q) * 0x3000ULL)	/* desc; avail +0x1000; used +0x2000 */
 #define RX_HDRS    0x10000ULL
 #define RX_BUFS    0x20000ULL
 #define TX_HDR     0x80000ULL
@@ -45,7 +45,6 @@
 
 enum { RXQ, TXQ, EVQ };
 
-static uint8_t *ram;
 static struct vm vm;
 static struct vsock dev;
 static char dir[32], uds[64];
@@ -66,41 +65,6 @@ struct gsock {
 };
 
 /* ---- the guest driver ------------------------------------------------------------- */
-
-static struct vring_desc *desc(int q) { return (struct vring_desc *)(ram + RING(q)); }
-static struct vring_avail *avail(int q) { return (struct vring_avail *)(ram + RING(q) + 0x1000); }
-static struct vring_used *used(int q) { return (struct vring_used *)(ram + RING(q) + 0x2000); }
-
-static void reg_write(uint64_t off, uint32_t v)
-{
-	virtio_mmio_access(&dev.transport, off, (uint8_t *)&v, 4, 1);
-}
-
-static uint32_t reg_read(uint64_t off)
-{
-	uint32_t v;
-
-	virtio_mmio_access(&dev.transport, off, (uint8_t *)&v, 4, 0);
-	return v;
-}
-
-static uint64_t deadline_us(int ms)
-{
-	return clock_now_us() + (uint64_t)ms * 1000;
-}
-
-/* Waits until used(q)->idx reaches or passes `want` (16-bit arithmetic); 1 on time. */
-static int wait_used(int q, uint16_t want, int ms)
-{
-	uint64_t end = deadline_us(ms);
-
-	while ((int16_t)(__atomic_load_n(&used(q)->idx, __ATOMIC_ACQUIRE) - want) < 0) {
-		if (clock_now_us() > end)
-			return 0;
-		usleep(100);
-	}
-	return 1;
-}
 
 static void rx_post(uint16_t head)
 {
@@ -130,9 +94,9 @@ static void queue_setup(int q)
 	/* rx is smaller: the guest pins a 4 KiB buffer per entry from the start */
 	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), q == RXQ ? 64 : 256);
 	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
+	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
+	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
+	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
 	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
 	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
 }
@@ -362,6 +326,7 @@ static void dev_attach(void)
 	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
 	guest_mem_init(&vm.mem, ram, RAM);
 	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds), 0);
+	driver_transport = &dev.transport;
 }
 
 static void dev_up(int fill_rx)
