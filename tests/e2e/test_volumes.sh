@@ -95,6 +95,26 @@ grep -q '"start": *"cold"' $WORK/m2.json && ok "a VM with a share never starts f
 	bad "a VM with a share never starts from a template" "$(cat $WORK/m2.json 2>/dev/null | head -c 300)"
 rm -rf $WORK/two $WORK/m1.json $WORK/m2.json
 
+# hvm-oci: directory binds are shares, with ro, noexec, nosuid, nodev.
+. "$(dirname "$0")/images.sh"
+B=$WORK/bundle; mkdir -p $B $WORK/rw; bb_rootfs $B/rootfs
+printf '#!/bin/sh\necho ran\n' >$D/exe; chmod 755 $D/exe
+cat >$B/config.json <<JSON
+{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"cwd":"/","env":["PATH=/bin"],
+ "args":["sh","-c","cat /ro/in; echo x >/ro/t || echo ro-refused; /ro/exe || echo noexec-refused; echo w >/rw/f; grep nosuid /proc/mounts | grep -c ' /ro 9p '"]},
+ "root":{"path":"rootfs"},"mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+ {"destination":"/ro","type":"bind","source":"$D","options":["rbind","ro","noexec","nosuid","nodev"]},
+ {"destination":"/rw","type":"bind","source":"$WORK/rw","options":["rbind"]}]}
+JSON
+timeout -k 10 "$VM_TIMEOUT" "$BUILD/hvm-oci" --root $WORK/state run --bundle $B c-vol >$o 2>$e </dev/null
+RC=$?
+expect_rc "hvm-oci runs a bundle with directory binds" 0
+grep -q from-host $o && grep -q ro-refused $o && ok "a ro bind reads and refuses writes" || bad "a ro bind reads and refuses writes" "$(cat $o $e)"
+grep -q noexec-refused $o && ! grep -q '^ran' $o && ok "noexec is honoured" || bad "noexec is honoured" "$(cat $o)"
+[ "$(tail -1 $o)" = 1 ] && ok "nosuid is honoured" || bad "nosuid is honoured" "$(tail -1 $o)"
+[ "$(cat $WORK/rw/f 2>/dev/null)" = w ] && [ ! -e $D/t ] && ok "a rw bind writes to the host" || bad "a rw bind writes to the host"
+rm -rf $B $WORK/rw $WORK/state $D/exe
+
 pgrep -f "$WORK/[s]hare" >/dev/null && bad "no share server left running" "$(pgrep -af "$WORK/[s]hare")" ||
 	ok "no share server left running"
 finish
