@@ -34,8 +34,8 @@ IMAGE_LIB_SRC := $(filter-out image/convert%,$(wildcard image/*.c))
 CONVERT_SRC := $(wildcard image/convert*.c) tools/hvm-image.c
 CONVERT_LIBS := -larchive -lcjson -lz
 # libhvm (include/hvm.h): everything a program embedding hvm needs, cJSON included.
-LIB_SRC := $(wildcard vmm/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC) \
-	   agent/proto.c
+LIB_SRC := $(wildcard core/*.c) $(wildcard boot/*.c) $(wildcard devices/*.c) $(IMAGE_LIB_SRC) \
+	   $(wildcard proto/*.c) $(wildcard vmm/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/cjson.o
 # hvm-run is a front end over the public API only.
@@ -53,7 +53,7 @@ BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)
 
 .SECONDARY:
-.PHONY: all deps kernel install test test-man test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
+.PHONY: all deps kernel install test test-man test-layers test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
 	fuzz fuzz-smoke fuzz-deps kvmhost test-kvmhost test-kvm-here test-e2e-here test-kvm-e2e test-images
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/hvm-oci $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
      $(BUILD)/examples/run_two $(BUILD)/hvm-agent \
@@ -130,8 +130,9 @@ $(BUILD)/hvm-exec-timer: $(BUILD)/obj/bench/exec_timer.o
 
 # The agent is PID 1 in the guest: static, and small because the guest kernel copies every
 # byte of the initramfs with emulated instructions on nested hosts.
-AGENT_SRC := $(wildcard agent/*.c)
-$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) boot/layout.h $(BUILD)/obj/agent/cjson.o \
+AGENT_SRC := $(wildcard agent/*.c) $(wildcard proto/*.c)
+$(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) $(wildcard proto/*.h) core/layout.h \
+		   $(BUILD)/obj/agent/cjson.o \
 		   $(BUILD)/agent-include/.stamp
 	@mkdir -p $(BUILD)
 	@$(if $(Q),echo "  AGENT   $@")
@@ -159,7 +160,7 @@ kernel: $(BUILD)/vmlinux
 
 # ---- make install [PREFIX=/usr/local] [DESTDIR=...] ----------------------------------------
 # hvm-run and hvm-oci find the kernel, initramfs and default image in BINDIR/../lib/hvm
-# (vmm/hvm.c, hvm_data_path); hvm-image sits next to them in bin, and is linked into lib/hvm
+# (vmm/hvm_base.c, hvm_data_path); hvm-image sits next to them in bin, and is linked into lib/hvm
 # too, so that HVM_DATA_DIR=PREFIX/lib/hvm is all a program embedding libhvm needs.
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
@@ -216,7 +217,7 @@ $(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_TEST_BIN := $(GUEST_TEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
-$(BUILD)/tests/guest/%: tests/guest/%.c agent/protocol.h $(BUILD)/agent-include/.stamp
+$(BUILD)/tests/guest/%: tests/guest/%.c proto/protocol.h $(BUILD)/agent-include/.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GUEST   $@")
 	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Os -static -I$(BUILD)/agent-include -o $@ $<
@@ -236,8 +237,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-unit test-man test-hostile test-kvmhost test-kvm-e2e fuzz-smoke
 
-test-unit: $(UNIT_BIN)
+# The stdio bench speaks the agent protocol itself: its frame table is checked against the
+# header here, where drift shows, not first in `make bench`.
+test-unit: test-layers $(UNIT_BIN)
 	$(Q)sh tests/run.sh unit $(UNIT_BIN)
+	$(Q)python3 bench/stdio.py --self-test
+
+# Every #include between folders points to a lower layer, and docs/architecture.md shows the
+# arrows there are (mk/layers.sh).
+test-layers:
+	$(Q)sh mk/layers.sh --doc
 
 # The man pages lint clean, and hvm-run(1) and `hvm-run --help` list the same flags.
 test-man: $(BUILD)/hvm-run
@@ -314,7 +323,8 @@ FUZZ_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHVM_VERSION='"$(VERSION)"' -MM
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC) \
-		$(filter-out tools/hvm-run.c,$(RUN_SRC)) $(filter-out tools/hvm-image.c,$(CONVERT_SRC)))
+		$(filter-out tools/hvm-run.c,$(RUN_SRC)) $(filter-out tools/hvm-image.c,$(CONVERT_SRC)) \
+		$(OCI_UNIT_SRC))
 
 # clang and its fuzzer runtime are installed first (only if missing), so `make fuzz-smoke`
 # works alone on a fresh machine; order-only, so it never forces a rebuild.
@@ -345,7 +355,7 @@ fuzz-smoke: $(FUZZ_BIN)
 # `make SANITIZE=1 test` runs the whole suite so. Its BUILD is build-san (see the top): an
 # explicit BUILD= must not be the normal build's either. ASan cannot link -static, so hvm-run
 # and hvm-oci are dynamic then. The agent, guest programs and kernel are never sanitized.
-# vmm/seccomp.c allows the calls of the ASan and LSan runtimes in this build only.
+# core/seccomp.c allows the calls of the ASan and LSan runtimes in this build only.
 RUN_STATIC := $(if $(filter 1,$(SANITIZE)),,-static)
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "protocol.h"
+#include "../proto/protocol.h"
 
 #define AGENT_MAX_MOUNTS   8
 #define AGENT_MAX_WARM     4	/* programs a template's boot reads ahead (warm.c) */
@@ -74,11 +74,9 @@ struct session {
 	int reset;			/* the last failure was ECONNRESET: a restore's transport reset */
 };
 
-/* console.c: the kernel console, for messages when no session exists; and the way out. */
+/* console.c: the kernel console, for messages when no session exists. */
 void console_open(void);
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Syncs and unmounts volumes, resets the VM. */
-void agent_poweroff(void) __attribute__((noreturn));
 
 /* request.c: reads RUN_REQUEST_PATH. Returns 0 or -errno with *why set. */
 int boot_request_read(struct boot_request *req, const char **why);

@@ -1,9 +1,8 @@
-/* The kernel console (for messages when no host session exists) and the agent's way out. */
+/* The kernel console, for messages when no host session exists. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/reboot.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -31,12 +30,4 @@ void console_print(const char *fmt, ...)
 	msg[n++] = '\n';
 	if (write(console_fd, "hvm-agent: ", 11) < 0 || write(console_fd, msg, (size_t)n) < 0)
 		return;	/* nowhere else to say it */
-}
-
-void agent_poweroff(void)
-{
-	rootfs_release();
-	reboot(RB_AUTOBOOT);	/* reboot=k: the i8042 reset the VMM turns into a stop */
-	for (;;)
-		pause();
 }

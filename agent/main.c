@@ -12,12 +12,13 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/klog.h>
+#include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
+#include "../core/layout.h"
 #include "agent.h"
 
 #define SYSLOG_ACTION_CONSOLE_LEVEL 8
@@ -257,6 +258,15 @@ static int boot_system(struct boot_request *req, char *msg, size_t cap)
 	if (dns_err)	/* a read-only root: the command runs, without our name servers */
 		console_print("writing /etc/resolv.conf: %s", strerror(-dns_err));
 	return err;
+}
+
+/* The way out: syncs and unmounts volumes, resets the VM. */
+static __attribute__((noreturn)) void agent_poweroff(void)
+{
+	rootfs_release();
+	reboot(RB_AUTOBOOT);	/* reboot=k: the i8042 reset the VMM turns into a stop */
+	for (;;)
+		pause();
 }
 
 int main(void)

@@ -1,5 +1,4 @@
 /* A session: one host connection, the frames on it, and the process it runs. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,13 +42,12 @@ int session_send(struct session *s, uint32_t type, const void *payload, size_t l
 	return 0;
 }
 
-static int session_send_json(struct session *s, uint32_t type, cJSON *j)
+/* Sends a body from proto_*_json, and frees it. */
+static int session_send_json(struct session *s, uint32_t type, char *text)
 {
-	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
 	int err = text ? session_send(s, type, text, strlen(text)) : -ENOMEM;
 
 	free(text);
-	cJSON_Delete(j);
 	return err;
 }
 
@@ -57,17 +55,15 @@ void session_error(struct session *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	cJSON *j = cJSON_CreateObject();
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(j, "message", msg);
 	/*
 	 * Output never takes the last AGENT_CTL_RESERVE bytes, so this fits after it; cutting
 	 * queued output instead could split a frame (the head may be half written already).
 	 */
-	session_send_json(s, PROTO_ERROR, j);
+	session_send_json(s, PROTO_ERROR, proto_error_json(msg));
 	s->closing = 1;
 }
 
@@ -81,28 +77,19 @@ int session_ack_due(const struct session *s)
 void session_ack_stdin(struct session *s)
 {
 	struct process *p = &s->proc;
-	char body[48];
 
 	if (!session_ack_due(s))
 		return;
 	/* Never into the room kept for EXIT or ERROR; consumed waits for the next try. */
-	if (AGENT_OUTBUF - s->outlen < AGENT_CTL_RESERVE + PROTO_HDR_SIZE + sizeof(body))
+	if (AGENT_OUTBUF - s->outlen < AGENT_CTL_RESERVE + PROTO_HDR_SIZE + PROTO_ACK_JSON_MAX)
 		return;
-	int n = snprintf(body, sizeof(body), "{\"bytes\":%zu}", p->consumed);
-	if (session_send(s, PROTO_STDIN_ACK, body, (size_t)n) == 0)
+	if (session_send_json(s, PROTO_STDIN_ACK, proto_ack_json(p->consumed)) == 0)
 		p->consumed = 0;
 }
 
 int session_send_exit(struct session *s)
 {
-	int st = s->proc.status;
-	cJSON *j = cJSON_CreateObject();
-
-	if (WIFSIGNALED(st))
-		cJSON_AddNumberToObject(j, "signal", WTERMSIG(st));
-	else
-		cJSON_AddNumberToObject(j, "status", WEXITSTATUS(st));
-	return session_send_json(s, PROTO_EXIT, j);
+	return session_send_json(s, PROTO_EXIT, proto_exit_json(s->proc.status));
 }
 
 /* One frame from the host. Returns 0, or -1 when the session must end. */
@@ -206,18 +193,11 @@ int session_read(struct session *s, int no_avx)
 
 int session_flush(struct session *s)
 {
-	while (s->outlen) {
-		ssize_t n = write(s->fd, s->out, s->outlen);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (n < 0) {
-			s->reset = session_was_reset(s->fd, errno);
-			return -1;
-		}
-		memmove(s->out, s->out + n, s->outlen - (size_t)n);
-		s->outlen -= (size_t)n;
-	}
-	return 0;
+	int err = proto_flush(s->fd, s->out, &s->outlen);
+
+	if (err)
+		s->reset = session_was_reset(s->fd, -err);
+	return err ? -1 : 0;
 }
 
 void session_reattach(struct session *s, int fd)

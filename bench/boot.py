@@ -24,7 +24,7 @@ CPUS = 1	# both VMMs; hvm-run's own default is 2 where the host has 2 CPUs
 # acpi=off: only then does QEMU 7.2 append its virtio_mmio.device= entries to the command line;
 # with ACPI on it describes them in ACPI tables, which the HyperKernel does not read (no disk).
 MICROVM = "microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on,acpi=off"
-BOOT_TIMER_PORT = 0x440          # boot/layout.h PORT_BOOT_TIMER
+BOOT_TIMER_PORT = 0x440          # core/layout.h PORT_BOOT_TIMER
 TIMEOUT_S = 600
 
 HVM = os.path.join(BUILD, "hvm-run")

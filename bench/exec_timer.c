@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../vmm/clock.h"
+#include "../core/clock.h"
 
 int main(int argc, char **argv)
 {

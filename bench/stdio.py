@@ -23,7 +23,7 @@ Usage: bench/stdio.py BUILD_DIR [RUNS] [--hvm-exec]
          --hvm-exec  adds a row: hvm measured with this script's host side, through
                      `hvm-run --api-socket` and the agent's exec port (CONNECT 1025), the
                      same code the qemu row uses, so the two host sides can be compared
-       bench/stdio.py --self-test   frame encoder/decoder against agent/protocol.h
+       bench/stdio.py --self-test   frame encoder/decoder against proto/protocol.h
 Environment: HVM_BENCH_STDIO_MIB=S (default 100; 8 on nested PVM hosts, where guest kernel
 code runs about 1000x slower and 100 MiB would take over half an hour at ~0.2 MiB/s).
 """
@@ -46,7 +46,7 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True           # no bench/__pycache__ left in the tree
 import boot  # noqa: E402  (bench/boot.py: newc entries, RAM size, the root disk's serial)
 
-# agent/protocol.h; self_test() checks every value against the header.
+# proto/protocol.h; self_test() checks every value against the header.
 PROTO_VERSION = 2
 PROTO_PORT_MAIN = 1024
 PROTO_PORT_EXEC = 1025
@@ -54,7 +54,7 @@ PROTO_MAX_PAYLOAD = 64 * 1024
 PROTO_HDR_SIZE = 12
 PROTO_STDIN_WINDOW = 256 * 1024         # stdin sent and not yet acknowledged, at most
 TYPES = ["HELLO", "RUN", "STDIN", "STDOUT", "STDERR", "SIGNAL", "RESIZE", "EXIT", "ERROR",
-         "STDIN_ACK"]
+         "STDIN_ACK", "REFRESH"]
 T = {name: i + 1 for i, name in enumerate(TYPES)}
 PROTO_TYPE_MAX = len(TYPES) + 1
 HDR = struct.Struct("<III")              # type, stream, len; little endian
@@ -87,7 +87,7 @@ def encode_json(ftype, obj):
 
 
 class FrameReader:
-    """agent/proto.c's proto_next in Python: frames out of a byte stream read in any pieces."""
+    """proto/proto.c's proto_next in Python: frames out of a byte stream read in any pieces."""
 
     def __init__(self):
         self.buf = bytearray()
@@ -417,8 +417,8 @@ def qemu_cat(build, cmdline, initrd, nbytes, timeout_s, work):
 # ---- self test ------------------------------------------------------------------------
 
 def self_test():
-    """The constants and frame layout above against agent/protocol.h; exits loudly on drift."""
-    text = open(os.path.join(HERE, "..", "agent", "protocol.h")).read()
+    """The constants and frame layout above against proto/protocol.h; exits loudly on drift."""
+    text = open(os.path.join(HERE, "..", "proto", "protocol.h")).read()
 
     def define(name):
         expr = re.search(rf"#define {name}\s+\(?([0-9 *]+)\)?", text).group(1)
@@ -485,7 +485,7 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     self_test()
     if "--self-test" in sys.argv:
-        print("stdio bench self-test: frames match agent/protocol.h")
+        print("stdio bench self-test: frames match proto/protocol.h")
         return
     build = args[0] if args else "build"
     runs = int(args[1]) if len(args) > 1 else 3

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "image.h"
-#include "layout.h"
-#include "../vmm/log.h"
+#include "../core/layout.h"
+#include "../core/log.h"
 
 #define BZ_HDR_OFFSET   0x1f1		/* struct setup_header inside the file and the zero page */
 #define BZ_ENTRY64      0x200		/* 64-bit entry, relative to the payload start */

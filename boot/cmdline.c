@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 /*
  * Workarounds for nested PVM hosts (see docs/platform.md), one reason each. On bare-metal KVM

@@ -3,8 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
-#include "../vmm/log.h"
+#include "../core/layout.h"
+#include "../core/log.h"
+#include "../core/vcpu.h"
 
 #define X86_CR0_PE   (1ULL << 0)
 #define X86_CR0_ET   (1ULL << 4)
@@ -100,4 +101,20 @@ void boot_cpu_regs(struct kvm_regs *regs, gpa_t entry)
 	regs->rsi = LAYOUT_ZERO_PAGE;
 	regs->rsp = LAYOUT_BOOT_STACK;
 	regs->rbp = LAYOUT_BOOT_STACK;
+}
+
+int boot_cpu_set_state(struct vcpu *vcpu, gpa_t entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int err = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+
+	if (err)
+		return err;
+	boot_cpu_sregs(&sregs);
+	err = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	if (err)
+		return err;
+	boot_cpu_regs(&regs, entry);
+	return vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }

@@ -4,7 +4,9 @@
 
 #include <linux/kvm.h>
 
-#include "../vmm/guest_mem.h"
+#include "../core/guest_mem.h"
+
+struct vcpu;
 
 /* Writes the boot GDT and page tables identity-mapping the first 4 GiB; 0 or -EFAULT. */
 int boot_cpu_tables_write(const struct guest_mem *mem);
@@ -14,5 +16,8 @@ void boot_cpu_sregs(struct kvm_sregs *sregs);
 
 /* Registers at the 64-bit entry: RIP = entry, RSI = zero page, interrupts off. */
 void boot_cpu_regs(struct kvm_regs *regs, gpa_t entry);
+
+/* Puts the boot vCPU at the 64-bit kernel entry (long mode, flat segments); 0 or -errno. */
+int boot_cpu_set_state(struct vcpu *vcpu, gpa_t entry);
 
 #endif

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "image.h"
-#include "layout.h"
-#include "../vmm/log.h"
+#include "../core/layout.h"
+#include "../core/log.h"
 
 #define ELF_MAX_PHDRS 64
 

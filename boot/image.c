@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 int boot_image_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *name,
 		     struct boot_image *img)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/guest_mem.h"
+#include "../core/guest_mem.h"
 
 #define BOOT_MAX_SEGMENTS 8
 #define BOOT_SETUP_HEADER_MAX 0x80

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "layout.h"
-#include "../vmm/log.h"
+#include "../core/layout.h"
+#include "../core/log.h"
 
 #define MP_SPEC_REV        4		/* 1.4 */
 #define MP_APIC_VERSION    0x14

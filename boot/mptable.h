@@ -2,7 +2,7 @@
 #ifndef HVM_BOOT_MPTABLE_H
 #define HVM_BOOT_MPTABLE_H
 
-#include "../vmm/guest_mem.h"
+#include "../core/guest_mem.h"
 
 /* Most CPUs whose entries fit in the space layout.h reserves for the table. */
 #define MPTABLE_MAX_CPUS 32

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
-#include "../vmm/log.h"
+#include "../core/layout.h"
+#include "../core/log.h"
 
 #define ZP_LOADER_UNDEFINED  0xff	/* type_of_loader: "not a registered boot loader" */
 #define ZP_PROTOCOL_VERSION  0x020f	/* what we fill in for a vmlinux, which has no header */

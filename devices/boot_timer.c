@@ -2,10 +2,10 @@
 
 #include <string.h>
 
-#include "../boot/layout.h"
-#include "../vmm/bus.h"
-#include "../vmm/clock.h"
-#include "../vmm/vm.h"
+#include "../core/layout.h"
+#include "../core/bus.h"
+#include "../core/clock.h"
+#include "../core/vm.h"
 
 static void boot_timer_access(void *opaque, uint64_t offset, uint8_t *data, unsigned len,
 			      int is_write)

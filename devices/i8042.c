@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-#include "../boot/layout.h"
-#include "../vmm/bus.h"
-#include "../vmm/vm.h"
+#include "../core/layout.h"
+#include "../core/bus.h"
+#include "../core/vm.h"
 
 #define I8042_CMD_RESET 0xfe	/* pulse the CPU reset line */
 

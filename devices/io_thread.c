@@ -8,8 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
-#include "../vmm/seccomp.h"
+#include "../core/log.h"
+#include "../core/seccomp.h"
 
 int io_thread_init(struct io_thread *t, const char *name)
 {

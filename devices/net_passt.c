@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 #define NET_PASST_FD        3		/* where the child finds its end of the socket pair */
 #define NET_PASST_GO_FD     4		/* where it waits for the guest's network to be up */

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 #include "iov.h"
 
 #define NET_STREAM_LEN   4u			/* the length prefix */

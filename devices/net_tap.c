@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 #include "iov.h"
 
 struct net_tap {

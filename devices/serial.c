@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/bus.h"
-#include "../vmm/vm.h"
+#include "../core/bus.h"
+#include "../core/vm.h"
 
 enum {
 	UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3,

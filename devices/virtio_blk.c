@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vmm/jail.h"
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "../core/jail.h"
+#include "../core/log.h"
+#include "../core/vm.h"
 #include "iov.h"
 
 #define VBLK_SECTOR     512ULL
@@ -180,7 +180,7 @@ static int vblk_open(struct vblk *b, const char *path)
 	struct stat st;
 	uint64_t bytes = 0;
 
-	/* Opened already when jailed (vmm/jail.c). */
+	/* Opened already when jailed (core/jail.c). */
 	b->fd = jail_open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0 || fstat(b->fd, &st) < 0) {
 		int err = -errno;

@@ -10,10 +10,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
-#include "../vmm/bus.h"
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "../core/layout.h"
+#include "../core/bus.h"
+#include "../core/log.h"
+#include "../core/vm.h"
 
 #define VIRTIO_MMIO_MAGIC   0x74726976	/* "virt" */
 #define VIRTIO_MMIO_VENDOR  0x004d5648	/* "HVM" */

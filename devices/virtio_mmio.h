@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "../vmm/guest_mem.h"
+#include "../core/guest_mem.h"
 #include "io_thread.h"
 #include "virtq.h"
 

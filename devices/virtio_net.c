@@ -9,8 +9,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "../core/log.h"
+#include "../core/vm.h"
 #include "iov.h"
 
 /* Headers and config go to and from guest memory as they are: x86 is little-endian too. */

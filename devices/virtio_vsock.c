@@ -12,11 +12,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "../vmm/clock.h"
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "../core/vm.h"
 #include "iov.h"
-#include "unix_addr.h"
+#include "../core/unix_addr.h"
 
 /* Headers go to and from guest memory as they are: x86 is little-endian like virtio. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio-vsock fields are little-endian");

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 /* Ring sizes from virtio 1.2 2.7: the trailing event word exists with EVENT_IDX. */
 #define VIRTQ_DESC_BYTES(n)  (16ULL * (n))

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "../vmm/guest_mem.h"
+#include "../core/guest_mem.h"
 
 #define VIRTQ_MAX_SIZE 256	/* the largest queue devices offer; also bounds any chain */
 

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 extern char **environ;
 

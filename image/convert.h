@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "dir.h"
 #include "sha256.h"
 
 #define CONVERT_BAD (-EINVAL)
@@ -35,6 +36,8 @@ struct convert {
 
 /* Converts src into CACHE/images/<digest> and CACHE/index/<quick key>; see image.h. */
 int convert_image(const char *src, const char *cache_dir);
+
+/* ---- convert_common.c: what every convert_*.c file uses ---------------------------------- */
 
 /* Asks a running conversion to stop soon (async-signal-safe: for signal handlers). */
 void convert_stop(int sig);
@@ -59,9 +62,6 @@ void convert_progress(const struct convert *c, const char *what);
 
 /* Sets c->digest from the format and the hex digest of its canonical content; sets c->cached. */
 void convert_set_digest(struct convert *c, const char *kind, const char *hex);
-
-/* Removes name inside dirfd and everything below it, never following a symlink. */
-void convert_remove_at(int dirfd, const char *name);
 
 /* Whether rel is a plain relative path (no leading '/', no ".." part): safe below a root. */
 int convert_path_ok(const char *rel);

@@ -8,7 +8,6 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -416,7 +415,7 @@ static void clear_conflict(int pfd, const char *base, struct archive_entry *e)
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	if (S_ISDIR(st.st_mode) && !is_dir)
-		convert_remove_at(pfd, base);
+		dir_remove_at(pfd, base);
 	else if (!S_ISDIR(st.st_mode) && is_dir)
 		unlinkat(pfd, base, 0);
 }
@@ -528,20 +527,6 @@ static struct archive *writer_new(void)
 
 /* ---- whiteouts ------------------------------------------------------------------------- */
 
-static void empty_dir(int fd)
-{
-	DIR *d = fdopendir(fd);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			convert_remove_at(fd, e->d_name);
-	if (d)
-		closedir(d);
-	else
-		close(fd);
-}
-
 /*
  * `.wh.NAME` deletes NAME from the lower layers; `.wh..wh..opq` empties its directory of what
  * lower layers put there. Applied before any entry of the layer is written, so the layer's own
@@ -561,11 +546,11 @@ static void apply_whiteout(int root, const char *rel)
 		fd = *dir ? (pfd < 0 ? -1 : openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 						   O_CLOEXEC)) : dup(root);
 		if (fd >= 0)
-			empty_dir(fd);
+			dir_empty(fd);
 	} else {
 		pfd = root_dir_open(root, dir);
 		if (pfd >= 0)
-			convert_remove_at(pfd, base + strlen(WHITEOUT));
+			dir_remove_at(pfd, base + strlen(WHITEOUT));
 	}
 	if (pfd >= 0)
 		close(pfd);

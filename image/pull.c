@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
+#include "dir.h"
 #include "image.h"
 #include "sha256.h"
 #include "skopeo.h"
@@ -109,21 +109,6 @@ static int ref_record_write(const char *cache, const struct image_ref *ref, cons
 
 /* ---- work areas ---------------------------------------------------------------------- */
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;	/* best effort: go on with the rest */
-}
-
-static void remove_tree(const char *path)
-{
-	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Removes the work areas of pulls that were killed: their lock is no longer held. */
 static void sweep(const char *tmpdir)
 {
@@ -142,7 +127,7 @@ static void sweep(const char *tmpdir)
 			continue;	/* a pull in progress */
 		}
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		remove_tree(path);
+		dir_remove_at(AT_FDCWD, path);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -168,7 +153,7 @@ static int work_create(const char *cache, char *work, size_t cap)
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		remove_tree(work);
+		dir_remove_at(AT_FDCWD, work);
 		return err;
 	}
 	return fd;
@@ -363,7 +348,7 @@ static int pull_fetch(const struct image_ref *ref, const struct image_pull_opts 
 		err = -errno;
 		log_err("%s: %s", layout, strerror(errno));
 	}
-	remove_tree(work);
+	dir_remove_at(AT_FDCWD, work);
 	close(lock);
 	return err;
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 #define DOCKER "docker://"
 

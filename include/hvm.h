@@ -33,7 +33,16 @@ extern "C" {
 
 struct hvm;
 
-/* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: 1 vCPU, 128 MiB, the built-in
+/* The limits the setters check and the defaults they start from, for front ends to show or
+ * clamp to; a front end need not check them again. */
+#define HVM_CPUS_MAX            32		/* what the MP table announces */
+#define HVM_CPUS_DEFAULT        2		/* at most: 1 where the caller may use one host CPU */
+#define HVM_MEMORY_MIB_MIN      32		/* boot structures, a kernel and an initramfs */
+#define HVM_MEMORY_MIB_DEFAULT  128		/* pages are allocated when the guest touches them */
+#define HVM_MEMORY_MIB_MAX      (1024 * 1024)	/* 1 TiB */
+
+/* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: HVM_CPUS_DEFAULT vCPUs (1 where the
+ * calling process may run on one host CPU only), HVM_MEMORY_MIB_DEFAULT MiB, the built-in
  * kernel, initramfs and busybox image (found in $HVM_DATA_DIR, else in ../lib/hvm from the
  * running binary's directory when installed, else next to the binary), no network, stdio
  * not connected (/dev/null and discarded output). */
@@ -51,7 +60,8 @@ int hvm_set_kernel(struct hvm *vm, const char *path);
 int hvm_set_initrd(struct hvm *vm, const char *path);
 /* Extra words for the guest kernel command line (NULL: none). */
 int hvm_set_cmdline_extra(struct hvm *vm, const char *words);
-/* vCPUs (1..32) and guest RAM in MiB (32..1048576). -EINVAL outside the limits. */
+/* vCPUs (1..HVM_CPUS_MAX) and guest RAM in MiB (HVM_MEMORY_MIB_MIN..HVM_MEMORY_MIB_MAX).
+ * -EINVAL outside the limits. */
 int hvm_set_cpus(struct hvm *vm, unsigned cpus);
 int hvm_set_memory(struct hvm *vm, uint64_t mib);
 
@@ -148,13 +158,17 @@ enum { HVM_TEMPLATES_OFF, HVM_TEMPLATES_ON, HVM_TEMPLATES_REPEATED };
 int hvm_set_templates(struct hvm *vm, int mode);
 
 /*
- * Self-jail (root only; docs/jail.md): hvm_start confines the whole process once the image,
+ * Self-jail (docs/jail.md): hvm_start confines the whole process once the image,
  * volumes, network and kernel are ready and before the machine is built: new mount, IPC and
  * UTS namespaces, an empty read-only root but for the api socket's directory (/dev/kvm, the
  * kernel, initramfs and disks are opened before), rlimits on open files and address space,
- * no capabilities, uid and gid, no_new_privs. The process must have no other thread then and runs one VM; the
- * calling thread stays jailed. -EPERM when not root (hvm_start fails on any jail error).
+ * no capabilities, uid and gid, no_new_privs. The process must have no other thread then and
+ * runs one VM; the calling thread stays jailed (hvm_start fails on any jail error). Not root,
+ * the process first enters a user namespace of its own that maps only the caller's uid and
+ * gid, and runs as the caller: uid and gid must then be the caller's or HVM_JAIL_DEFAULT_ID
+ * (-EPERM otherwise).
  */
+#define HVM_JAIL_DEFAULT_ID 65534	/* nobody / nogroup: a root caller's jail */
 int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid);
 
 /* The guest kernel command line as configured so far (the random seed differs per boot),

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vmm/kvm.h"
+#include "../core/kvm.h"
 #include "run_check.h"
 
 #define KVM_DEVICE "/dev/kvm"

@@ -240,11 +240,6 @@ static int jail(int *sigfd)
 	sigset_t set;
 	int status, r;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "hvm-run: --jail: needs root (running as uid %u): namespaces, the "
-			"minimal root and the uid change are privileged\n", (unsigned)geteuid());
-		return EXIT_HVM_ERROR;
-	}
 	run_signal_set(&set);
 	r = hvm_jail_fork(&set, sigfd, &status);
 	if (r < 0)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../include/hvm.h"
+
 const char oci_cli_usage[] =
 	"Usage: hvm-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID [ARGS]\n"
 	"\n"
@@ -271,7 +273,7 @@ int oci_cli_parse(struct oci_cli *c, int argc, char **argv, char *err, int errca
 	int i = 1;
 
 	*c = (struct oci_cli){ .root = OCI_DEFAULT_ROOT, .bundle = ".",
-			       .jail_uid = OCI_JAIL_DEFAULT_ID, .jail_gid = OCI_JAIL_DEFAULT_ID };
+			       .jail_uid = HVM_JAIL_DEFAULT_ID, .jail_gid = HVM_JAIL_DEFAULT_ID };
 	err[0] = '\0';
 	if (parse_global(c, argc, argv, &i, err, errcap))
 		return -EINVAL;

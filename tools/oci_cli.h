@@ -4,7 +4,6 @@
 
 #define OCI_MAX_ENV 256
 #define OCI_DEFAULT_ROOT "/run/hvm-oci"
-#define OCI_JAIL_DEFAULT_ID 65534	/* nobody / nogroup */
 
 enum oci_verb {
 	OCI_NONE, OCI_CREATE, OCI_START, OCI_RUN, OCI_STATE, OCI_KILL, OCI_DELETE, OCI_EXEC,

@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../core/unix_addr.h"
 #include "oci_log.h"
 
 static int send_fd(int sock, const char *name, int fd)
@@ -27,25 +28,6 @@ static int send_fd(int sock, const char *name, int fd)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
 }
 
 void oci_console_size(int fd, unsigned *rows, unsigned *cols)
@@ -77,7 +59,7 @@ int oci_console_open(const char *socket_path, unsigned rows, unsigned cols)
 	if (!err && rows && cols)
 		ioctl(slave, TIOCSWINSZ, &(struct winsize){ .ws_row = (unsigned short)rows,
 							     .ws_col = (unsigned short)cols });
-	if (!err && (sock = connect_unix(socket_path)) < 0)
+	if (!err && (sock = unix_connect(socket_path, 0)) < 0)
 		err = sock;
 	if (!err)
 		err = send_fd(sock, name, master);

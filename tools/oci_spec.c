@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/hvm.h"
 #include "oci_settings.h"
 #include "oci_validate.h"
 
@@ -81,6 +82,21 @@ static void free_vec(char **v)
 	free(v);
 }
 
+/* A uint32 field (absent: 0), as runc reads it: anything else is refused, never wrapped. */
+static int uint32_field(const cJSON *n, const char *name, uint32_t *out, char *err, int errcap)
+{
+	*out = 0;
+	if (!n)
+		return 0;
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > UINT32_MAX ||
+	    n->valuedouble != (double)(uint32_t)n->valuedouble) {
+		snprintf(err, (size_t)errcap, "%s: must be an integer from 0 to %u", name, UINT32_MAX);
+		return -EINVAL;
+	}
+	*out = (uint32_t)n->valuedouble;
+	return 0;
+}
+
 static int process_from(const cJSON *p, struct oci_process *out, char *err, int errcap)
 {
 	const cJSON *user = cJSON_GetObjectItemCaseSensitive(p, "user");
@@ -106,16 +122,25 @@ static int process_from(const cJSON *p, struct oci_process *out, char *err, int 
 		return -EINVAL;
 	}
 	out->cwd = dup_str(cJSON_GetObjectItemCaseSensitive(p, "cwd"));
-	out->uid = cJSON_IsNumber(uid) ? (uint32_t)uid->valuedouble : 0;
-	out->gid = cJSON_IsNumber(gid) ? (uint32_t)gid->valuedouble : 0;
 	out->terminal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "terminal"));
-	if (cJSON_IsObject(size)) {
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(size, "height");
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(size, "width");
-		out->rows = cJSON_IsNumber(h) ? (unsigned)h->valuedouble : 0;
-		out->cols = cJSON_IsNumber(w) ? (unsigned)w->valuedouble : 0;
-	}
-	return 0;
+	e = uint32_field(uid, "process.user.uid", &out->uid, err, errcap);
+	if (!e)
+		e = uint32_field(gid, "process.user.gid", &out->gid, err, errcap);
+	if (!e && cJSON_IsObject(size))
+		e = uint32_field(cJSON_GetObjectItemCaseSensitive(size, "height"),
+				 "process.consoleSize.height", &out->rows, err, errcap);
+	if (!e && cJSON_IsObject(size))
+		e = uint32_field(cJSON_GetObjectItemCaseSensitive(size, "width"),
+				 "process.consoleSize.width", &out->cols, err, errcap);
+	return e;
+}
+
+/* A reason may quote the bundle's strings: it stays one line, whatever they hold. */
+static void one_line(char *err)
+{
+	for (unsigned char *c = (unsigned char *)err; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 int oci_process_parse(const char *json, struct oci_process *p, char *err, int errcap)
@@ -130,8 +155,10 @@ int oci_process_parse(const char *json, struct oci_process *p, char *err, int er
 	}
 	e = process_from(doc, p, err, errcap);
 	cJSON_Delete(doc);
-	if (e)
+	if (e) {
+		one_line(err);
 		oci_process_free(p);
+	}
 	return e;
 }
 
@@ -189,7 +216,9 @@ static unsigned cpuset_count(const char *s)
 			if (end == s || b < a)
 				return 0;
 		}
-		n += (unsigned)(b - a + 1);
+		n += b - a >= HVM_CPUS_MAX ? HVM_CPUS_MAX : (unsigned)(b - a + 1);	/* no wrap */
+		if (n > HVM_CPUS_MAX)
+			n = HVM_CPUS_MAX;
 		s = end;
 		if (*s == ',')
 			s++;
@@ -210,19 +239,22 @@ static void resources_from(const cJSON *r, struct oci_spec *s)
 	const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(cpu, "cpus");
 
 	if (cJSON_IsNumber(limit) && limit->valuedouble > 0) {
-		uint64_t mib = ((uint64_t)limit->valuedouble + (1u << 20) - 1) >> 20;
-		s->mem_mib = mib < OCI_MIN_MEM_MIB ? OCI_MIN_MEM_MIB : mib;
+		/* Converted only within range; a limit past any machine is the library's to refuse. */
+		double mib = limit->valuedouble / (1 << 20);
+		s->mem_mib = mib > (double)UINT32_MAX ? UINT32_MAX : (uint64_t)mib + (mib > (uint64_t)mib);
+		if (s->mem_mib < HVM_MEMORY_MIB_MIN)
+			s->mem_mib = HVM_MEMORY_MIB_MIN;
 	}
 	if (cJSON_IsNumber(quota) && quota->valuedouble > 0) {
 		double p = cJSON_IsNumber(period) && period->valuedouble > 0 ? period->valuedouble
 									   : 100000;
 		double n = quota->valuedouble / p;
-		s->cpus = (unsigned)n + (n > (unsigned)n);
+		s->cpus = n >= HVM_CPUS_MAX ? HVM_CPUS_MAX : (unsigned)n + (n > (unsigned)n);
 	} else if (cJSON_IsString(cpus)) {
 		s->cpus = cpuset_count(cpus->valuestring);
 	}
-	if (s->cpus > OCI_MAX_CPUS)
-		s->cpus = OCI_MAX_CPUS;
+	if (s->cpus > HVM_CPUS_MAX)
+		s->cpus = HVM_CPUS_MAX;
 }
 
 static void namespaces_from(const cJSON *a, struct oci_spec *s)
@@ -298,8 +330,10 @@ int oci_spec_parse(const char *json, const char *bundle, struct oci_spec *s, cha
 	cJSON_Delete(doc);
 	if (e == -ENOMEM)
 		snprintf(err, (size_t)errcap, "config.json: out of memory");
-	if (e)
+	if (e) {
+		one_line(err);
 		oci_spec_free(s);
+	}
 	return e;
 }
 

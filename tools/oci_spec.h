@@ -7,8 +7,6 @@
 
 #include <stdint.h>
 
-#define OCI_MIN_MEM_MIB 64	/* below this the guest kernel and agent do not fit */
-#define OCI_MAX_CPUS    32
 
 struct oci_process {
 	char **args;		/* NULL-terminated */
@@ -16,7 +14,7 @@ struct oci_process {
 	char *cwd;		/* NULL: "/" */
 	uint32_t uid, gid;
 	int terminal;
-	unsigned rows, cols;	/* consoleSize; 0 when absent */
+	uint32_t rows, cols;	/* consoleSize; 0 when absent */
 };
 
 struct oci_mount {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/unix_addr.h"
 #include "../include/hvm.h"
 #include "oci_console.h"
 #include "oci_files.h"
@@ -54,54 +55,6 @@ int oci_sock_path(const char *dir, const char *name, char *buf, size_t cap, int 
 	return 0;
 }
 
-static int unix_addr(struct sockaddr_un *a, const char *path)
-{
-	size_t len = strlen(path);
-
-	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	if (len >= sizeof(a->sun_path))
-		return -ENAMETOOLONG;
-	memcpy(a->sun_path, path, len + 1);
-	return 0;
-}
-
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un a;
-	int fd, err = unix_addr(&a, path);
-
-	if (err)
-		return err;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un a;
-	int fd, err = unix_addr(&a, path);
-
-	if (err)
-		return err;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* Reads one line (up to '\n' or EOF) from fd; timeout_ms -1 waits as long as it takes. */
 static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
 {
@@ -128,7 +81,7 @@ int oci_vm_request(const char *dir, const char *req, char *msg, size_t cap)
 	char path[256], line[1024];
 	int dirfd, fd, err = oci_sock_path(dir, OCI_CTL_SOCKET, path, sizeof(path), &dirfd);
 
-	fd = err ? err : connect_unix(path);
+	fd = err ? err : unix_connect(path, 0);
 	if (dirfd >= 0)
 		close(dirfd);
 	if (fd < 0) {
@@ -553,7 +506,7 @@ static void supervisor_main(struct sup *s, int ready_fd)
 		err = configure_vm(s);
 	if (!err)
 		err = oci_sock_path(s->dir, OCI_CTL_SOCKET, ctl, sizeof(ctl), &dirfd);
-	if (!err && (s->listen_fd = listen_unix(ctl)) < 0) {
+	if (!err && (s->listen_fd = unix_listen(ctl, 16, 0)) < 0) {
 		err = s->listen_fd;
 		oci_err("%s: %s", ctl, strerror(-err));
 	}

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../boot/mptable.h"
+#include "../include/hvm.h"
 
 const char run_flags_usage[] =
 	"Usage: hvm-run [FLAGS] --cmd 'SHELL COMMAND'\n"
@@ -62,10 +62,11 @@ const char run_flags_usage[] =
 	"  --timeout SEC        stop the VM after SEC seconds and exit 124\n"
 	"  --console            show the guest kernel log on stderr\n"
 	"  --no-seccomp         run without the syscall filters (debugging only; insecure)\n"
-	"  --jail               (root) confine hvm-run: own mount/PID/IPC/UTS namespaces, an\n"
-	"                       empty root (the VM's files are opened before), rlimits, no\n"
-	"                       capabilities, no_new_privs, the uid/gid below (docs/jail.md)\n"
-	"  --uid N, --gid N     the jail's user and group (default 65534, nobody)\n"
+	"  --jail               confine hvm-run: own mount/PID/IPC/UTS namespaces, an empty\n"
+	"                       root (the VM's files are opened before), rlimits, no\n"
+	"                       capabilities, no_new_privs, the uid/gid below; not root: in a\n"
+	"                       user namespace of your own, as you (docs/jail.md)\n"
+	"  --uid N, --gid N     the jail's user and group (root; default 65534, nobody)\n"
 	"  --cold               boot, even when a template of this configuration exists (the\n"
 	"                       first run of each configuration saves one; later runs start\n"
 	"                       from it: ~/.cache/hvm/templates, docs/snapshot.md)\n"
@@ -230,11 +231,12 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	case OPT_INITRD: f->initrd = arg; break;
 	case OPT_APPEND: f->append = arg; break;
 	case OPT_CPUS:
-		if (!(err = parse_number("cpus", arg, 1, MPTABLE_MAX_CPUS, "vCPUs", &v)))
+		if (!(err = parse_number("cpus", arg, 1, HVM_CPUS_MAX, "vCPUs", &v)))
 			f->cpus = (unsigned)v;
 		break;
 	case OPT_MEMORY:
-		err = parse_number("memory", arg, 32, 1024 * 1024, "MiB", &f->mem_mib);
+		err = parse_number("memory", arg, HVM_MEMORY_MIB_MIN, HVM_MEMORY_MIB_MAX, "MiB",
+				   &f->mem_mib);
 		break;
 	case OPT_TIMEOUT:
 		if (!(err = parse_number("timeout", arg, 1, 365 * 24 * 3600, "seconds", &v)))
@@ -334,9 +336,9 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 	int opt;
 
 	memset(f, 0, sizeof(*f));
-	f->mem_mib = RUN_DEFAULT_MEM_MIB;
+	f->mem_mib = HVM_MEMORY_MIB_DEFAULT;
 	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
-	f->uid = f->gid = RUN_JAIL_DEFAULT_ID;
+	f->uid = f->gid = HVM_JAIL_DEFAULT_ID;
 	f->tls_verify = 1;
 	optind = 1;
 	opterr = 0;	/* our own messages, naming the flag */

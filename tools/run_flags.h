@@ -7,11 +7,9 @@
 
 #include "run_net.h"
 
-#define RUN_DEFAULT_MEM_MIB     128
 #define RUN_DEFAULT_VOLUME_MIB  1024
 #define RUN_MAX_ENV             256
 #define RUN_MAX_VOLUMES         6
-#define RUN_JAIL_DEFAULT_ID     65534	/* nobody / nogroup */
 
 struct run_volume {
 	char host[PATH_MAX];		/* disk image file (created and formatted when missing) */

@@ -8,7 +8,7 @@
 #include "../image/pull.h"
 #include "../image/ref.h"
 #include "../vmm/hvm_internal.h"
-#include "../vmm/log.h"
+#include "../core/log.h"
 
 #define EXIT_HVM_ERROR 125
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fd_write.h"
+#include "../core/fd_write.h"
 
 #define HOST_HELLO PROTO_HELLO_JSON("host")
 
@@ -75,42 +75,33 @@ static void fail(struct host_session *s, const char *fmt, ...)
 
 static void on_exit_frame(struct host_session *s, const uint8_t *body, size_t len)
 {
-	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
-	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
+	int status = proto_exit_parse(body, len);
 
-	if (cJSON_IsNumber(sig) && sig->valueint > 0 && sig->valueint < 128)
-		end(s, 128 + sig->valueint, 0);
-	else if (cJSON_IsNumber(st) && st->valueint >= 0 && st->valueint <= 255)
-		end(s, st->valueint, 0);
-	else {
+	if (status >= 0)
+		end(s, status, 0);
+	else
 		fail(s, "malformed exit report");
-	}
-	cJSON_Delete(j);
 }
 
 /* The agent's process took more stdin: that much more may be sent. */
 static int on_stdin_ack(struct host_session *s, const uint8_t *body, size_t len)
 {
-	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "bytes");
-	int ok = cJSON_IsNumber(n) && n->valuedouble >= 1 && n->valuedouble <= (double)s->stdin_inflight;
+	size_t n;
 
-	if (ok)
-		s->stdin_inflight -= (size_t)n->valuedouble;
-	else
+	if (proto_ack_parse(body, len, s->stdin_inflight, &n) < 0) {
 		fail(s, "malformed stdin acknowledgement; session ended");
-	cJSON_Delete(j);
-	return ok ? 0 : -1;
+		return -1;
+	}
+	s->stdin_inflight -= n;
+	return 0;
 }
 
 static void on_error_frame(struct host_session *s, const uint8_t *body, size_t len)
 {
-	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	char msg[1024];
 
-	fail(s, "%s", cJSON_IsString(msg) ? msg->valuestring : "error (no message)");
-	cJSON_Delete(j);
+	proto_error_parse(body, len, msg, sizeof(msg));
+	fail(s, "%s", msg);
 }
 
 static int send_run(struct host_session *s)
@@ -228,14 +219,7 @@ int host_session_read(struct host_session *s)
 
 int host_session_flush(struct host_session *s)
 {
-	while (s->outlen) {
-		ssize_t n = write(s->fd, s->out, s->outlen);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		memmove(s->out, s->out + n, s->outlen - (size_t)n);
-		s->outlen -= (size_t)n;
-	}
-	return 0;
+	return proto_flush(s->fd, s->out, &s->outlen) ? -1 : 0;
 }
 
 void host_session_stdin(struct host_session *s, int fd)

@@ -1,5 +1,5 @@
 /*
- * The host side of an agent session (agent/protocol.h): sends the process spec, forwards
+ * The host side of an agent session (proto/protocol.h): sends the process spec, forwards
  * stdin, signals and window sizes, writes the process's output to the caller's fds, and
  * learns how it ended. Used by libhvm for the boot session and by hvm_exec. Prints nothing:
  * why a session ended is kept in the session for the caller to report.
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../agent/protocol.h"
+#include "../proto/protocol.h"
 
 #define HOST_OUTBUF (256 * 1024)
 #define HOST_CTL_RESERVE 4096		/* of HOST_OUTBUF, kept from stdin for SIGNAL and RESIZE */

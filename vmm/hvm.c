@@ -1,7 +1,7 @@
 /*
- * libhvm's handle: creation, the setters (which only record, checked, into vm->cfg), errors,
- * the default data files, destruction, and the process-wide settings. Starting and serving
- * a VM is hvm_run.c; hvm_exec is hvm_exec.c.
+ * libhvm's handle: creation, the setters (which only record, checked, into vm->cfg),
+ * destruction, and the process-wide settings. Starting and serving a VM is hvm_run.c; hvm_exec
+ * is hvm_exec.c; the error a call leaves and the default data files are hvm_base.c.
  */
 #include <errno.h>
 #include <sched.h>
@@ -12,15 +12,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../boot/mptable.h"
 #include "../devices/virtio_net.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
-#include "log.h"
-#include "seccomp.h"
-
-#define MAX_MEM_MIB (1024ULL * 1024)
-#define MIN_MEM_MIB 32ULL
+#include "../core/log.h"
+#include "../core/seccomp.h"
 
 /*
  * Two vCPUs unless this process may run on only one host CPU: a server's guest kernel then
@@ -32,41 +28,9 @@ static unsigned hvm_default_cpus(void)
 {
 	cpu_set_t set;
 
-	if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) < HVM_DEFAULT_CPUS)
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) < HVM_CPUS_DEFAULT)
 		return 1;
-	return HVM_DEFAULT_CPUS;
-}
-
-int hvm_fail(struct hvm *vm, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-int hvm_data_path(char *out, size_t cap, const char *name)
-{
-	const char *dir = getenv("HVM_DATA_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (dir && *dir)
-		return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : -ENAMETOOLONG;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*(slash ? slash : exe) = '\0';
-	/* Installed (make install): PREFIX/bin/hvm-run finds PREFIX/lib/hvm/NAME. */
-	if (snprintf(out, cap, "%s/../lib/hvm/%s", exe, name) < (int)cap && access(out, F_OK) == 0)
-		return 0;
-	/* Built: everything side by side in the build directory. */
-	return snprintf(out, cap, "%s/%s", exe, name) < (int)cap ? 0 : -ENAMETOOLONG;
+	return HVM_CPUS_DEFAULT;
 }
 
 HVM_API int hvm_create(struct hvm **out)
@@ -88,7 +52,7 @@ HVM_API int hvm_create(struct hvm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->started, NULL);
 	pthread_cond_init(&vm->answered, NULL);
-	vm->cfg = (struct hvm_config){ .cpus = hvm_default_cpus(), .mem_mib = HVM_DEFAULT_MEM,
+	vm->cfg = (struct hvm_config){ .cpus = hvm_default_cpus(), .mem_mib = HVM_MEMORY_MIB_DEFAULT,
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
 	vm->listen_fd = vm->ready_fd = vm->ctl_fd = vm->snap_mem_fd = -1;
 	for (int i = 0; i < HVM_MAX_VOLUMES; i++)
@@ -97,11 +61,6 @@ HVM_API int hvm_create(struct hvm **out)
 	hvm_metrics_start(&vm->metrics);
 	*out = vm;
 	return 0;
-}
-
-HVM_API const char *hvm_error(const struct hvm *vm)
-{
-	return vm ? vm->error : "no handle";
 }
 
 /* Every setter starts here: takes the lock; -EBUSY (recorded) once the VM was started. */
@@ -205,8 +164,8 @@ HVM_API int hvm_set_cpus(struct hvm *vm, unsigned cpus)
 {
 	int err = setter_lock(vm, "hvm_set_cpus");
 
-	if (!err && (cpus < 1 || cpus > MPTABLE_MAX_CPUS))
-		err = hvm_fail(vm, -EINVAL, "%u vCPUs: must be 1 to %d", cpus, MPTABLE_MAX_CPUS);
+	if (!err && (cpus < 1 || cpus > HVM_CPUS_MAX))
+		err = hvm_fail(vm, -EINVAL, "%u vCPUs: must be 1 to %d", cpus, HVM_CPUS_MAX);
 	if (!err)
 		vm->cfg.cpus = cpus;
 	return setter_unlock(vm, err);
@@ -216,9 +175,9 @@ HVM_API int hvm_set_memory(struct hvm *vm, uint64_t mib)
 {
 	int err = setter_lock(vm, "hvm_set_memory");
 
-	if (!err && (mib < MIN_MEM_MIB || mib > MAX_MEM_MIB))
-		err = hvm_fail(vm, -EINVAL, "%llu MiB of memory: must be %llu to %llu MiB",
-			       (unsigned long long)mib, MIN_MEM_MIB, MAX_MEM_MIB);
+	if (!err && (mib < HVM_MEMORY_MIB_MIN || mib > HVM_MEMORY_MIB_MAX))
+		err = hvm_fail(vm, -EINVAL, "%llu MiB of memory: must be %d to %d MiB",
+			       (unsigned long long)mib, HVM_MEMORY_MIB_MIN, HVM_MEMORY_MIB_MAX);
 	if (!err)
 		vm->cfg.mem_mib = mib;
 	return setter_unlock(vm, err);
@@ -438,9 +397,13 @@ HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 {
 	int err = setter_lock(vm, "hvm_set_jail");
 
-	if (!err && on && geteuid() != 0)
-		err = hvm_fail(vm, -EPERM, "jail: needs root (running as uid %u): namespaces, the "
-			       "minimal root and the uid change are privileged", (unsigned)geteuid());
+	/* Not root: a user namespace of the caller's own, which maps only the caller's ids. */
+	if (!err && on && geteuid() != 0 &&
+	    ((uid != geteuid() && uid != HVM_JAIL_DEFAULT_ID) ||
+	     (gid != getegid() && gid != HVM_JAIL_DEFAULT_ID)))
+		err = hvm_fail(vm, -EPERM, "jail: uid %u, gid %u: an unprivileged jail runs as its "
+			       "caller (uid %u, gid %u); only root chooses another", uid, gid,
+			       (unsigned)geteuid(), (unsigned)getegid());
 	if (!err) {
 		vm->cfg.jail = !!on;
 		vm->cfg.jail_uid = uid;

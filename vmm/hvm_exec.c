@@ -18,7 +18,8 @@
 #include "../include/hvm.h"
 #include "host_session.h"
 #include "hvm_export.h"
-#include "log.h"
+#include "../core/log.h"
+#include "../core/unix_addr.h"
 
 #define EXEC_CONNECT_TIMEOUT_MS 60000	/* the guest is slow to answer on nested hosts */
 
@@ -43,22 +44,12 @@ static int read_answer(int fd, char *line, size_t cap)
 
 static int connect_unix(const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd, err;
+	int fd = unix_connect(path, 0);
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
+	if (fd == -ENAMETOOLONG)
 		log_err("exec: %s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		err = -errno;
-		log_err("exec: %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
+	else if (fd < 0)
+		log_err("exec: %s: %s", path, strerror(-fd));
 	return fd;
 }
 

@@ -19,12 +19,10 @@
 #include "hvm_net.h"
 #include "hvm_share.h"
 #include "machine.h"
-#include "snap_file.h"
+#include "../core/snap_file.h"
 
 #define HVM_EXIT_TIMEOUT   124
 #define HVM_EXIT_ERROR     125
-#define HVM_DEFAULT_CPUS   2	/* at most; one when the host gives this process one CPU */
-#define HVM_DEFAULT_MEM    128
 #define HVM_DEFAULT_VOL    1024	/* MiB of a volume hvm creates */
 #define HVM_MAX_VOLUMES    6
 #define HVM_MAX_ENV        256
@@ -157,6 +155,14 @@ int hvm_run_prepare(struct hvm *vm);
 /* hvm_run.c: frees what hvm_run_prepare and the service thread left (after the join). */
 void hvm_run_cleanup(struct hvm *vm);
 
+/* What the VMM itself needs beside guest RAM (threads, KVM's page tables, buffers), as a
+ * host cgroup's memory limit must allow it. */
+#define HVM_VMM_OVERHEAD_MIB 32
+
+/* hvm_cgroup.c: 0, or -ENOMEM (logged, naming the limit) when guest_mib and the VMM do not
+ * fit the memory limit of this process's cgroup (v2, or v1's memory controller). */
+int hvm_cgroup_check_memory(uint64_t guest_mib);
+
 /* hvm_jail.c: jails the process around the prepared VM (kernel, disks, sockets' directory,
  * /dev/kvm) before the machine is built; 0 or -errno (logged). */
 int hvm_jail_enter(struct hvm *vm);
@@ -210,7 +216,7 @@ void hvm_wake(struct hvm *vm);
  * behind; the fd or -errno (logged). */
 int hvm_listen_unix(const char *path);
 
-/* hvm.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
+/* hvm_base.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
  * else next to the running binary (a build directory); 0 or -errno. */
 int hvm_data_path(char *out, size_t cap, const char *name);
 

@@ -1,16 +1,17 @@
 /*
- * libhvm's side of the self-jail (vmm/jail.c, docs/jail.md): hvm_jail_fork for front ends,
+ * libhvm's side of the self-jail (core/jail.c, docs/jail.md): hvm_jail_fork for front ends,
  * and the jail of a prepared VM: the paths its machine still opens once jailed.
  */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hvm_export.h"
 #include "hvm_internal.h"
-#include "jail.h"
-#include "kvm.h"
-#include "log.h"
+#include "../core/jail.h"
+#include "../core/kvm.h"
+#include "../core/log.h"
 
 HVM_API int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 {
@@ -34,7 +35,10 @@ static int socket_dir(const char *sock, char *out, size_t cap)
 int hvm_jail_enter(struct hvm *vm)
 {
 	const struct machine_config *m = &vm->mcfg;
-	struct jail_config j = { .uid = vm->cfg.jail_uid, .gid = vm->cfg.jail_gid,
+	/* Unprivileged, the caller's own ids are the only ones its user namespace maps. */
+	int own = jail_unprivileged();
+	struct jail_config j = { .uid = own ? geteuid() : vm->cfg.jail_uid,
+				 .gid = own ? getegid() : vm->cfg.jail_gid,
 				 .max_memory = (vm->cfg.mem_mib << 20) + JAIL_MEM_SLACK };
 	char dir[PATH_MAX];
 	int err = jail_add(&j, m->kvm_path ? m->kvm_path : "/dev/kvm", JAIL_DEV);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "../core/clock.h"
 #include "machine.h"
 
 #define T0_MAX_AGE_US (10 * 1000000ULL)	/* an HVM_T0_US older than this is not our exec */

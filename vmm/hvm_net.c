@@ -16,7 +16,7 @@
 
 #include "../devices/net_backend.h"
 #include "../devices/virtio_net.h"
-#include "log.h"
+#include "../core/log.h"
 
 int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode)
 {

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../agent/protocol.h"
+#include "../proto/protocol.h"
 #include "host_session.h"
 #include "hvm_internal.h"
 #include "hvm_volume.h"
-#include "kvm.h"
-#include "log.h"
+#include "../core/kvm.h"
+#include "../core/log.h"
 
 struct records {
 	char *buf;

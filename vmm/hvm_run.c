@@ -18,16 +18,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../devices/unix_addr.h"
-#include "clock.h"
+#include "../core/unix_addr.h"
+#include "../core/clock.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
 #include "hvm_request.h"
 #include "hvm_volume.h"
-#include "fd_write.h"
-#include "jail.h"
-#include "log.h"
-#include "seccomp.h"
+#include "../core/fd_write.h"
+#include "../core/jail.h"
+#include "../core/log.h"
+#include "../core/seccomp.h"
 
 enum { PF_STOP, PF_WAKE, PF_READY, PF_LISTEN, PF_CTL, PF_STDIN, PF_AGENT, PF_EXTRA };
 
@@ -168,25 +168,12 @@ static int build_config(struct hvm *vm)
 
 int hvm_listen_unix(const char *path)
 {
-	struct sockaddr_un addr;
-	struct stat st;
-	int fd, err;
+	int fd = unix_listen(path, 8, SOCK_NONBLOCK);
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
+	if (fd == -ENAMETOOLONG)
 		log_err("%s: socket path too long", path);
-		return -ENAMETOOLONG;
-	}
-	if (!unix_is_abstract(path) && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, unix_addr(&addr, path)) < 0 ||
-	    listen(fd, 8) < 0) {
-		err = -errno;
-		log_err("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
+	else if (fd < 0)
+		log_err("%s: %s", path, strerror(-fd));
 	return fd;
 }
 
@@ -279,6 +266,8 @@ int hvm_run_prepare(struct hvm *vm)
 {
 	int err = vm->cfg.restore ? hvm_restore_prepare(vm) : build_config(vm);
 
+	if (!err)	/* the machine's RAM: the configured one, or a snapshot's */
+		err = hvm_cgroup_check_memory(vm->mcfg.mem_mib);
 	if (!err && hvm_template_eligible(vm))
 		err = hvm_template_prepare(vm);
 

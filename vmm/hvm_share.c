@@ -13,11 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../devices/unix_addr.h"
+#include "../core/log.h"
+#include "../core/seccomp.h"
+#include "../core/unix_addr.h"
 #include "hvm_internal.h"
-#include "log.h"
 #include "p9_server.h"
-#include "seccomp.h"
 
 #define SHARE_FD_FLOOR 64	/* where the child moves its two descriptors before closing the rest */
 

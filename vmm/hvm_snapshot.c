@@ -14,11 +14,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../devices/unix_addr.h"
-#include "clock.h"
+#include "../core/unix_addr.h"
+#include "../core/clock.h"
 #include "hvm_export.h"
 #include "hvm_internal.h"
-#include "log.h"
+#include "../core/log.h"
 
 #define CTL_SUFFIX     ".ctl"
 #define CTL_LINE_MAX   (PATH_MAX + 32)

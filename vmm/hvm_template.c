@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "../image/sha256.h"
-#include "clock.h"
+#include "../core/clock.h"
 #include "hvm_internal.h"
+#include "../core/log.h"
 #include "hvm_volume.h"
-#include "log.h"
 
 #define TEMPLATE_FORMAT 2	/* bump when what the key covers changes */
 #define TEMPLATE_STAGE_PREFIX ".jail-"	/* a jailed run's template, for the next run to adopt */

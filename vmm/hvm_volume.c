@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "../core/log.h"
 
 #define EXT_SUPER_MAGIC_OFFSET 1080	/* superblock at 1024, s_magic at +56 */
 #define EXT_SUPER_MAGIC        0xef53

@@ -17,13 +17,16 @@
 #include "../boot/mptable.h"
 #include "../boot/zeropage.h"
 #include "../devices/i8042.h"
-#include "clock.h"
-#include "jail.h"
-#include "log.h"
-#include "snap_file.h"
-#include "vcpu.h"
+#include "../core/clock.h"
+#include "../core/jail.h"
+#include "../core/log.h"
+#include "../core/snap_file.h"
+#include "../core/vcpu.h"
+#include "../include/hvm.h"
 
-#define MACHINE_MAX_MEM_MIB (1024ULL * 1024)	/* 1 TiB */
+/* The public limits (include/hvm.h) are the ones the machine can build. */
+_Static_assert(HVM_CPUS_MAX <= MPTABLE_MAX_CPUS, "more vCPUs than the MP table announces");
+_Static_assert((uint64_t)HVM_MEMORY_MIB_MIN << 20 >= LAYOUT_MIN_RAM, "RAM below the boot minimum");
 
 struct mapped_file {
 	int fd;
@@ -113,13 +116,13 @@ static unsigned machine_virtio_count(const struct machine_config *cfg)
 
 int machine_config_check(const struct machine_config *cfg)
 {
-	if (cfg->cpus < 1 || cfg->cpus > MPTABLE_MAX_CPUS) {
-		log_err("%u vCPUs: must be 1 to %d", cfg->cpus, MPTABLE_MAX_CPUS);
+	if (cfg->cpus < 1 || cfg->cpus > HVM_CPUS_MAX) {
+		log_err("%u vCPUs: must be 1 to %d", cfg->cpus, HVM_CPUS_MAX);
 		return -EINVAL;
 	}
-	if (cfg->mem_mib < (LAYOUT_MIN_RAM >> 20) || cfg->mem_mib > MACHINE_MAX_MEM_MIB) {
-		log_err("%llu MiB of memory: must be %llu to %llu MiB", (unsigned long long)cfg->mem_mib,
-			LAYOUT_MIN_RAM >> 20, MACHINE_MAX_MEM_MIB);
+	if (cfg->mem_mib < HVM_MEMORY_MIB_MIN || cfg->mem_mib > HVM_MEMORY_MIB_MAX) {
+		log_err("%llu MiB of memory: must be %d to %d MiB", (unsigned long long)cfg->mem_mib,
+			HVM_MEMORY_MIB_MIN, HVM_MEMORY_MIB_MAX);
 		return -EINVAL;
 	}
 	if (cfg->ndisks > MACHINE_MAX_DISKS) {
@@ -257,7 +260,7 @@ static int machine_boot_setup(struct machine *m, const struct machine_config *cf
 	if (!err)
 		err = boot_mptable_write(&m->vm.mem, cfg->cpus);
 	if (!err)
-		err = vcpu_set_boot_state(&m->vm.vcpu[0], img.entry);
+		err = boot_cpu_set_state(&m->vm.vcpu[0], img.entry);
 	return err;
 }
 

@@ -8,14 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../boot/layout.h"
+#include "../core/layout.h"
 #include "../devices/boot_timer.h"
 #include "../devices/serial.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_net.h"
 #include "../devices/virtio_vsock.h"
-#include "kvm.h"
-#include "vm.h"
+#include "../core/kvm.h"
+#include "../core/vm.h"
 
 #define MACHINE_MAX_DISKS 8
 #define MACHINE_GUEST_CID 3	/* the guest's vsock address (2 is the host) */

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "clock.h"
-#include "log.h"
+#include "../core/clock.h"
+#include "../core/log.h"
 #include "machine.h"
-#include "snap_file.h"
-#include "snap_vcpu.h"
-#include "vcpu.h"
+#include "../core/snap_file.h"
+#include "../core/snap_vcpu.h"
+#include "../core/vcpu.h"
 
 #define SNAP_SERIAL_MAX 24
 

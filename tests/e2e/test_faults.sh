@@ -2,8 +2,9 @@
 # Faults: every way a run can go wrong ends with a defined exit code, a message on stderr that
 # names the cause, and nothing left behind (no process, no socket, no temp file). Guest kernel
 # panic, triple fault, hangs, agent crash, kernel and image removed mid-run, a full host disk,
-# a read-only disk image file, and SIGKILL of hvm-run during fsync'd writes (every record the
-# guest saw flushed must be there after a restart).
+# a read-only disk image file, guest RAM over the host cgroup's memory limit, and SIGKILL of
+# hvm-run during fsync'd writes (every record the guest saw flushed must be there after a
+# restart).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
 o=$WORK/o e=$WORK/e
@@ -11,7 +12,8 @@ G=$BUILD/tests/guest
 for f in agent_crash fsync_records triple_fault.elf spin.elf; do
 	[ -e "$G/$f" ] || { echo "missing $G/$f: run make test-e2e (or make $G/$f)"; exit 1; }
 done
-trap 'umount $WORK/small 2>/dev/null; rm -rf "$WORK"' EXIT	# the tmpfs, even after a failure
+# The tmpfs and the memory cgroup, even after a failure.
+trap 'umount $WORK/small 2>/dev/null; rmdir /sys/fs/cgroup/hvm-fault-$$ /sys/fs/cgroup/memory/hvm-fault-$$ 2>/dev/null; rm -rf "$WORK"' EXIT
 calibrate
 section=$(date +%s)
 
@@ -148,6 +150,31 @@ if [ "$(id -u)" = 0 ]; then
 	umount $mnt
 else
 	echo "# disk full and read-only file tests skipped: they mount a small tmpfs (need root)"
+fi
+
+# ---- a host cgroup memory limit below guest RAM: refused at start, never an OOM kill later --
+# cg_new LIMIT: a memory cgroup (v2, else v1's controller) limited to LIMIT bytes; echoes it.
+cg_new() {
+	local cg
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		cg=/sys/fs/cgroup/hvm-fault-$$; mkdir $cg && echo "$1" >$cg/memory.max
+	else
+		cg=/sys/fs/cgroup/memory/hvm-fault-$$; mkdir $cg && echo "$1" >$cg/memory.limit_in_bytes
+	fi && echo $cg
+}
+if [ "$(id -u)" = 0 ] && cg=$(cg_new $((160 << 20))); then
+	timeout "$VM_TIMEOUT" sh -c "echo \$\$ >$cg/cgroup.procs && exec \"\$@\"" sh "$HVM" -e FAULT_TEST=$WORK --memory 256 \
+		--cmd true >$o 2>$e </dev/null; RC=$?
+	expect_rc "guest RAM over the cgroup's memory limit: exits 125" 125
+	err_once "guest RAM over the cgroup's memory limit: the error names the limit" "cgroup allows 160 MiB ($cg/memory."
+	timeout "$VM_TIMEOUT" sh -c "echo \$\$ >$cg/cgroup.procs && exec \"\$@\"" sh "$HVM" -e FAULT_TEST=$WORK --memory 96 \
+		--cmd 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=40 2>/dev/null && echo within' >$o 2>$e </dev/null; RC=$?
+	expect_rc "guest RAM within the cgroup's memory limit: exits 0" 0
+	expect_out "guest RAM within the limit: the guest used it" within
+	rmdir $cg
+	clean "memory limit"
+else
+	echo "# memory limit tests skipped: they make a cgroup (need root and a memory controller)"
 fi
 
 # ---- SIGKILL of hvm-run during fsync'd writes; a restart finds every flushed record -------

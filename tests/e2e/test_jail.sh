@@ -3,7 +3,8 @@
 # VM process has the jail's uid/gid, no capabilities, no_new_privs, seccomp, its own mount,
 # PID, IPC and UTS namespaces, a root with only its api socket's directory, and rlimits; user networking with
 # a published port, the api socket and hvm-run exec still work; signals and exit statuses come back unchanged;
-# killing hvm-run leaves no VM behind; without root --jail is refused; hvm-oci jails its
+# killing hvm-run leaves no VM behind; without root --jail runs in a user namespace of the
+# caller's own, as the caller, confined the same; hvm-oci jails its
 # containers by default and not with --no-jail.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
@@ -16,16 +17,84 @@ field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 status_of() { $R state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null; }
 
 if [ "$(id -u)" != 0 ]; then
-	echo "# not root: only the refusal is checked"
-	vm $o $e --jail --cmd true; expect_rc "--jail without root exits 125" 125
-	expect_err_has "--jail without root names the cause" "needs root"
+	echo "# not root: only a jailed run as this user is checked"
+	vm $o $e --jail --cmd 'echo jailed'; expect_rc "--jail without root exits 0" 0
+	expect_out "--jail without root: the guest's output" jailed
 	finish; exit
 fi
 
-# Refusals first: they need no boot.
-timeout 60 setpriv --reuid 65534 --regid 65534 --clear-groups "$HVM" --jail --cmd true >$o 2>$e </dev/null; RC=$?
-expect_rc "--jail as uid 65534 exits 125" 125
-expect_err_has "--jail without root names the cause" "\-\-jail: needs root (running as uid 65534)"
+# jailed_checks HOW PID ID API: the jailed VM process PID seen from outside through /proc: ids
+# ID, no capabilities, no_new_privs, seccomp, own namespaces, a root holding only the api
+# socket's directory API (so no host file it was not handed), and rlimits.
+jailed_checks() {
+	local how=$1 c=$2 id=$3 api=$4 n=0 bad_t=0 mine its allowed="" p=. extra
+	[ "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' /proc/$c/status)" = "$id$id$id$id" ] &&
+		ok "$how: Uid: $id (real, effective, saved, fs)" || bad "$how: Uid: $id" "$(grep Uid: /proc/$c/status)"
+	[ "$(awk '$1 == "Gid:" { print $2 $3 $4 $5 }' /proc/$c/status)" = "$id$id$id$id" ] &&
+		ok "$how: Gid: $id" || bad "$how: Gid: $id" "$(grep Gid: /proc/$c/status)"
+	for k in CapEff CapPrm CapInh CapBnd CapAmb; do
+		[ "$(field $c $k)" = 0000000000000000 ] && ok "$how: $k 0" || bad "$how: $k 0" "$(field $c $k)"
+	done
+	[ "$(field $c NoNewPrivs)" = 1 ] && ok "$how: NoNewPrivs 1" || bad "$how: NoNewPrivs 1" "$(field $c NoNewPrivs)"
+	for s in /proc/$c/task/*/status; do n=$((n + 1)); grep -q '^Seccomp:[[:space:]]*2' $s || bad_t=$((bad_t + 1)); done
+	[ $n -ge 3 ] && [ $bad_t -eq 0 ] && ok "$how: Seccomp 2 on every thread ($n)" || bad "$how: Seccomp 2 on every thread" "$bad_t of $n"
+	[ "$(awk '$1 == "NSpid:" { print $3 }' /proc/$c/status)" = 1 ] && ok "$how: PID 1 of its PID namespace" ||
+		bad "$how: PID 1 of its PID namespace" "$(grep NSpid: /proc/$c/status)"
+	for ns in mnt pid ipc uts; do
+		mine=$(readlink /proc/$$/ns/$ns) its=$(readlink /proc/$c/ns/$ns)
+		[ -n "$its" ] && [ "$mine" != "$its" ] && ok "$how: own $ns namespace ($its)" || bad "$how: own $ns namespace" "$its = $mine"
+	done
+	[ "$(readlink /proc/$c/ns/net)" = "$(readlink /proc/$$/ns/net)" ] && ok "$how: the host's network namespace (passt, -p)" ||
+		bad "$how: the host's network namespace"
+	# Its root: the api socket's directory (at its own path), nothing else.
+	(cd /proc/$c/root && find . -mindepth 1 | sort) >$WORK/root 2>&1
+	echo "# its root: $(tr '\n' ' ' <$WORK/root)"
+	for comp in $(echo "${api#/}" | tr / ' '); do p=$p/$comp; allowed="$allowed $p"; done
+	extra=$(while read -r p; do
+		case " $allowed " in *" $p "*) continue ;; esac
+		case "$p" in ./"${api#/}"/*) continue ;; esac
+		echo "$p"
+	done <$WORK/root)
+	[ -z "$extra" ] && ok "$how: its root holds only the api socket's directory" || bad "$how: its root is minimal" "$extra"
+	! [ -e /proc/$c/root/dev/kvm ] && ! [ -e /proc/$c/root/proc/self ] && ! [ -e /proc/$c/root/etc ] &&
+		ok "$how: no /dev, /proc or /etc in its root (/dev/kvm and the files are fds opened before)" || bad "$how: no /dev, /proc, /etc"
+	[ -S $api/sock ] && [ "$(stat -c %u /proc/$c/root$api/sock)" = "$id" ] &&
+		ok "$how: the api socket is made by the jailed VMM" || bad "$how: the api socket is made by the jailed VMM" "$(ls -ln $api)"
+	grep -E '^Max (open files|address space|core file size)' /proc/$c/limits | sed 's/^/# /'
+	[ "$(awk '/^Max open files/ { print $4 $5 }' /proc/$c/limits)" = 10241024 ] && ok "$how: rlimit: 1024 open files" ||
+		bad "$how: rlimit: open files" "$(grep 'open files' /proc/$c/limits)"
+	[ "$(awk '/^Max address space/ { print $4 }' /proc/$c/limits)" != unlimited ] && ok "$how: rlimit: address space bounded" ||
+		bad "$how: rlimit: address space bounded"
+	[ "$(awk '/^Max core file size/ { print $5 }' /proc/$c/limits)" = 0 ] && ok "$how: rlimit: no core dumps" ||
+		bad "$how: rlimit: no core dumps"
+}
+
+# Not root: a user namespace of the caller's own that maps only its ids; the VM runs as the
+# caller (here uid 65534 in group kvm, as Debian's udev rule lets /dev/kvm be used), the same
+# confinement otherwise; another --uid is refused.
+UW=$WORK/unpriv; mkdir -p $UW/api && chown -R 65534:65534 $UW && chmod o+x $WORK
+as_65534="setpriv --reuid 65534 --regid 65534 --groups $(getent group kvm | cut -d: -f3) env HOME=$UW XDG_CACHE_HOME=$UW/cache"
+timeout "$VM_TIMEOUT" $as_65534 "$HVM" --jail --uid 1000 --cmd true >$o 2>$e </dev/null; RC=$?
+expect_rc "unprivileged: --jail --uid 1000 exits 125" 125
+expect_err_has "unprivileged: another uid is refused, naming the cause" "an unprivileged jail runs as its caller (uid 65534"
+$as_65534 "$HVM" --jail --api-socket $UW/api/sock --cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
+upid=$!
+if wait_for $o up; then ok "unprivileged: the jailed guest prints its output"; else bad "unprivileged: the jailed guest prints its output" "$(tail -3 $e)"; fi
+c=$(vm_pid $upid)
+if [ -n "$c" ] && [ -d /proc/$c ]; then
+	mine=$(readlink /proc/$$/ns/user) its=$(readlink /proc/$c/ns/user)
+	[ -n "$its" ] && [ "$mine" != "$its" ] && ok "unprivileged: own user namespace ($its)" || bad "unprivileged: own user namespace" "$its"
+	[ "$(tr -s ' \n' ' ' </proc/$c/uid_map)" = " 65534 65534 1 " ] && [ "$(tr -s ' \n' ' ' </proc/$c/gid_map)" = " 65534 65534 1 " ] &&
+		ok "unprivileged: it maps only the caller's uid and gid" || bad "unprivileged: maps only the caller's ids" "$(cat /proc/$c/uid_map /proc/$c/gid_map)"
+	jailed_checks unprivileged "$c" 65534 $UW/api
+	timeout "$VM_TIMEOUT" "$HVM" exec --api-socket $UW/api/sock --cmd 'echo exec-ok; exit 6' >$WORK/xo 2>$WORK/xe </dev/null; RC=$?
+	[ $RC = 6 ] && [ "$(cat $WORK/xo)" = exec-ok ] && ok "unprivileged: hvm-run exec through its api socket (exit 6)" ||
+		bad "unprivileged: hvm-run exec through its api socket" "exit $RC: $(cat $WORK/xo $WORK/xe | head -3)"
+else
+	bad "unprivileged: found the VM process under hvm-run" "$(cat $e | head -3)"
+fi
+kill -TERM $upid; wait $upid; RC=$?
+expect_rc "unprivileged: SIGTERM to hvm-run reaches the command once: 143" 143
 vm $o $e --uid 65534 --cmd true; expect_rc "--uid without --jail exits 125" 125
 
 # One jailed VM for the checks from outside: the api socket in a directory of the jail's uid,
@@ -42,48 +111,8 @@ if wait_for $o up; then ok "the jailed guest prints its output"; else bad "the j
 c=$(vm_pid $pid)
 if [ -n "$c" ] && [ -d /proc/$c ]; then
 	echo "# hvm-run $pid (outside, uid $(field $pid Uid)), VM process $c"
-	[ "$(field $c Uid)" = 65534 ] && [ "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' /proc/$c/status)" = 65534655346553465534 ] &&
-		ok "Uid: 65534 (real, effective, saved, fs)" || bad "Uid: 65534" "$(grep Uid: /proc/$c/status)"
-	[ "$(awk '$1 == "Gid:" { print $2 $3 $4 $5 }' /proc/$c/status)" = 65534655346553465534 ] &&
-		ok "Gid: 65534" || bad "Gid: 65534" "$(grep Gid: /proc/$c/status)"
 	[ -z "$(field $c Groups)" ] && ok "no supplementary groups" || bad "no supplementary groups" "$(grep Groups: /proc/$c/status)"
-	for k in CapEff CapPrm CapInh CapBnd CapAmb; do
-		[ "$(field $c $k)" = 0000000000000000 ] && ok "$k 0" || bad "$k 0" "$(field $c $k)"
-	done
-	[ "$(field $c NoNewPrivs)" = 1 ] && ok "NoNewPrivs 1" || bad "NoNewPrivs 1" "$(field $c NoNewPrivs)"
-	n=0 bad_t=0
-	for s in /proc/$c/task/*/status; do n=$((n + 1)); grep -q '^Seccomp:[[:space:]]*2' $s || bad_t=$((bad_t + 1)); done
-	[ $n -ge 3 ] && [ $bad_t -eq 0 ] && ok "Seccomp 2 on every thread ($n)" || bad "Seccomp 2 on every thread" "$bad_t of $n"
-	[ "$(awk '$1 == "NSpid:" { print $3 }' /proc/$c/status)" = 1 ] && ok "PID 1 of its PID namespace" ||
-		bad "PID 1 of its PID namespace" "$(grep NSpid: /proc/$c/status)"
-	for ns in mnt pid ipc uts; do
-		mine=$(readlink /proc/$$/ns/$ns) its=$(readlink /proc/$c/ns/$ns)
-		[ -n "$its" ] && [ "$mine" != "$its" ] && ok "own $ns namespace ($its)" || bad "own $ns namespace" "$its = $mine"
-	done
-	[ "$(readlink /proc/$c/ns/net)" = "$(readlink /proc/$$/ns/net)" ] && ok "the host's network namespace (passt, -p)" ||
-		bad "the host's network namespace"
-	# Its root: the api socket's directory (at its own path), nothing else.
-	(cd /proc/$c/root && find . -mindepth 1 | sort) >$WORK/root 2>&1
-	echo "# its root: $(tr '\n' ' ' <$WORK/root)"
-	allowed="" p=.
-	for comp in $(echo "${WORK#/}/api" | tr / ' '); do p=$p/$comp; allowed="$allowed $p"; done
-	extra=$(while read -r p; do
-		case " $allowed " in *" $p "*) continue ;; esac
-		case "$p" in ./"${WORK#/}"/api/*) continue ;; esac
-		echo "$p"
-	done <$WORK/root)
-	[ -z "$extra" ] && ok "its root holds only the api socket's directory" || bad "its root is minimal" "$extra"
-	! [ -e /proc/$c/root/dev/kvm ] && ! [ -e /proc/$c/root/proc/self ] && ! [ -e /proc/$c/root/etc ] &&
-		ok "no /dev, /proc or /etc in its root (/dev/kvm and the files are fds opened before)" || bad "no /dev, /proc, /etc"
-	[ -S $WORK/api/sock ] && [ "$(stat -c %u /proc/$c/root$WORK/api/sock)" = 65534 ] &&
-		ok "the api socket is made by the jailed VMM" || bad "the api socket is made by the jailed VMM" "$(ls -ln $WORK/api)"
-	grep -E '^Max (open files|address space|core file size)' /proc/$c/limits | sed 's/^/# /'
-	[ "$(awk '/^Max open files/ { print $4 $5 }' /proc/$c/limits)" = 10241024 ] && ok "rlimit: 1024 open files" ||
-		bad "rlimit: open files" "$(grep 'open files' /proc/$c/limits)"
-	[ "$(awk '/^Max address space/ { print $4 }' /proc/$c/limits)" != unlimited ] && ok "rlimit: address space bounded" ||
-		bad "rlimit: address space bounded"
-	[ "$(awk '/^Max core file size/ { print $5 }' /proc/$c/limits)" = 0 ] && ok "rlimit: no core dumps" ||
-		bad "rlimit: no core dumps"
+	jailed_checks root "$c" 65534 $WORK/api
 	timeout "$VM_TIMEOUT" "$HVM" exec --api-socket $WORK/api/sock --cmd \
 		'busybox wget -q -O - http://$(busybox ip route | busybox awk "/default/{print \$3}"):'$HPORT'/hostfile; exit 5' \
 		>$WORK/xo 2>$WORK/xe </dev/null; RC=$?

@@ -9,7 +9,7 @@
 
 #include "../../boot/image.h"
 #include "../../boot/zeropage.h"
-#include "../../vmm/log.h"
+#include "../../core/log.h"
 
 #define RAM (4u << 20)
 

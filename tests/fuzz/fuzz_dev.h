@@ -23,9 +23,9 @@
 #include <string.h>
 
 #include "../../devices/virtio_mmio.h"
-#include "../../vmm/log.h"
-#include "../../vmm/seccomp.h"
-#include "../../vmm/vm.h"
+#include "../../core/log.h"
+#include "../../core/seccomp.h"
+#include "../../core/vm.h"
 
 #define FUZZ_RAM      0x2000u
 #define FUZZ_QSIZE    16u

@@ -20,7 +20,7 @@ static char fuzz_base[64], fuzz_cache[96], fuzz_work[96];
 
 static void fuzz_image_cleanup(void)
 {
-	convert_remove_at(AT_FDCWD, fuzz_base);
+	dir_remove_at(AT_FDCWD, fuzz_base);
 }
 
 /* Once: BASE/cache (stays empty: nothing is ever cached) and BASE/work. */
@@ -29,7 +29,7 @@ static inline void fuzz_image_init(void)
 	snprintf(fuzz_base, sizeof(fuzz_base), "/tmp/hvm-fuzz-image-%d", (int)getpid());
 	snprintf(fuzz_cache, sizeof(fuzz_cache), "%s/cache", fuzz_base);
 	snprintf(fuzz_work, sizeof(fuzz_work), "%s/work", fuzz_base);
-	convert_remove_at(AT_FDCWD, fuzz_base);
+	dir_remove_at(AT_FDCWD, fuzz_base);
 	if (mkdir(fuzz_base, 0700) < 0 || mkdir(fuzz_cache, 0700) < 0)
 		abort();
 	atexit(fuzz_image_cleanup);
@@ -53,7 +53,7 @@ static inline void fuzz_image_finish(struct convert *c)
 
 	free(c->config);
 	c->config = NULL;
-	convert_remove_at(AT_FDCWD, fuzz_work);
+	dir_remove_at(AT_FDCWD, fuzz_work);
 	while (d && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "cache")) {
 			fprintf(stderr, "fuzz: %s/%s written outside the work directory\n", fuzz_base,

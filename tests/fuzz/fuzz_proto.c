@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/protocol.h"
+#include "../../proto/protocol.h"
 
 #define MAX_FRAMES 4096
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../../devices/virtq.h"
-#include "../../vmm/log.h"
+#include "../../core/log.h"
 
 #define RAM   0x4000u
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-#include "../../agent/protocol.h"
+#include "../../proto/protocol.h"
 
 #define WAIT_MS 60000	/* guest kernel code is slow on nested hosts */
 

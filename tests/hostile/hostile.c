@@ -34,14 +34,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../boot/layout.h"
+#include "../../core/layout.h"
 #include "../../devices/serial.h"
 #include "../../devices/virtio_blk.h"
 #include "../../devices/virtio_net.h"
 #include "../../devices/virtio_vsock.h"
-#include "../../vmm/clock.h"
-#include "../../vmm/log.h"
-#include "../../vmm/vm.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
+#include "../../core/vm.h"
 
 #define RAM        (8ULL << 20)
 #define GUARD      (16ULL << 20)	/* PROT_NONE on each side of RAM */

@@ -37,9 +37,9 @@
 #include "../../devices/virtio_mmio.h"
 #include "../../devices/virtio_net.h"
 #include "../../devices/virtio_vsock.h"
-#include "../../vmm/clock.h"
-#include "../../vmm/log.h"
-#include "../../vmm/vm.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
+#include "../../core/vm.h"
 
 
 #define H_PAGE        4096ULL

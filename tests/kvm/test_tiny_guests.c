@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include "../../boot/cpu.h"
-#include "../../boot/layout.h"
+#include "../../core/layout.h"
 #include "../../devices/boot_timer.h"
 #include "../../devices/i8042.h"
 #include "../../devices/serial.h"
-#include "../../vmm/vcpu.h"
-#include "../../vmm/vm.h"
+#include "../../core/vcpu.h"
+#include "../../core/vm.h"
 #include "../harness.h"
 
 #define CODE_GPA 0x100000
@@ -49,7 +49,7 @@ static int guest_create(struct vm *vm, const uint8_t *code, size_t len, unsigned
 		err = boot_cpu_tables_write(&vm->mem);
 	if (!err) {
 		memcpy(guest_ptr(&vm->mem, CODE_GPA, len), code, len);
-		err = vcpu_set_boot_state(&vm->vcpu[0], CODE_GPA);
+		err = boot_cpu_set_state(&vm->vcpu[0], CODE_GPA);
 	}
 	return err;
 }

@@ -2,7 +2,7 @@
 #include <errno.h>
 
 #include "../../boot/cmdline.h"
-#include "../../boot/layout.h"
+#include "../../core/layout.h"
 #include "../harness.h"
 
 static int has_word(const char *cl, const char *word)

@@ -2,7 +2,7 @@
 #include <asm/kvm_para.h>
 #include <stdlib.h>
 
-#include "../../vmm/vcpu.h"
+#include "../../core/vcpu.h"
 #include "../harness.h"
 
 #define ALL_KVM_FEATURES 0x0003ffffu	/* bits 0-17, what a recent KVM may offer */

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../../boot/image.h"
-#include "../../boot/layout.h"
+#include "../../core/layout.h"
 #include "../harness.h"
 
 #define RAM_END (128ULL << 20)

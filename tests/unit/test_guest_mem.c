@@ -1,8 +1,8 @@
 /* guest_ptr: the single checked accessor for guest addresses. */
 #include <stdlib.h>
 
-#include "../../boot/layout.h"
-#include "../../vmm/guest_mem.h"
+#include "../../core/layout.h"
+#include "../../core/guest_mem.h"
 #include "../harness.h"
 
 static void small_ram(void)

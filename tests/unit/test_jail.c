@@ -1,9 +1,9 @@
 /*
- * The self-jail without a guest (vmm/jail.c): path folding, jail_open's hand-over, and, as
+ * The self-jail without a guest (core/jail.c): path folding, jail_open's hand-over, and, as
  * root, jail_enter and jail_fork in forked children: the uid/gid, capabilities, no_new_privs,
  * rlimits, the minimal root, symlinks refused, threads refused, PID 1 of a new namespace,
- * signals forwarded once as records and the exit status returned; hvm_set_jail refused
- * without root.
+ * signals forwarded once as records and the exit status returned; as a user, the same in
+ * a user namespace of its own, and hvm_set_jail refusing any ids but the caller's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +23,8 @@
 
 #include "../harness.h"
 #include "../../include/hvm.h"
-#include "../../vmm/jail.h"
-#include "../../vmm/sanitize.h"
+#include "../../core/jail.h"
+#include "../../core/sanitize.h"
 
 static char dir[64], file[128], link_path[128], sockdir[128];
 
@@ -126,7 +126,7 @@ static int jailed(void)
 	CHECK(caps_all_zero());
 	CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_max == JAIL_MAX_FILES);
 	CHECK(getrlimit(RLIMIT_CORE, &r) == 0 && r.rlim_max == 0);
-#ifndef HVM_ASAN	/* a SANITIZE=1 build sets no RLIMIT_AS (vmm/jail.c) */
+#ifndef HVM_ASAN	/* a SANITIZE=1 build sets no RLIMIT_AS (core/jail.c) */
 	CHECK(getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_max == 1ULL << 32);
 #endif
 	/* The root holds the bound directory (under /tmp), nothing else, and is read-only. */
@@ -142,6 +142,35 @@ static int jailed(void)
 	snprintf(path, sizeof(path), "%s/made-in-jail", sockdir);
 	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);	/* the directory is writable */
 	CHECK(fd >= 0);
+	return 0;
+}
+
+/* As a user: a user namespace mapping only the caller's ids, then the same confinement. */
+static int jailed_unprivileged(void)
+{
+	struct jail_config c = { .uid = 1234, .gid = 1234 };
+	struct rlimit r;
+	DIR *d;
+	int n = 0;
+
+	if (geteuid() == 0 && (setresgid(1234, 1234, 1234) < 0 || setresuid(1234, 1234, 1234) < 0))
+		return 100;
+	prctl(PR_SET_DUMPABLE, 1);	/* as a user's own process is: it owns its /proc files */
+	CHECK_EQ(jail_unprivileged(), 1);
+	CHECK_EQ(jail_enter(&c), 0);
+	CHECK_EQ(getuid(), 1234);
+	CHECK_EQ(getgid(), 1234);
+	CHECK_EQ(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
+	CHECK(caps_all_zero());
+	CHECK(getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_max == JAIL_MAX_FILES);
+	CHECK(access("/proc/self", F_OK) < 0);
+	d = opendir("/");
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	CHECK(d != NULL && n == 0);			/* an empty root */
+	CHECK(access(file, F_OK) < 0);		/* a host file we were not handed */
 	return 0;
 }
 
@@ -175,10 +204,9 @@ static void test_enter(void)
 	char path[160];
 	struct stat st;
 
+	CHECK_EQ(in_child(jailed_unprivileged), 0);
 	if (geteuid() != 0) {
-		struct jail_config c = config();
-		CHECK_EQ(jail_enter(&c), -EPERM);
-		fprintf(stderr, "test_jail: not root: jail_enter and jail_fork not exercised\n");
+		fprintf(stderr, "test_jail: not root: jail_enter as root and jail_fork not exercised\n");
 		return;
 	}
 	CHECK_EQ(in_child(jailed), 0);
@@ -188,17 +216,21 @@ static void test_enter(void)
 	CHECK_EQ(in_child(threads_refused), 0);
 }
 
-/* hvm_set_jail as a user: -EPERM, and hvm_error names the cause; turning it off works. */
+/* hvm_set_jail as a user: as the caller or with the default ids, yes; as anyone else, -EPERM
+ * and hvm_error names the cause; turning it off works. */
 static int api_not_root(void)
 {
 	struct hvm *vm;
 
-	if (geteuid() == 0 && (setresgid(65534, 65534, 65534) < 0 ||
-			       setresuid(65534, 65534, 65534) < 0))
+	if (geteuid() == 0 && (setresgid(1234, 1234, 1234) < 0 || setresuid(1234, 1234, 1234) < 0))
 		return 100;
 	CHECK_EQ(hvm_create(&vm), 0);
-	CHECK_EQ(hvm_set_jail(vm, 1, 65534, 65534), -EPERM);
-	CHECK(strstr(hvm_error(vm), "jail: needs root (running as uid 65534)") != NULL);
+	CHECK_EQ(hvm_set_jail(vm, 1, 65534, 65534), 0);		/* the default: runs as the caller */
+	CHECK_EQ(hvm_set_jail(vm, 1, 1234, 1234), 0);
+	CHECK_EQ(hvm_set_jail(vm, 1, 1000, 1234), -EPERM);
+	CHECK(strstr(hvm_error(vm), "jail: uid 1000, gid 1234: an unprivileged jail runs as its "
+		     "caller (uid 1234, gid 1234)") != NULL);
+	CHECK_EQ(hvm_set_jail(vm, 1, 1234, 0), -EPERM);
 	CHECK_EQ(hvm_set_jail(vm, 0, 0, 0), 0);
 	hvm_destroy(vm);
 	return 0;

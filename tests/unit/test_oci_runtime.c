@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../../agent/hook.h"
+#include "../../include/hvm.h"
 #include "../../tools/oci_cli.h"
 #include "../../tools/oci_files.h"
 #include "../../tools/oci_spec.h"
@@ -57,8 +58,8 @@ static void cli_jail_flags(void)
 
 	CHECK_EQ(parse(&c, ARGV("create", "c1"), err), 0);
 	CHECK_EQ(c.no_jail, 0);
-	CHECK_EQ(c.jail_uid, OCI_JAIL_DEFAULT_ID);
-	CHECK_EQ(c.jail_gid, OCI_JAIL_DEFAULT_ID);
+	CHECK_EQ(c.jail_uid, HVM_JAIL_DEFAULT_ID);
+	CHECK_EQ(c.jail_gid, HVM_JAIL_DEFAULT_ID);
 	CHECK_EQ(parse(&c, ARGV("--no-jail", "--uid=1000", "--gid", "100", "create", "c1"), err), 0);
 	CHECK_EQ(c.no_jail, 1);
 	CHECK_EQ(c.jail_uid, 1000);
@@ -172,8 +173,20 @@ static void spec_limits_and_errors(void)
 				"\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576},"
 				"\"cpu\":{\"cpus\":\"0-3,6\"}}}}", "/b", &s, err, sizeof(err)), 0);
 	CHECK_STR(s.root, "/abs");
-	CHECK_EQ(s.mem_mib, OCI_MIN_MEM_MIB);
+	CHECK_EQ(s.mem_mib, HVM_MEMORY_MIB_MIN);
 	CHECK_EQ(s.cpus, 5);
+	oci_spec_free(&s);
+	/* limits past any machine: clamped in range (the library refuses the memory by name) */
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"true\"]},\"root\":{\"path\":\"/abs\"},"
+				"\"linux\":{\"resources\":{\"memory\":{\"limit\":1e30},"
+				"\"cpu\":{\"cpus\":\"0-4294967295\"}}}}", "/b", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.mem_mib, UINT32_MAX);
+	CHECK_EQ(s.cpus, HVM_CPUS_MAX);
+	oci_spec_free(&s);
+	CHECK_EQ(oci_spec_parse("{\"process\":{\"args\":[\"true\"]},\"root\":{\"path\":\"/abs\"},"
+				"\"linux\":{\"resources\":{\"cpu\":{\"quota\":1e30,\"period\":1}}}}",
+				"/b", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.cpus, HVM_CPUS_MAX);
 	CHECK(s.netns == NULL);
 	CHECK_STR(s.annotations, "{}");
 	CHECK_STR(s.process.cwd == NULL ? "none" : s.process.cwd, "none");
@@ -243,6 +256,17 @@ static void spec_validation(void)
 		       "\"hostID\":1000,\"size\":1}]}"),
 		  "linux.uidMappings: mappings need a user namespace in linux.namespaces" },
 		{ WITH("\"process\":{\"cwd\":\"/\"}"), "process.args: must not be empty" },
+		/* numbers runc reads as uint32 are refused out of range, never wrapped */
+		{ PROC("\"user\":{\"uid\":-1}"),
+		  "process.user.uid: must be an integer from 0 to 4294967295" },
+		{ PROC("\"user\":{\"uid\":0,\"gid\":4294967296}"),
+		  "process.user.gid: must be an integer from 0 to 4294967295" },
+		{ PROC("\"consoleSize\":{\"height\":2.5,\"width\":80}"),
+		  "process.consoleSize.height: must be an integer from 0 to 4294967295" },
+		/* a quoted string stays on one line */
+		{ PROC("\"user\":{}},\"mounts\":[{\"destination\":\"/t\",\"type\":\"tmpfs\","
+		       "\"options\":[\"a\\nb\"]}]"),
+		  "mounts[0].options: invalid mount option a?b for /t" },
 		{ "{\"process\":{\"args\":[\"x\"]}}", "root.path: missing in config.json" },
 	};
 	struct oci_spec s;

@@ -1,6 +1,7 @@
 /* hvm-run flag parsing: commands, values, and every bad input rejected with a message. */
 #include <errno.h>
 
+#include "../../include/hvm.h"
 #include "../../tools/run_flags.h"
 #include "../harness.h"
 
@@ -40,7 +41,7 @@ static void argv_after_dashes(void)
 	CHECK(f.args[3] == NULL);
 	CHECK_EQ(f.timeout_s, 9);
 	CHECK_EQ(f.cpus, 0);		/* not given: libhvm's default */
-	CHECK_EQ(f.mem_mib, RUN_DEFAULT_MEM_MIB);
+	CHECK_EQ(f.mem_mib, HVM_MEMORY_MIB_DEFAULT);
 }
 
 static void defaults_and_switches(void)

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "../../vmm/seccomp.h"
+#include "../../core/sanitize.h"
+#include "../../core/seccomp.h"
 
 /* What the child does once filtered: 0 when the allowed calls behaved, then the forbidden one. */
 typedef int child_fn(void);
@@ -297,8 +298,12 @@ static void vcpu_forbidden_open_names_the_path(void)
 	struct child c;
 
 	run_child(SECCOMP_VCPU, 125, vcpu_open_child, &c);
+#ifdef HVM_ASAN	/* a SANITIZE=1 build allows every open, for the reports' symbolizer */
+	check_exit(&c, 92, "");
+#else
 	check_exit(&c, 125, "hvm: error: seccomp: forbidden syscall openat (257) in a vCPU thread "
 		   "(path /hvm-seccomp-test); exiting with status 125\n");
+#endif
 }
 
 static void io_unix_socket_only(void)

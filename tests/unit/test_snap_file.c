@@ -1,5 +1,5 @@
 /*
- * The snapshot files (vmm/snap_file.c) without KVM: what is written reads back byte for byte,
+ * The snapshot files (core/snap_file.c) without KVM: what is written reads back byte for byte,
  * the memory file is sparse and both are 0600, and every damaged or mismatched snapshot is
  * refused with the file and the cause named, never read as whole.
  */
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "../../vmm/log.h"
-#include "../../vmm/snap_file.h"
+#include "../../core/log.h"
+#include "../../core/snap_file.h"
 
 #define RAM (4u << 20)
 

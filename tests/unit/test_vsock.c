@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "../../devices/virtio_vsock.h"
-#include "../../vmm/clock.h"
-#include "../../vmm/log.h"
-#include "../../vmm/vm.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
+#include "../../core/vm.h"
 #include "../harness.h"
 
 #define RAM        (4u << 20)

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../../boot/layout.h"
+#include "../../core/layout.h"
 #include "../../boot/zeropage.h"
 #include "../harness.h"
 

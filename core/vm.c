@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
+#include "layout.h"
 #include "log.h"
 #include "vcpu.h"
 

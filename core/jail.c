@@ -56,13 +56,61 @@ static int fail(const char *what, const char *why_path)
 	return err;
 }
 
-static int need_root(void)
+/* Set once this process is in a user namespace of its own: an unprivileged jail. */
+static int jail_in_userns;
+
+/* Writes text to /proc/self/FILE; 0 or -errno (logged). */
+static int write_proc_self(const char *file, const char *text)
 {
-	if (geteuid() == 0)
+	char path[64];
+	size_t len = strlen(text);
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+		err = fail("writing", path);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/*
+ * Root has what the jail needs. Anyone else first enters a user namespace of their own that
+ * maps only their uid and gid (to themselves): its capabilities make the other namespaces
+ * and the minimal root, and reach nothing the caller could not (user_namespaces(7)), as
+ * rootless crun and podman do. The process must be single-threaded. 0 or -errno (logged).
+ */
+static int jail_privileges(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[32];
+	int err;
+
+	if (uid == 0 || jail_in_userns)
 		return 0;
-	log_err("jail: needs root (running as uid %u): namespaces, the minimal root and the "
-		"uid change are privileged", (unsigned)geteuid());
-	return -EPERM;
+	if (unshare(CLONE_NEWUSER) < 0) {
+		err = -errno;
+		log_err("jail: a user namespace for uid %u: %s%s", (unsigned)uid, strerror(-err),
+			err == -EPERM || err == -ENOSPC ? " (unprivileged user namespaces are off here: "
+			"sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces)" : "");
+		return err;
+	}
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	err = write_proc_self("uid_map", map);
+	if (!err)	/* gid_map needs it: a process can then never drop a group to gain access */
+		err = write_proc_self("setgroups", "deny");
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	if (!err)
+		err = write_proc_self("gid_map", map);
+	jail_in_userns = !err;
+	return err;
+}
+
+int jail_unprivileged(void)
+{
+	return jail_in_userns || geteuid() != 0;
 }
 
 /* ---- jail_fork --------------------------------------------------------------------------- */
@@ -125,7 +173,7 @@ static void child_side(const sigset_t *forward, const sigset_t *old)
 int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 {
 	sigset_t block = *forward, old;
-	int sv[2], sfd, own, err = need_root();
+	int sv[2], sfd, own, err = jail_privileges();
 	pid_t pid;
 
 	if (err)
@@ -155,8 +203,9 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 		return 0;
 	}
 	err = pid < 0 ? fail("fork", NULL) : 1;
-	/* Our own later children (none in hvm-run) are born in our namespace again. */
-	if (setns(own, CLONE_NEWPID) < 0)
+	/* Our own later children (none in hvm-run) are born in our namespace again; in a user
+	 * namespace of our own that is not ours to choose any more. */
+	if (!jail_in_userns && setns(own, CLONE_NEWPID) < 0)
 		log_warn("jail: back to our PID namespace: %s", strerror(errno));
 	if (pid > 0)
 		*status = wait_child(pid, sfd, sv[0]);
@@ -478,7 +527,8 @@ static int drop_privileges(const struct jail_config *c)
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return fail("dropping capabilities from the bounding set", NULL);
-	if (setgroups(0, NULL) < 0 || setresgid(c->gid, c->gid, c->gid) < 0)
+	/* In our own user namespace setgroups is denied, and the groups stay (unmapped). */
+	if ((!jail_in_userns && setgroups(0, NULL) < 0) || setresgid(c->gid, c->gid, c->gid) < 0)
 		return fail("setting the gid", NULL);
 	if (setresuid(c->uid, c->uid, c->uid) < 0)
 		return fail("setting the uid", NULL);
@@ -510,15 +560,15 @@ static int thread_count(void)
 int jail_enter(const struct jail_config *c)
 {
 	static struct jail_src src[JAIL_MAX_BINDS];
-	int n, err = need_root();
+	int n, err;
 
-	if (err)
-		return err;
 	if ((n = thread_count()) != 1) {
 		log_err("jail: the process has %d threads; it must be jailed before it starts any "
 			"(credentials and namespaces are per thread)", n);
 		return -EBUSY;
 	}
+	if ((err = jail_privileges()))
+		return err;
 	release_preopened();
 	for (unsigned i = 0; !err && i < c->nbinds; i++)
 		if (!(c->binds[i].flags & JAIL_DIR))

@@ -138,7 +138,7 @@ static const struct seccomp_rule seccomp_share[] = {
 	ALLOW(recvfrom, "recv: requests from the guest's 9p client"),
 	ALLOW(sendto, "send: replies"),
 	ALLOW(poll, "the connection and the lifeline to the VMM"),
-	ALLOW(openat2, "walk, open, create: one name, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS"),
+	ALLOW(openat2, "walk, open, create: one name, RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS"),
 	ALLOW(newfstatat, "getattr, qids, the checks before open"),
 	ALLOW(fstat, "an opened file is still the one walked to"),
 	ALLOW(fstatfs, "Tstatfs: the share's file system"),
@@ -229,7 +229,7 @@ static const struct seccomp_rule seccomp_main[] = {
 };
 
 /*
- * Sanitized builds only (make SANITIZE=1, vmm/sanitize.h): what the ASan and LSan runtimes
+ * Sanitized builds only (make SANITIZE=1, core/sanitize.h): what the ASan and LSan runtimes
  * call on their own. The normal build has none of these rows.
  */
 #ifdef HVM_ASAN

@@ -79,6 +79,29 @@ uint8_t *proto_space(struct proto_reader *r, size_t *room);
 /* Records that n bytes were read into proto_space(). */
 void proto_filled(struct proto_reader *r, size_t n);
 
+/* Writes the queued frames out[0..*len) to a non-blocking fd until it would block, keeping
+ * what is left at the front; 0 (all written, or the rest waits) or the write's -errno. */
+int proto_flush(int fd, uint8_t *out, size_t *len);
+
+/*
+ * The agent's JSON bodies, written and read here so that both sides agree on them. The
+ * writers return a malloc'd string (NULL: out of memory); the readers -EPROTO for a body
+ * that is not what its type promises.
+ */
+/* EXIT's body for a waitpid status: {"signal": N} when a signal ended it, else {"status": N}. */
+char *proto_exit_json(int wait_status);
+/* EXIT's body as hvm_wait reports it: the status (0-255), or 128+N for signal N (1-127). */
+int proto_exit_parse(const uint8_t *body, size_t len);
+/* STDIN_ACK's body: {"bytes": N}, at most PROTO_ACK_JSON_MAX bytes with its NUL. */
+#define PROTO_ACK_JSON_MAX 48
+char *proto_ack_json(size_t bytes);
+/* STDIN_ACK's byte count, which must be 1 to max (what was sent and not yet acknowledged). */
+int proto_ack_parse(const uint8_t *body, size_t len, size_t max, size_t *bytes);
+/* ERROR's body: {"message": msg}. */
+char *proto_error_json(const char *msg);
+/* ERROR's message into msg (cut to cap), or "error (no message)" when it has none. */
+void proto_error_parse(const uint8_t *body, size_t len, char *msg, size_t cap);
+
 /* Checks a HELLO body: 0 when its version is ours; else -EPROTO/-EPROTONOSUPPORT and why. */
 int proto_hello_check(const uint8_t *body, size_t len, char *why, size_t cap);
 

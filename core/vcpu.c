@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../boot/cpu.h"
 #include "clock.h"
 #include "log.h"
 #include "seccomp.h"
@@ -41,7 +40,7 @@ static void vcpu_install_kick_handler(void)
 	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
 }
 
-static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what)
+int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what)
 {
 	if (ioctl(vcpu->fd, req, arg) < 0) {
 		int err = -errno;
@@ -131,22 +130,6 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned id)
 	if (!err && vm->irqchip)
 		err = vcpu_set_lapic(vcpu);
 	return err;
-}
-
-int vcpu_set_boot_state(struct vcpu *vcpu, gpa_t entry)
-{
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-	int err = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-
-	if (err)
-		return err;
-	boot_cpu_sregs(&sregs);
-	err = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-	if (err)
-		return err;
-	boot_cpu_regs(&regs, entry);
-	return vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
 /* Logs what is needed to find an emulator gap: suberror, RIP and the code bytes there. */

@@ -1,5 +1,5 @@
 /*
- * AF_UNIX addresses of the vsock bridge. A name that starts with '@' is an abstract socket
+ * AF_UNIX sockets, the one home of their helpers: addresses, connect, listen. A name that starts with '@' is an abstract socket
  * (Linux): it has no file, so a VMM killed with SIGKILL leaves nothing behind. Any process in
  * the network namespace can connect to one, though, so a listener on an abstract name
  * accepts only connections from its own process (unix_peer_is_self).
@@ -32,6 +32,14 @@ static inline socklen_t unix_addr(struct sockaddr_un *a, const char *name)
 	a->sun_path[0] = '\0';	/* abstract: the length, not a NUL, ends the name */
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 }
+
+/* A stream socket (close-on-exec, plus flags: SOCK_NONBLOCK or 0) connected to name; the fd,
+ * or -ENAMETOOLONG or the -errno of socket or connect (nothing logged). */
+int unix_connect(const char *name, int flags);
+
+/* A stream socket listening at name, after removing a socket file left there (never another
+ * kind of file); flags as unix_connect's. The fd, or -ENAMETOOLONG or -errno (not logged). */
+int unix_listen(const char *name, int backlog, int flags);
 
 /* 1 when the peer of the connected socket fd is this process (one of our own threads). */
 static inline int unix_peer_is_self(int fd)

@@ -1,6 +1,6 @@
 /*
- * The self-jail (docs/jail.md): a process started as root confines itself before it runs a
- * guest. jail_fork puts the process that will run the VM into a new PID namespace (the
+ * The self-jail (docs/jail.md): a process confines itself before it runs a guest (one not
+ * started as root first enters a user namespace of its own, mapping only its uid and gid). jail_fork puts the process that will run the VM into a new PID namespace (the
  * caller's process stays outside, waits for it and forwards signals); jail_enter, once
  * everything the VM needs outside the jail is ready, opens the files the machine will open,
  * moves the process into new mount, IPC and UTS namespaces with an empty root (but for the
@@ -46,9 +46,13 @@ struct jail_config {
  * *status its exit code or 128+N for signal N; -errno (logged) when nothing was forked. */
 int jail_fork(const sigset_t *forward, int *sig_fd, int *status);
 
-/* Confines the calling process, which must be root and single-threaded; 0 or -errno
- * (logged). Paths are resolved now, the last component never through a symlink. */
+/* Confines the calling process, which must be single-threaded; 0 or -errno (logged). Paths
+ * are resolved now, the last component never through a symlink. Unprivileged, c's uid and
+ * gid must be the caller's own: the only ones its user namespace maps. */
 int jail_enter(const struct jail_config *c);
+
+/* Whether a jail here is (or would be) unprivileged: in a user namespace of its own. */
+int jail_unprivileged(void);
 
 /* open(2), except for a path jail_enter opened already with the same access mode: that fd,
  * once. The VMM opens its files through this, so that jailed it needs no access to them. */

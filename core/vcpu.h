@@ -21,8 +21,8 @@ struct vcpu {
 /* Creates vCPU `id` with CPUID, MSRs, FPU and LAPIC set up; 0 or -errno (logged). */
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned id);
 
-/* Puts the boot vCPU at the 64-bit kernel entry (long mode, flat segments); 0 or -errno. */
-int vcpu_set_boot_state(struct vcpu *vcpu, gpa_t entry);
+/* One ioctl on the vCPU's file; on failure logs "vCPU N: what: why"; 0 or -errno. */
+int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what);
 
 /* Starts the vCPU's thread, which runs the guest until the VM stops; 0 or -errno. */
 int vcpu_start(struct vcpu *vcpu);

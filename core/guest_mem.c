@@ -1,6 +1,6 @@
 #include "guest_mem.h"
 
-#include "../boot/layout.h"
+#include "layout.h"
 
 void guest_mem_init(struct guest_mem *mem, uint8_t *base, uint64_t ram_size)
 {
