@@ -204,7 +204,8 @@ static int name_sockets(struct hvm *vm)
  * confined to its directory and its own seccomp list (docs/volumes.md). */
 static int start_shares(struct hvm *vm)
 {
-	uid_t owner = vm->cfg.jail ? (uid_t)vm->cfg.jail_uid : (uid_t)-1;
+	/* Unprivileged, the jail keeps the caller's ids: the socket file is already theirs. */
+	uid_t owner = vm->cfg.jail && !jail_unprivileged() ? (uid_t)vm->cfg.jail_uid : (uid_t)-1;
 	int err = 0;
 
 	for (int i = 0; !err && i < vm->cfg.nvolumes; i++)
