@@ -296,7 +296,7 @@ $(BUILD)/bench/guest_ops: bench/guest_ops.c
 	$(Q)$(AGENT_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -static -o $@ $<
 
 bench: all $(BUILD)/mkinitramfs $(BUILD)/bench/guest_ops test-images
-	$(Q)$(KVMHOST) 'set -e; for b in guest boot snapshot stdio oci net; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
+	$(Q)$(KVMHOST) 'set -e; for b in guest boot snapshot stdio oci net volumes; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \

@@ -22,8 +22,10 @@
 
 struct agent_mount {
 	const char *serial;	/* the disk's virtio-blk serial */
+	unsigned port;		/* a directory volume: 9p from this host vsock port; 0: a disk */
 	const char *path;	/* where it goes in the guest root */
 	int read_only;
+	unsigned long flags;	/* MS_NOSUID, MS_NODEV, MS_NOEXEC as asked */
 };
 
 /* Boot-time settings from the initramfs (request.c); strings point into buf. */

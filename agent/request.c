@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -17,17 +18,30 @@ static char *request_value(char *rec, const char *key)
 	return strncmp(rec, key, n) == 0 && rec[n] == '=' ? rec + n + 1 : NULL;
 }
 
-/* "SERIAL:ro|rw:/guest/path" */
-static int request_add_mount(struct boot_request *req, char *v)
+/* "ro|rw[,nosuid][,nodev][,noexec]": the mount flags besides read-only. */
+static unsigned long request_mount_flags(char *mode)
+{
+	unsigned long flags = 0;
+
+	for (char *save = NULL, *w = strtok_r(mode, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		flags |= !strcmp(w, "nosuid") ? MS_NOSUID : !strcmp(w, "nodev") ? MS_NODEV :
+			 !strcmp(w, "noexec") ? MS_NOEXEC : 0;
+	return flags;
+}
+
+/* "SERIAL:MODE:/guest/path" (a disk) or "PORT:MODE:/guest/path" (share, a directory). */
+static int request_add_mount(struct boot_request *req, char *v, int share)
 {
 	char *mode = strchr(v, ':'), *path = mode ? strchr(mode + 1, ':') : NULL;
+	unsigned long port = share ? strtoul(v, NULL, 10) : 0;
 
-	if (!path || req->nmounts == AGENT_MAX_MOUNTS)
+	if (!path || req->nmounts == AGENT_MAX_MOUNTS || (share && (!port || port > 0xffffffffUL)))
 		return -EINVAL;
 	*mode++ = '\0';
 	*path++ = '\0';
 	req->mounts[req->nmounts++] = (struct agent_mount){
-		.serial = v, .path = path, .read_only = strcmp(mode, "ro") == 0,
+		.serial = v, .port = (unsigned)port, .path = path,
+		.read_only = strncmp(mode, "ro", 2) == 0, .flags = request_mount_flags(mode),
 	};
 	return 0;
 }
@@ -41,7 +55,9 @@ static int request_add(struct boot_request *req, char *rec)
 	else if ((v = request_value(rec, RUN_KEY_OVERLAY)))
 		req->overlay = strcmp(v, "0") != 0;
 	else if ((v = request_value(rec, RUN_KEY_MOUNT)))
-		return request_add_mount(req, v);
+		return request_add_mount(req, v, 0);
+	else if ((v = request_value(rec, RUN_KEY_SHARE)))
+		return request_add_mount(req, v, 1);
 	else if ((v = request_value(rec, RUN_KEY_QUIET)))
 		req->quiet = strcmp(v, "1") == 0;
 	else if ((v = request_value(rec, RUN_KEY_NO_AVX)))

@@ -1,6 +1,7 @@
 /*
  * The guest root: the image's disk mounted read-only with a tmpfs overlay on top (writes
- * stay in the VM), volumes mounted where asked, then the agent moves into it.
+ * stay in the VM), volumes (disks, or 9p shares of host directories) mounted where asked,
+ * then the agent moves into it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -9,14 +10,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #include "agent.h"
 
 #define ROOT_LOWER "/hvm/lower"
 #define ROOT_RW    "/hvm/rw"
 #define ROOT_NEW   "/hvm/root"
+/* The largest 9p message: the host server's bound (vmm/p9_wire.h), under trans=fd's 1 MiB. */
+#define SHARE_MSIZE (512 * 1024)
 
 static char mounted_volumes[AGENT_MAX_MOUNTS][PATH_MAX];
 static int nmounted;
@@ -79,7 +85,8 @@ static int do_mount(const char *src, const char *dst, const char *type, unsigned
 	return err;
 }
 
-static int mount_disk(const char *serial, const char *dst, int read_only, char *why, size_t cap)
+static int mount_disk(const char *serial, const char *dst, int read_only, unsigned long flags,
+		      char *why, size_t cap)
 {
 	char dev[PATH_MAX];
 	int err;
@@ -89,12 +96,42 @@ static int mount_disk(const char *serial, const char *dst, int read_only, char *
 		return -ENODEV;
 	}
 	if (!read_only)
-		return do_mount(dev, dst, "ext4", 0, NULL, why, cap);
+		return do_mount(dev, dst, "ext4", flags, NULL, why, cap);
 	/* A journal left to replay (its VM was killed, or its disk ran full) cannot be replayed
 	 * on a read-only disk: ext4 refuses with EROFS. Then the last checkpointed state is
 	 * what a read-only reader can have: mount it without the journal. */
-	err = do_mount(dev, dst, "ext4", MS_RDONLY, NULL, why, cap);
-	return err != -EROFS ? err : do_mount(dev, dst, "ext4", MS_RDONLY, "noload", why, cap);
+	err = do_mount(dev, dst, "ext4", flags | MS_RDONLY, NULL, why, cap);
+	return err != -EROFS ? err :
+	       do_mount(dev, dst, "ext4", flags | MS_RDONLY, "noload", why, cap);
+}
+
+/*
+ * A directory volume: the kernel's 9p client over a vsock connection to the host port of
+ * its server (trans=fd; the kernel takes its own reference to the socket). cache=mmap: no
+ * page cache for reads and writes, so host and guest see each other's changes at once, but
+ * mmap works (shared writable maps included), which programs such as compilers and
+ * databases need (docs/volumes.md).
+ */
+static int mount_share(unsigned port, const char *dst, int read_only, unsigned long flags,
+		       char *why, size_t cap)
+{
+	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
+				    .svm_port = port };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+	char opts[160];
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		err = -errno;
+		snprintf(why, cap, "share on vsock port %u: %s", port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	snprintf(opts, sizeof(opts), "trans=fd,rfdno=%d,wfdno=%d,version=9p2000.L,msize=%d,"
+		 "cache=mmap,access=client", fd, fd, SHARE_MSIZE);
+	err = do_mount("hvm", dst, "9p", flags | (read_only ? MS_RDONLY : 0), opts, why, cap);
+	close(fd);
+	return err;
 }
 
 void rootfs_mount_kernel_fs(const char *dir)
@@ -120,7 +157,7 @@ void rootfs_mount_kernel_fs(const char *dir)
 
 static int rootfs_stack(const struct boot_request *req, const char **root, char *why, size_t cap)
 {
-	int err = mount_disk(req->root_serial, ROOT_LOWER, 1, why, cap);
+	int err = mount_disk(req->root_serial, ROOT_LOWER, 1, 0, why, cap);
 
 	*root = ROOT_LOWER;
 	if (err || !req->overlay)
@@ -145,8 +182,10 @@ int rootfs_enter(const struct boot_request *req, char *why, size_t cap)
 	if (req->root_serial)
 		err = rootfs_stack(req, &root, why, cap);
 	for (int i = 0; !err && i < req->nmounts; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, req->mounts[i].path);
-		err = mount_disk(req->mounts[i].serial, path, req->mounts[i].read_only, why, cap);
+		const struct agent_mount *m = &req->mounts[i];
+		snprintf(path, sizeof(path), "%s/%s", root, m->path);
+		err = m->port ? mount_share(m->port, path, m->read_only, m->flags, why, cap) :
+				mount_disk(m->serial, path, m->read_only, m->flags, why, cap);
 		if (!err)
 			snprintf(mounted_volumes[nmounted++], PATH_MAX, "%s", req->mounts[i].path);
 	}

@@ -132,6 +132,37 @@ static const struct seccomp_rule seccomp_io[] = {
 	IOCTL(TUNSETOFFLOAD, "virtio-net over TAP: the offloads the guest took, at DRIVER_OK"),
 };
 
+/* A directory volume's 9p server (vmm/p9_*.c), a process of its own once it has its
+ * connection: files of its directory only, through the descriptors it holds. */
+static const struct seccomp_rule seccomp_share[] = {
+	ALLOW(recvfrom, "recv: requests from the guest's 9p client"),
+	ALLOW(sendto, "send: replies"),
+	ALLOW(poll, "the connection and the lifeline to the VMM"),
+	ALLOW(openat2, "walk, open, create: one name, RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS"),
+	ALLOW(newfstatat, "getattr, qids, the checks before open"),
+	ALLOW(fstat, "an opened file is still the one walked to"),
+	ALLOW(fstatfs, "Tstatfs: the share's file system"),
+	ALLOW(fcntl, "duplicating fids' descriptors, file status flags"),
+	ALLOW(close, "Tclunk: a fid's descriptors"),
+	ALLOW(pread64, "Tread: file data"),
+	ALLOW(pwrite64, "Twrite: file data"),
+	ALLOW(lseek, "Treaddir: seeking to the client's offset"),
+	ALLOW(getdents64, "Treaddir: directory entries"),
+	ALLOW(mkdirat, "Tmkdir: a new directory"),
+	ALLOW(symlinkat, "Tsymlink: made, never followed"),
+	ALLOW(mknodat, "mknod of FIFOs and sockets"),
+	ALLOW(unlinkat, "Tunlinkat: unlink and rmdir"),
+	ALLOW(renameat, "Trenameat: within the share"),
+	ALLOW(renameat2, "rename (glibc's renameat where it uses renameat2)"),
+	ALLOW(linkat, "hard links inside the share"),
+	ALLOW(readlinkat, "Treadlink: a link's text (never followed)"),
+	ALLOW(fchmod, "setattr: mode"),
+	ALLOW(ftruncate, "setattr: size"),
+	ALLOW(utimensat, "setattr: times"),
+	ALLOW(fsync, "Tfsync: data and metadata on disk"),
+	ALLOW(fdatasync, "Tfsync with datasync: data on disk"),
+};
+
 /*
  * The front end's thread from just before the vCPUs start to exit. vCPU threads are cloned
  * from it after its filter is loaded and run under both filters (filters stack), so the main
@@ -276,6 +307,8 @@ static const struct seccomp_list {
 	[SECCOMP_MAIN] = { "main", "the main", SCMP_SYS(ioctl),
 			   { PART(seccomp_common), PART(seccomp_vcpu), PART(seccomp_main),
 			     SECCOMP_SAN_PARTS(PART(seccomp_san_main)) } },
+	[SECCOMP_SHARE] = { "9p share", "the 9p share server's", SCMP_SYS(recvfrom),
+			    { PART(seccomp_common), PART(seccomp_share), SECCOMP_SAN_PARTS() } },
 };
 
 static atomic_int seccomp_on = 1;

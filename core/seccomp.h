@@ -11,6 +11,7 @@ enum seccomp_kind {
 	SECCOMP_VCPU,	/* a vCPU thread: KVM_RUN and the exits it handles */
 	SECCOMP_IO,	/* a device I/O thread: its epoll loop and the device's files */
 	SECCOMP_MAIN,	/* the front end's thread: serving the agent, stopping, tearing down */
+	SECCOMP_SHARE,	/* a directory volume's 9p server process (hvm_share.c) */
 	SECCOMP_NKINDS
 };
 

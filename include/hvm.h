@@ -73,8 +73,15 @@ int hvm_set_memory(struct hvm *vm, uint64_t mib);
 int hvm_set_image(struct hvm *vm, const char *image);
 /* The root as is, read-only (no writable tmpfs overlay). */
 int hvm_set_read_only(struct hvm *vm, int read_only);
+/* Mount flags a volume may take besides read-only (or them into read_only). */
+#define HVM_VOLUME_RO     0x1
+#define HVM_VOLUME_NOSUID 0x2
+#define HVM_VOLUME_NODEV  0x4
+#define HVM_VOLUME_NOEXEC 0x8
 /* A disk image file mounted at guest_path (absolute; created and formatted ext4 with
- * size_mib when missing; size_mib 0: 1024). At most 6; -E2BIG after that. */
+ * size_mib when missing; size_mib 0: 1024), or a host directory shared with the guest over
+ * 9p, served by a process of hvm's own confined to it (docs/volumes.md). read_only: 0, 1,
+ * or HVM_VOLUME_* flags. At most 6; -E2BIG after that. */
 int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path, int read_only,
 		   uint64_t size_mib);
 

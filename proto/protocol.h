@@ -113,7 +113,9 @@ void proto_put_hdr(uint8_t out[PROTO_HDR_SIZE], uint32_t type, uint32_t stream, 
 #define RUN_REQUEST_PATH "/hvm/run"
 #define RUN_KEY_ROOT     "root"		/* serial of the disk holding the root file system */
 #define RUN_KEY_OVERLAY  "overlay"	/* "0": the root disk as is, read-only; else tmpfs on top */
-#define RUN_KEY_MOUNT    "mount"	/* SERIAL:ro|rw:GUEST_PATH, one per volume */
+#define RUN_KEY_MOUNT    "mount"	/* SERIAL:ro|rw[,nosuid][,nodev][,noexec]:GUEST_PATH, per disk volume */
+#define RUN_KEY_SHARE    "share"	/* PORT:ro|rw[,...]:GUEST_PATH, per directory volume: 9p
+					 * on a vsock connection to host port PORT */
 #define RUN_KEY_QUIET    "quiet"	/* "1": keep kernel messages off the console */
 #define RUN_KEY_NO_AVX   "no_avx"	/* "1": the guest kernel cannot preserve AVX state */
 #define RUN_KEY_NET_ADDR "net.addr"	/* eth0's IPv4 address: A.B.C.D/PREFIX */

@@ -109,6 +109,13 @@ static int provided_by_guest(const struct oci_mount *m)
 	return 0;
 }
 
+int oci_files_is_share(const struct oci_mount *m)
+{
+	struct stat st;
+
+	return m->bind && m->source && stat(m->source, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int oci_files_copy(const struct oci_spec *s)
 {
 	int rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC), err = 0;
@@ -121,6 +128,8 @@ int oci_files_copy(const struct oci_spec *s)
 		const struct oci_mount *m = &s->mounts[i];
 		struct stat st;
 
+		if (oci_files_is_share(m))
+			continue;	/* a volume of the VM (oci_vm.c) */
 		if (!m->bind || !m->source || stat(m->source, &st) < 0 || !S_ISREG(st.st_mode)) {
 			if (!provided_by_guest(m))
 				oci_warn("mount %s (%s): not supported in a micro-VM, left out",

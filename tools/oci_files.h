@@ -13,10 +13,14 @@
 
 /*
  * Copies the source of every bind mount that is a regular file into root at its destination,
- * unless the copy there is already identical. Directory binds and other mounts are left out
- * (a warning each, except the kernel file systems the guest mounts itself). 0 or -errno for
- * the first copy that failed (reported with oci_err).
+ * unless the copy there is already identical. Directory binds are the VM's shares
+ * (oci_files_is_share); other mounts are left out (a warning each, except the kernel file
+ * systems the guest mounts itself). 0 or -errno for the first copy that failed (reported
+ * with oci_err).
  */
 int oci_files_copy(const struct oci_spec *s);
+
+/* 1 when m binds a host directory: the VM shares it over 9p (hvm_add_volume). */
+int oci_files_is_share(const struct oci_mount *m);
 
 #endif

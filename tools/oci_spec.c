@@ -190,7 +190,10 @@ static int mounts_from(const cJSON *a, struct oci_spec *s)
 		o->type = dup_str(cJSON_GetObjectItemCaseSensitive(m, "type"));
 		o->bind = (o->type && strcmp(o->type, "bind") == 0) || has_option(opts, "bind") ||
 			  has_option(opts, "rbind");
-		o->read_only = has_option(opts, "ro");
+		o->read_only = has_option(opts, "ro") || has_option(opts, "rro");
+		o->nosuid = has_option(opts, "nosuid") || has_option(opts, "rnosuid");
+		o->nodev = has_option(opts, "nodev") || has_option(opts, "rnodev");
+		o->noexec = has_option(opts, "noexec") || has_option(opts, "rnoexec");
 		s->nmounts++;
 	}
 	return 0;

@@ -23,6 +23,7 @@ struct oci_mount {
 	char *type;
 	int bind;		/* type "bind" or options hold "bind"/"rbind" */
 	int read_only;
+	int nosuid, nodev, noexec;	/* options honoured for directory shares */
 };
 
 struct oci_spec {

@@ -200,6 +200,24 @@ static int jail_vm(struct sup *s, int dirfd)
 	return hvm_set_jail(s->vm, 1, s->uid, s->gid);
 }
 
+/* Binds of host directories become the VM's shares, with their ro, nosuid, nodev and noexec;
+ * the rest of a bind's propagation options mean nothing across a VM boundary. */
+static int add_shares(struct sup *s)
+{
+	const struct oci_spec *spec = s->spec;
+	int err = 0;
+
+	for (int i = 0; i < spec->nmounts && !err; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		if (!oci_files_is_share(m))
+			continue;
+		int flags = (m->read_only ? HVM_VOLUME_RO : 0) | (m->nosuid ? HVM_VOLUME_NOSUID : 0) |
+			    (m->nodev ? HVM_VOLUME_NODEV : 0) | (m->noexec ? HVM_VOLUME_NOEXEC : 0);
+		err = hvm_add_volume(s->vm, m->source, m->destination, flags, 0);
+	}
+	return err;
+}
+
 static int configure_vm(struct sup *s)
 {
 	const struct oci_spec *spec = s->spec;
@@ -225,6 +243,8 @@ static int configure_vm(struct sup *s)
 		err = hvm_set_api_socket(s->vm, api);
 	if (!err && s->jail)
 		err = jail_vm(s, dirfd);
+	if (!err)
+		err = add_shares(s);
 	if (err)
 		return vm_fail(s, "VM", err);
 	err = configure_process(s);

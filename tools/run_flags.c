@@ -41,8 +41,9 @@ const char run_flags_usage[] =
 	"  -w, --workdir DIR    working directory in the guest\n"
 	"  -u, --user U[:G]     user and group, names or numbers, as the image knows them\n"
 	"  -v, --volume HOST:GUEST[:ro]\n"
-	"                       attach the disk image file HOST, mounted at GUEST; a missing\n"
-	"                       file is created and formatted ext4 (--volume-size MiB, 1024)\n"
+	"                       share the host directory HOST at GUEST (9p), or attach the\n"
+	"                       disk image file HOST; a missing file is created and formatted\n"
+	"                       ext4 (--volume-size MiB, 1024)\n"
 	"  -p, --publish HOST:GUEST[/tcp|/udp]\n"
 	"                       make guest port GUEST reachable on the host's HOST (implies\n"
 	"                       --net user); nothing else of the guest is reachable\n"
@@ -177,7 +178,7 @@ static int parse_volume(struct run_flags *f, const char *arg)
 	}
 	if (!guest || hlen == 0 || hlen >= PATH_MAX || glen < 2 || glen >= PATH_MAX ||
 	    guest[1] != '/' || (mode && strcmp(mode, ":ro") != 0 && strcmp(mode, ":rw") != 0)) {
-		fprintf(stderr, "hvm-run: -v %s: use HOSTFILE:/guest/path[:ro]\n", arg);
+		fprintf(stderr, "hvm-run: -v %s: use HOST:/guest/path[:ro] (HOST a directory or a disk image file)\n", arg);
 		return -EINVAL;
 	}
 	memcpy(v->host, arg, hlen);

@@ -55,6 +55,8 @@ HVM_API int hvm_create(struct hvm **out)
 	vm->cfg = (struct hvm_config){ .cpus = hvm_default_cpus(), .mem_mib = HVM_MEMORY_MIB_DEFAULT,
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
 	vm->listen_fd = vm->ready_fd = vm->ctl_fd = vm->snap_mem_fd = -1;
+	for (int i = 0; i < HVM_MAX_VOLUMES; i++)
+		hvm_share_init(&vm->shares[i]);
 	vm->template_dirfd = vm->template_parentfd = -1;
 	hvm_metrics_start(&vm->metrics);
 	*out = vm;
@@ -239,8 +241,11 @@ static int add_volume(struct hvm *vm, const char *host, const char *guest, int r
 	if (!host || !*host || !guest || guest[0] != '/' || !guest[1])
 		return hvm_fail(vm, -EINVAL, "volume %s:%s: give a host file and an absolute guest "
 				"path", host ? host : "(null)", guest ? guest : "(null)");
+	if (read_only & ~(HVM_VOLUME_RO | HVM_VOLUME_NOSUID | HVM_VOLUME_NODEV | HVM_VOLUME_NOEXEC))
+		return hvm_fail(vm, -EINVAL, "volume %s: unknown flags %#x", host, (unsigned)read_only);
 	*v = (struct hvm_volume){ .host = strdup(host), .guest = strdup(guest),
-		.read_only = !!read_only, .size_mib = size_mib ? size_mib : HVM_DEFAULT_VOL };
+		.read_only = read_only & HVM_VOLUME_RO, .flags = (unsigned)read_only & ~HVM_VOLUME_RO,
+		.size_mib = size_mib ? size_mib : HVM_DEFAULT_VOL };
 	if (!v->host || !v->guest) {
 		free(v->host);
 		free(v->guest);

@@ -17,6 +17,7 @@
 #include "host_session.h"
 #include "hvm_metrics.h"
 #include "hvm_net.h"
+#include "hvm_share.h"
 #include "machine.h"
 #include "../core/snap_file.h"
 
@@ -33,10 +34,13 @@
 #define HVM_TEMPLATES_MAX  256		/* templates looked at when evicting */
 
 struct hvm_volume {
-	char *host;			/* disk image file (created and formatted when missing) */
+	char *host;			/* disk image file (created and formatted when missing),
+					 * or a directory (shared over 9p) */
 	char *guest;			/* absolute mount point in the guest */
 	int read_only;
+	unsigned flags;			/* HVM_VOLUME_NOSUID, _NODEV, _NOEXEC */
 	uint64_t size_mib;
+	unsigned port;			/* a directory's host vsock port, once planned; 0: a disk */
 };
 
 /* What the setters recorded; strings are owned copies. */
@@ -87,6 +91,7 @@ struct hvm {
 	int image_resolved;		/* image came from image_resolve: free it */
 	int machine_made;		/* machine_create succeeded: destroy it */
 	char vol_serial[HVM_MAX_VOLUMES][16];
+	struct hvm_share shares[HVM_MAX_VOLUMES];	/* directory volumes' 9p servers */
 	char kernel[PATH_MAX], initrd[PATH_MAX];
 	char vsock_uds[PATH_MAX];	/* the vsock bridge: the api socket, or "@..." (abstract) */
 	char agent_uds[PATH_MAX + 16];	/* vsock_uds_1024: where the agent's connection arrives */

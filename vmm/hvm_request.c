@@ -81,10 +81,16 @@ int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct 
 	put(&r, RUN_KEY_ROOT, HVM_ROOT_SERIAL);
 	put(&r, RUN_KEY_OVERLAY, c->read_only ? "0" : "1");
 	for (int i = 0; i < c->nvolumes; i++) {
-		hvm_volume_serial(serial, sizeof(serial), i);
-		snprintf(rec, sizeof(rec), "%s:%s:%s", serial, c->volumes[i].read_only ? "ro" : "rw",
-			 c->volumes[i].guest);
-		put(&r, RUN_KEY_MOUNT, rec);
+		const struct hvm_volume *v = &c->volumes[i];
+		if (v->port)	/* a directory: the agent mounts 9p from this vsock port */
+			snprintf(serial, sizeof(serial), "%u", v->port);
+		else
+			hvm_volume_serial(serial, sizeof(serial), i);
+		snprintf(rec, sizeof(rec), "%s:%s%s%s%s:%s", serial, v->read_only ? "ro" : "rw",
+			 v->flags & HVM_VOLUME_NOSUID ? ",nosuid" : "",
+			 v->flags & HVM_VOLUME_NODEV ? ",nodev" : "",
+			 v->flags & HVM_VOLUME_NOEXEC ? ",noexec" : "", v->guest);
+		put(&r, v->port ? RUN_KEY_SHARE : RUN_KEY_MOUNT, rec);
 	}
 	put_net(&r, net);
 	/* A template's boot keeps the default: every host name of its key shares it, each run's

@@ -95,7 +95,8 @@ static int default_image(struct hvm *vm)
 	return 0;
 }
 
-/* Disks in guest order: the image (read-only, shared by every VM using it), then volumes. */
+/* Disks in guest order: the image (read-only, shared by every VM using it), then volumes;
+ * a directory volume is no disk but a 9p share on its own vsock port. */
 static int plan_disks(struct hvm *vm)
 {
 	struct machine_config *c = &vm->mcfg;
@@ -104,8 +105,15 @@ static int plan_disks(struct hvm *vm)
 		.path = vm->image.rootfs, .read_only = 1, .serial = HVM_ROOT_SERIAL,
 	};
 	for (int i = 0; i < vm->cfg.nvolumes; i++) {
-		const struct hvm_volume *v = &vm->cfg.volumes[i];
+		struct hvm_volume *v = &vm->cfg.volumes[i];
 		int err = hvm_volume_prepare(v->host, v->read_only, v->size_mib);
+		if (err == HVM_VOLUME_DIR) {
+			v->port = HVM_SHARE_PORT_BASE + (unsigned)i;
+			err = hvm_share_open(&vm->shares[i], v->host);
+			if (err)
+				return err;
+			continue;
+		}
 		if (err)
 			return err;
 		hvm_volume_serial(vm->vol_serial[i], sizeof(vm->vol_serial[i]), i);
@@ -169,9 +177,8 @@ int hvm_listen_unix(const char *path)
 	return fd;
 }
 
-/* The vsock bridge's socket (the api socket, or a private abstract one) and the agent's port
- * next to it. */
-static int setup_sockets(struct hvm *vm)
+/* The vsock bridge's socket: the api socket, or a private abstract one. */
+static int name_sockets(struct hvm *vm)
 {
 	if (vm->cfg.api_socket && vm->cfg.jail) {	/* jailed, the working directory is / */
 		int err = jail_abspath(vm->cfg.api_socket, vm->vsock_uds, sizeof(vm->vsock_uds));
@@ -190,6 +197,28 @@ static int setup_sockets(struct hvm *vm)
 		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "@hvm-%d-%016llx", (int)getpid(),
 			 (unsigned long long)(r ^ (uintptr_t)vm));
 	}
+	return 0;
+}
+
+/* The directory volumes' servers, forked before the jail: they run as the caller, each
+ * confined to its directory and its own seccomp list (docs/volumes.md). */
+static int start_shares(struct hvm *vm)
+{
+	/* Unprivileged, the jail keeps the caller's ids: the socket file is already theirs. */
+	uid_t owner = vm->cfg.jail && !jail_unprivileged() ? (uid_t)vm->cfg.jail_uid : (uid_t)-1;
+	int err = 0;
+
+	for (int i = 0; !err && i < vm->cfg.nvolumes; i++)
+		if (vm->cfg.volumes[i].port)
+			err = hvm_share_start(&vm->shares[i], vm->vsock_uds,
+					      vm->cfg.volumes[i].port, vm->cfg.volumes[i].read_only,
+					      owner, (gid_t)vm->cfg.jail_gid);
+	return err;
+}
+
+/* The agent's port next to the bridge's socket, and the control socket. */
+static int setup_sockets(struct hvm *vm)
+{
 	snprintf(vm->agent_uds, sizeof(vm->agent_uds), "%s_%d", vm->vsock_uds, PROTO_PORT_MAIN);
 	vm->listen_fd = hvm_listen_unix(vm->agent_uds);
 	return vm->listen_fd < 0 ? vm->listen_fd : hvm_control_listen(vm);
@@ -248,6 +277,10 @@ int hvm_run_prepare(struct hvm *vm)
 		err = -errno;
 		log_err("eventfd: %s", strerror(errno));
 	}
+	if (!err)
+		err = name_sockets(vm);
+	if (!err)
+		err = start_shares(vm);
 	if (!err && vm->cfg.jail)	/* everything outside the jail is open or made by now */
 		err = hvm_jail_enter(vm);
 	if (!err)
@@ -561,6 +594,8 @@ void hvm_run_cleanup(struct hvm *vm)
 		if (vm->extra[i])
 			drop_session(&vm->extra[i]);
 	cleanup_sockets(vm);
+	for (int i = 0; i < HVM_MAX_VOLUMES; i++)
+		hvm_share_stop(&vm->shares[i]);	/* after the machine: the guest is gone */
 	if (vm->ready_fd >= 0)
 		close(vm->ready_fd);
 	vm->ready_fd = -1;
@@ -810,7 +845,9 @@ HVM_API int hvm_cmdline(struct hvm *vm, char *buf, size_t cap)
 
 	pthread_mutex_lock(&vm->lock);
 	base_config(vm, &c);
-	c.ndisks = 1 + (unsigned)vm->cfg.nvolumes;
+	c.ndisks = 1;
+	for (int i = 0; i < vm->cfg.nvolumes; i++)
+		c.ndisks += !hvm_volume_is_dir(vm->cfg.volumes[i].host);
 	c.vsock_uds = "";	/* only whether there is one counts here */
 	/* Likewise the network backend: a placeholder that is never used. */
 	c.net = hvm_net_resolve(&vm->cfg.net) == HVM_NET_NONE ? NULL : (struct net_backend *)buf;

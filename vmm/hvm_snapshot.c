@@ -63,7 +63,15 @@ void hvm_restore_release(struct hvm *vm)
 int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop)
 {
 	struct vm *kvm_vm = &vm->machine.vm;
-	int was_paused = 0, err = vm_pause(kvm_vm);
+	int was_paused = 0, err;
+
+	for (int i = 0; i < vm->cfg.nvolumes; i++)
+		if (vm->cfg.volumes[i].port) {	/* a live 9p connection cannot be saved */
+			log_err("snapshot %s: the VM shares the host directory %s (no snapshots of "
+				"VMs with directory volumes)", dir, vm->cfg.volumes[i].host);
+			return -EOPNOTSUPP;
+		}
+	err = vm_pause(kvm_vm);
 
 	if (err == -EALREADY) {	/* hvm_pause'd: it stays paused */
 		was_paused = 1;

@@ -19,6 +19,7 @@
 #include "../core/clock.h"
 #include "hvm_internal.h"
 #include "../core/log.h"
+#include "hvm_volume.h"
 
 #define TEMPLATE_FORMAT 2	/* bump when what the key covers changes */
 #define TEMPLATE_STAGE_PREFIX ".jail-"	/* a jailed run's template, for the next run to adopt */
@@ -320,13 +321,14 @@ int hvm_template_eligible(const struct hvm *vm)
 {
 	/*
 	 * Never with a writable volume: the template would hold the guest's view of it from
-	 * before the command wrote it (and each run would change the key). Nor with a console:
-	 * whoever asks for the kernel's log wants to see it boot.
+	 * before the command wrote it (and each run would change the key). Nor with a directory
+	 * volume: its 9p connection and server process cannot be part of a snapshot. Nor with
+	 * a console: whoever asks for the kernel's log wants to see it boot.
 	 */
 	if (!vm->cfg.templates || vm->cfg.restore || vm->cfg.console_fd >= 0)
 		return 0;
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
-		if (!vm->cfg.volumes[i].read_only)
+		if (!vm->cfg.volumes[i].read_only || hvm_volume_is_dir(vm->cfg.volumes[i].host))
 			return 0;
 	return 1;
 }

@@ -83,10 +83,11 @@ int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib)
 		}
 		return volume_create(host, size_mib);
 	}
-	if (S_ISDIR(st.st_mode)) {
-		log_err("volume %s: is a directory; volumes are disk image files for now "
-			"(give a file path: hvm creates and formats it)", host);
-		return -EISDIR;
+	if (S_ISDIR(st.st_mode))
+		return HVM_VOLUME_DIR;	/* shared over 9p (hvm_share.h) */
+	if (!S_ISREG(st.st_mode)) {	/* opening a FIFO would block, a device is no image */
+		log_err("volume %s: neither a directory nor a disk image file", host);
+		return -EINVAL;
 	}
 	fd = open(host, O_RDONLY | O_CLOEXEC);
 	ok = fd >= 0 && is_ext_fs(fd);
@@ -104,4 +105,11 @@ int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib)
 void hvm_volume_serial(char *buf, size_t cap, int i)
 {
 	snprintf(buf, cap, "hvm-vol%d", i);
+}
+
+int hvm_volume_is_dir(const char *host)
+{
+	struct stat st;
+
+	return stat(host, &st) == 0 && S_ISDIR(st.st_mode);
 }

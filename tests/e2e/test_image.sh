@@ -100,7 +100,7 @@ printf 'not a filesystem' > $WORK/notfs.img
 vm $o $e --image $WORK/bb -v $WORK/notfs.img:/vol --cmd true
 expect_rc "non-ext4 volume: 125" 125
 expect_err_has "non-ext4 volume is named" notfs.img
-mkdir -p $WORK/voldir
-vm $o $e --image $WORK/bb -v $WORK/voldir:/vol --cmd true
-expect_rc "directory volume refused: 125" 125
+mkdir -p $WORK/voldir && echo in-dir >$WORK/voldir/f
+vm $o $e --image $WORK/bb -v $WORK/voldir:/vol --cmd 'cat /vol/f'
+expect_out "a directory volume is shared with an image root too (docs/volumes.md)" in-dir
 finish

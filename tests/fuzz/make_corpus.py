@@ -237,3 +237,34 @@ nested = [b'{"manifests": [{"digest": "sha256:@1", "platform": {"architecture": 
 nested[2] = nested[2].replace(b"@2", b"@3").replace(b"@3\"}]", b"@4\"}]")
 nested[3] = nested[3].replace(b"@3", b"@4")
 put("oci_manifest", "oci-nested-index", SEP.join(nested))
+
+# ---- p9: byte 0 bit 0 read-only; then messages "len[2] type[1] tag[2] body" (no size field) ----
+def p9(mtype, body, tag=1):
+    m = struct.pack("<BH", mtype, tag) + body
+    return struct.pack("<H", len(m)) + m
+
+
+def p9s(s):
+    return struct.pack("<H", len(s)) + s
+
+
+P9_START = (p9(100, struct.pack("<I", 65536) + p9s(b"9P2000.L"), 0xffff) +
+            p9(104, struct.pack("<II", 1, 0xffffffff) + p9s(b"root") + p9s(b"") + struct.pack("<I", 0)))
+P9_WALK_IN = p9(110, struct.pack("<IIH", 1, 2, 1) + p9s(b"in"))
+put("p9", "read-a-file", b"\0" + P9_START + P9_WALK_IN + p9(12, struct.pack("<II", 2, 0)) +
+    p9(116, struct.pack("<IQI", 2, 0, 4096)) + p9(120, struct.pack("<I", 2)))
+put("p9", "through-the-link", b"\0" + P9_START +
+    p9(110, struct.pack("<IIH", 1, 3, 1) + p9s(b"link")) + p9(12, struct.pack("<II", 3, 2)) +
+    p9(26, struct.pack("<IIIIIQQQQQ", 3, 9, 0o777, 0, 0, 0, 0, 0, 0, 0)) +
+    p9(22, struct.pack("<I", 3)))
+put("p9", "create-mkdir-rename-readdir", b"\0" + P9_START +
+    p9(110, struct.pack("<IIH", 1, 4, 0)) +
+    p9(14, struct.pack("<I", 4) + p9s(b"new") + struct.pack("<III", 2, 0o644, 0)) +
+    p9(118, struct.pack("<IQI", 4, 0, 3) + b"abc") +
+    p9(72, struct.pack("<I", 1) + p9s(b"d") + struct.pack("<II", 0o755, 0)) +
+    p9(74, struct.pack("<I", 1) + p9s(b"new") + struct.pack("<I", 1) + p9s(b"renamed")) +
+    p9(110, struct.pack("<IIH", 1, 5, 0)) + p9(12, struct.pack("<II", 5, 0)) +
+    p9(40, struct.pack("<IQI", 5, 0, 8192)) +
+    p9(76, struct.pack("<I", 1) + p9s(b"renamed") + struct.pack("<I", 0)) +
+    p9(76, struct.pack("<I", 1) + p9s(b"d") + struct.pack("<I", 0x200)))
+put("p9", "read-only-share", b"\1" + P9_START + P9_WALK_IN + p9(12, struct.pack("<II", 2, 1)))
