@@ -78,10 +78,13 @@ int hvm_set_read_only(struct hvm *vm, int read_only);
 #define HVM_VOLUME_NOSUID 0x2
 #define HVM_VOLUME_NODEV  0x4
 #define HVM_VOLUME_NOEXEC 0x8
+#define HVM_VOLUMES_MAX        6	/* volumes of one VM */
+#define HVM_VOLUME_MIB_DEFAULT 1024	/* the size of a disk image hvm creates */
 /* A disk image file mounted at guest_path (absolute; created and formatted ext4 with
- * size_mib when missing; size_mib 0: 1024), or a host directory shared with the guest over
- * 9p, served by a process of hvm's own confined to it (docs/volumes.md). read_only: 0, 1,
- * or HVM_VOLUME_* flags. At most 6; -E2BIG after that. */
+ * size_mib when missing; size_mib 0: HVM_VOLUME_MIB_DEFAULT), or a host directory shared
+ * with the guest over 9p, served by a process of hvm's own confined to it
+ * (docs/volumes.md). read_only: 0, 1, or HVM_VOLUME_* flags. At most HVM_VOLUMES_MAX;
+ * -E2BIG after that. */
 int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path, int read_only,
 		   uint64_t size_mib);
 
@@ -107,7 +110,8 @@ int hvm_set_args(struct hvm *vm, const char *const *argv);
 int hvm_set_shell_command(struct hvm *vm, const char *command);
 /* Replaces the whole process command line, ignoring the image's Entrypoint and Cmd. */
 int hvm_set_argv(struct hvm *vm, const char *const *argv);
-/* Adds KEY=VALUE to the environment (wins over the image's Env). At most 256. */
+#define HVM_ENV_MAX 256
+/* Adds KEY=VALUE to the environment (wins over the image's Env). At most HVM_ENV_MAX. */
 int hvm_add_env(struct hvm *vm, const char *key_value);
 /* Working directory, and user as "USER[:GROUP]" (names or numbers) in the guest. */
 int hvm_set_workdir(struct hvm *vm, const char *dir);

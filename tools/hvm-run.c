@@ -91,8 +91,8 @@ static int configure_machine(struct hvm *vm, const struct run_flags *f)
 
 static int configure_process(struct hvm *vm, const struct run_flags *f)
 {
-	const char *env[RUN_MAX_ENV + 1];
-	char *owned[RUN_MAX_ENV];
+	const char *env[HVM_ENV_MAX + 1];
+	char *owned[HVM_ENV_MAX];
 	unsigned rows, cols;
 	int err = 0;
 

@@ -49,8 +49,8 @@ void run_env(const struct run_flags *f, const char **env, char **owned)
 int run_exec(const struct run_flags *f)
 {
 	const char *shell[] = { "/bin/sh", "-c", f->cmd, NULL };
-	const char *env[RUN_MAX_ENV + 1];
-	char *owned[RUN_MAX_ENV];
+	const char *env[HVM_ENV_MAX + 1];
+	char *owned[HVM_ENV_MAX];
 	int sigfd, err, status = EXIT_HVM_ERROR;
 
 	if (!f->cmd && !f->nargs) {

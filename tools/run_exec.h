@@ -17,7 +17,7 @@ void run_signal_set(sigset_t *set);
 int run_signals_block(void);
 
 /* -e flags as KEY=VALUE strings (KEY alone: hvm-run's own value, skipped when unset) into env
- * (RUN_MAX_ENV + 1 entries, NULL-terminated); owned[] holds what was allocated. */
+ * (HVM_ENV_MAX + 1 entries, NULL-terminated); owned[] holds what was allocated. */
 void run_env(const struct run_flags *f, const char **env, char **owned);
 
 #endif

@@ -172,8 +172,8 @@ static int parse_volume(struct run_flags *f, const char *arg)
 	size_t hlen = guest ? (size_t)(guest - arg) : 0;
 	size_t glen = guest ? (mode ? (size_t)(mode - guest - 1) : strlen(guest + 1)) : 0;
 
-	if (f->nvolumes == RUN_MAX_VOLUMES) {
-		fprintf(stderr, "hvm-run: -v: at most %d volumes\n", RUN_MAX_VOLUMES);
+	if (f->nvolumes == HVM_VOLUMES_MAX) {
+		fprintf(stderr, "hvm-run: -v: at most %d volumes\n", HVM_VOLUMES_MAX);
 		return -EINVAL;
 	}
 	if (!guest || hlen == 0 || hlen >= PATH_MAX || glen < 2 || glen >= PATH_MAX ||
@@ -208,8 +208,8 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	case 't': f->tty = 1; break;
 	case OPT_API_SOCKET: f->api_socket = arg; break;
 	case 'e':
-		if (f->nenv == RUN_MAX_ENV) {
-			fprintf(stderr, "hvm-run: -e: at most %d variables\n", RUN_MAX_ENV);
+		if (f->nenv == HVM_ENV_MAX) {
+			fprintf(stderr, "hvm-run: -e: at most %d variables\n", HVM_ENV_MAX);
 			return -EINVAL;
 		}
 		f->env[f->nenv++] = arg;
@@ -337,7 +337,7 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 
 	memset(f, 0, sizeof(*f));
 	f->mem_mib = HVM_MEMORY_MIB_DEFAULT;
-	f->volume_size_mib = RUN_DEFAULT_VOLUME_MIB;
+	f->volume_size_mib = HVM_VOLUME_MIB_DEFAULT;
 	f->uid = f->gid = HVM_JAIL_DEFAULT_ID;
 	f->tls_verify = 1;
 	optind = 1;

@@ -5,11 +5,8 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "../include/hvm.h"
 #include "run_net.h"
-
-#define RUN_DEFAULT_VOLUME_MIB  1024
-#define RUN_MAX_ENV             256
-#define RUN_MAX_VOLUMES         6
 
 struct run_volume {
 	char host[PATH_MAX];		/* disk image file (created and formatted when missing) */
@@ -26,11 +23,11 @@ struct run_flags {
 	int nargs;
 	const char *cmd;		/* --cmd STRING, run as sh -c STRING */
 	const char *image;		/* --image: dir, tar, docker-save, OCI layout or reference */
-	const char *env[RUN_MAX_ENV];	/* -e KEY=VAL (or KEY: taken from hvm-run's environment) */
+	const char *env[HVM_ENV_MAX];	/* -e KEY=VAL (or KEY: taken from hvm-run's environment) */
 	int nenv;
 	const char *workdir;		/* -w */
 	const char *user;		/* -u USER[:GROUP] */
-	struct run_volume volumes[RUN_MAX_VOLUMES];
+	struct run_volume volumes[HVM_VOLUMES_MAX];
 	int nvolumes;
 	struct run_net_flags net;	/* -p, --net, --ip, --gateway, --dns, --mac */
 	uint64_t volume_size_mib;	/* size of volumes hvm creates */

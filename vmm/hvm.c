@@ -55,7 +55,7 @@ HVM_API int hvm_create(struct hvm **out)
 	vm->cfg = (struct hvm_config){ .cpus = hvm_default_cpus(), .mem_mib = HVM_MEMORY_MIB_DEFAULT,
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .console_fd = -1, .rows = 24, .cols = 80 };
 	vm->listen_fd = vm->ready_fd = vm->ctl_fd = vm->snap_mem_fd = -1;
-	for (int i = 0; i < HVM_MAX_VOLUMES; i++)
+	for (int i = 0; i < HVM_VOLUMES_MAX; i++)
 		hvm_share_init(&vm->shares[i]);
 	vm->template_dirfd = vm->template_parentfd = -1;
 	hvm_metrics_start(&vm->metrics);
@@ -236,8 +236,8 @@ static int add_volume(struct hvm *vm, const char *host, const char *guest, int r
 {
 	struct hvm_volume *v = &vm->cfg.volumes[vm->cfg.nvolumes];
 
-	if (vm->cfg.nvolumes == HVM_MAX_VOLUMES)
-		return hvm_fail(vm, -E2BIG, "volume %s: at most %d volumes", host, HVM_MAX_VOLUMES);
+	if (vm->cfg.nvolumes == HVM_VOLUMES_MAX)
+		return hvm_fail(vm, -E2BIG, "volume %s: at most %d volumes", host, HVM_VOLUMES_MAX);
 	if (!host || !*host || !guest || guest[0] != '/' || !guest[1])
 		return hvm_fail(vm, -EINVAL, "volume %s:%s: give a host file and an absolute guest "
 				"path", host ? host : "(null)", guest ? guest : "(null)");
@@ -245,7 +245,7 @@ static int add_volume(struct hvm *vm, const char *host, const char *guest, int r
 		return hvm_fail(vm, -EINVAL, "volume %s: unknown flags %#x", host, (unsigned)read_only);
 	*v = (struct hvm_volume){ .host = strdup(host), .guest = strdup(guest),
 		.read_only = read_only & HVM_VOLUME_RO, .flags = (unsigned)read_only & ~HVM_VOLUME_RO,
-		.size_mib = size_mib ? size_mib : HVM_DEFAULT_VOL };
+		.size_mib = size_mib ? size_mib : HVM_VOLUME_MIB_DEFAULT };
 	if (!v->host || !v->guest) {
 		free(v->host);
 		free(v->guest);
@@ -287,8 +287,8 @@ HVM_API int hvm_add_env(struct hvm *vm, const char *key_value)
 	if (!err && (!key_value || !strchr(key_value, '=') || key_value[0] == '='))
 		err = hvm_fail(vm, -EINVAL, "environment %s: use KEY=VALUE",
 			       key_value ? key_value : "(null)");
-	if (!err && vm->cfg.nenv == HVM_MAX_ENV)
-		err = hvm_fail(vm, -E2BIG, "environment: at most %d variables", HVM_MAX_ENV);
+	if (!err && vm->cfg.nenv == HVM_ENV_MAX)
+		err = hvm_fail(vm, -E2BIG, "environment: at most %d variables", HVM_ENV_MAX);
 	if (!err && !(vm->cfg.env[vm->cfg.nenv] = strdup(key_value)))
 		err = hvm_fail(vm, -ENOMEM, "out of memory");
 	if (!err)

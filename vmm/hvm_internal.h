@@ -23,9 +23,6 @@
 
 #define HVM_EXIT_TIMEOUT   124
 #define HVM_EXIT_ERROR     125
-#define HVM_DEFAULT_VOL    1024	/* MiB of a volume hvm creates */
-#define HVM_MAX_VOLUMES    6
-#define HVM_MAX_ENV        256
 #define HVM_MAX_EXTRA      4	/* guest connections to the agent port besides the agent's */
 #define HVM_LOG_TAIL       4096	/* console text kept for the post-mortem of a failed guest */
 #define HVM_MAX_PENDING    16	/* signals queued for the service thread */
@@ -50,13 +47,13 @@ struct hvm_config {
 	uint64_t mem_mib;
 	char *image;			/* NULL: the built-in busybox image */
 	int read_only;
-	struct hvm_volume volumes[HVM_MAX_VOLUMES];
+	struct hvm_volume volumes[HVM_VOLUMES_MAX];
 	int nvolumes;
 	struct hvm_net_config net;
 	char **args;			/* after the image's Entrypoint (replaces its Cmd) */
 	char **argv;			/* the whole command line */
 	char *shell;			/* sh -c SHELL */
-	char *env[HVM_MAX_ENV + 1];	/* KEY=VALUE, NULL-terminated */
+	char *env[HVM_ENV_MAX + 1];	/* KEY=VALUE, NULL-terminated */
 	int nenv;
 	char *workdir, *user, *hostname;
 	char *run_extra;		/* hvm_set_run_extra: "{...}" members added to RUN */
@@ -90,8 +87,8 @@ struct hvm {
 	struct image image;		/* the image, or the embedded default */
 	int image_resolved;		/* image came from image_resolve: free it */
 	int machine_made;		/* machine_create succeeded: destroy it */
-	char vol_serial[HVM_MAX_VOLUMES][16];
-	struct hvm_share shares[HVM_MAX_VOLUMES];	/* directory volumes' 9p servers */
+	char vol_serial[HVM_VOLUMES_MAX][16];
+	struct hvm_share shares[HVM_VOLUMES_MAX];	/* directory volumes' 9p servers */
 	char kernel[PATH_MAX], initrd[PATH_MAX];
 	char vsock_uds[PATH_MAX];	/* the vsock bridge: the api socket, or "@..." (abstract) */
 	char agent_uds[PATH_MAX + 16];	/* vsock_uds_1024: where the agent's connection arrives */

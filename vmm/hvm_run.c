@@ -594,7 +594,7 @@ void hvm_run_cleanup(struct hvm *vm)
 		if (vm->extra[i])
 			drop_session(&vm->extra[i]);
 	cleanup_sockets(vm);
-	for (int i = 0; i < HVM_MAX_VOLUMES; i++)
+	for (int i = 0; i < HVM_VOLUMES_MAX; i++)
 		hvm_share_stop(&vm->shares[i]);	/* after the machine: the guest is gone */
 	if (vm->ready_fd >= 0)
 		close(vm->ready_fd);
