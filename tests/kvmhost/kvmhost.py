@@ -8,7 +8,8 @@ shared read-write, so what the command writes there stays. The command's stdout 
 live through two virtio-serial ports; its exit status is ours.
 
 Usage: kvmhost.py [--build DIR] [--timeout SEC] CMD
-Environment: HVM_KVMHOST=auto|always|never, HVM_KVMHOST_TIMEOUT (s), HVM_KVMHOST_MEM (MiB),
+Environment: HVM_KVMHOST=auto|always|never, HVM_KVMHOST_TIMEOUT (s, all tries together),
+HVM_KVMHOST_RETRIES (fresh test hosts after one wedged, default 2), HVM_KVMHOST_MEM (MiB),
 HVM_KVMHOST_CPU (QEMU's -cpu for the test host), HVM_KVMHOST_CONSOLE=1 (the test host's kernel
 console on stderr, live), HVM_KVMHOST_KERNEL (boot another kernel than Debian's newest; its
 modules must be the same version), HVM_KVMHOST_DEBUG=1 (a root shell in the running test host:
@@ -46,6 +47,11 @@ CONSOLE_TAIL = 25
 # nested guests under load (8 of 80 VMs triple-faulted with 20 booting at once; 0 of 60 with
 # this model; docs/platform.md). nrip-save lets kvm_amd skip decoding on intercepts.
 CPU_MODEL = "EPYC,+svm,+npt,+nrip-save"
+# The test host's kernel saying one of its CPUs stopped answering: QEMU's emulation wedged it
+# (docs/platform.md). Nothing inside can recover from that; a fresh test host can, so the
+# command runs again there (HVM_KVMHOST_RETRIES times at most).
+WEDGE = re.compile(rb"watchdog: BUG: soft lockup - CPU#\d+ stuck|rcu: INFO: rcu_\w+ detected stalls")
+WEDGED = -1
 # After a timeout: the console's last lines, which then hold the kernel's dump of blocked tasks
 # and of every CPU's backtrace (sysrq w and l), the first clue to what hung.
 TIMEOUT_TAIL = 150
@@ -288,6 +294,20 @@ def stop_qemu(qemu):
 
 
 def run_in_test_host(cmd, build, timeout):
+    """Runs cmd in a test host, in a fresh one again after one wedged; its status."""
+    retries = int(os.environ.get("HVM_KVMHOST_RETRIES", "2"))
+    deadline = time.monotonic() + timeout
+    for attempt in range(retries + 1):
+        status = run_once(cmd, build, max(1, int(deadline - time.monotonic())))
+        if status != WEDGED:
+            return status
+        if attempt < retries:
+            say("starting a fresh test host for the same command (%d of %d more)" %
+                (attempt + 1, retries))
+    raise Fail("the test host wedged %d times (HVM_KVMHOST_RETRIES=%d)" % (retries + 1, retries))
+
+
+def run_once(cmd, build, timeout):
     for tool in ("qemu-system-x86_64", "modprobe"):
         if not shutil.which(tool):
             raise Fail("%s: not installed (make deps)" % tool)
@@ -320,13 +340,30 @@ def run_in_test_host(cmd, build, timeout):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class ConsoleWatch:
+    """The test host's console, read as it grows: echoed when asked, searched for WEDGE."""
+
+    def __init__(self, tmp):
+        self.file = open(os.path.join(tmp, "console"), "a+b")
+        self.file.seek(0)
+        self.echo = os.environ.get("HVM_KVMHOST_CONSOLE") == "1"
+        self.last = b""  # the unfinished last line, kept for the next search
+
+    def wedged(self):
+        data = self.file.read()
+        if self.echo and data:
+            sys.stderr.buffer.write(data)
+            sys.stderr.flush()
+        text = self.last + data
+        self.last = text[text.rfind(b"\n") + 1:]
+        return WEDGE.search(text) is not None
+
+
 def supervise(qemu, relays, tmp, timeout):
-    """Streams output until QEMU exits (None) or the timeout ends it (124)."""
+    """Streams output until QEMU exits (None), the timeout ends it (124) or its kernel reports
+    a wedged CPU (WEDGED)."""
     deadline = time.monotonic() + timeout
-    console = None
-    if os.environ.get("HVM_KVMHOST_CONSOLE") == "1":
-        console = open(os.path.join(tmp, "console"), "a+b")
-        console.seek(0)
+    console = ConsoleWatch(tmp)
     while qemu.poll() is None:
         if time.monotonic() > deadline:
             dump_tasks(tmp)
@@ -337,9 +374,11 @@ def supervise(qemu, relays, tmp, timeout):
         select.select([r.fd for r in relays], [], [], 0.25)
         for r in relays:
             r.pump()
-        if console:
-            sys.stderr.buffer.write(console.read())
-            sys.stderr.flush()
+        if console.wedged():
+            stop_qemu(qemu)
+            say("the test host wedged: its kernel reports a CPU that stopped answering (the "
+                "emulator's fault, docs/platform.md); its console ends:\n%s" % console_tail(tmp))
+            return WEDGED
     for r in relays:
         while r.pump():
             pass

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The KVM test host itself (tests/kvmhost/kvmhost.py), forced on with HVM_KVMHOST=always so it is
 # tested on any machine: exit status, separate live stdout/stderr, the caller's environment, the
-# writable checkout, KVM inside, the timeout, signals, a kernel that does not boot, and nothing
-# left behind. Usage: BUILD=DIR tests/kvmhost/test_kvmhost.sh
+# writable checkout, KVM inside, the timeout, signals, a wedged test host, a kernel that does not
+# boot, and nothing left behind. Usage: BUILD=DIR tests/kvmhost/test_kvmhost.sh
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -11,7 +11,7 @@ export HVM_KVMHOST=always
 PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmhost-test.XXXXXX")
 MARK=$BUILD/kvmhost/test-mark.$$
-trap 'rm -rf "$WORK" "$MARK"' EXIT
+trap 'rm -rf "$WORK" "$MARK" "$BUILD/kvmhost/test-wedge.$$"' EXIT
 ok()  { PASS=$((PASS + 1)); echo "ok - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "not ok - $1${2:+ ($2)}"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
@@ -55,6 +55,21 @@ check "a hung command stops at the timeout with 124 (got $rc)" test "$rc" = 124
 check "the timeout is named on stderr" grep -q HVM_KVMHOST_TIMEOUT "$WORK/e"
 check "with the test host's blocked tasks and CPU backtraces" \
 	bash -c "grep -q 'Show Blocked State' '$WORK/e' && grep -q 'backtrace' '$WORK/e'"
+
+# A wedged test host (its kernel reporting a stuck CPU, here written by the command itself the
+# first time): a fresh one runs the command again; with no retries left it is a failure, 125.
+WEDGE_MARK=$BUILD/kvmhost/test-wedge.$$
+WEDGE_CMD="if [ ! -e $WEDGE_MARK ]; then touch $WEDGE_MARK; echo first-try;
+	echo '<0>watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [test:1]' >/dev/kmsg; sleep 600; fi
+	echo second-try; exit 5"
+HVM_KVMHOST_RETRIES=1 $KH "$WEDGE_CMD" >"$WORK/o" 2>"$WORK/e"; rc=$?
+check "a wedged test host: the command runs again in a fresh one (exit 5, got $rc)" \
+	bash -c "test $rc = 5 && grep -qx first-try '$WORK/o' && grep -qx second-try '$WORK/o'"
+check "and stderr says why" bash -c "grep -q 'test host wedged' '$WORK/e' && grep -q 'fresh test host' '$WORK/e'"
+rm -f "$WEDGE_MARK"
+HVM_KVMHOST_RETRIES=0 $KH "$WEDGE_CMD" >/dev/null 2>"$WORK/e"; rc=$?
+check "wedged with no retry left: 125 (got $rc), named" bash -c "test $rc = 125 && grep -q 'wedged 1 times' '$WORK/e'"
+rm -f "$WEDGE_MARK"
 
 HVM_KVMHOST_KERNEL=/etc/hostname $KH true >/dev/null 2>"$WORK/e"; rc=$?
 check "a kernel that does not boot gives 125 (got $rc)" test "$rc" = 125
