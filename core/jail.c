@@ -10,9 +10,10 @@
  *
  * jail_enter: in the child, once the image is converted, volumes made, passt started and
  * the TAP open, and before the machine exists. The files the machine will open (/dev/kvm,
- * kernel, initramfs, disk images) are opened first, as root and never through a symlink in
- * their last component, and handed out by jail_open: the jailed uid need not be able to
- * open them, and nothing of them needs to be in the jail. Then new mount, IPC and UTS
+ * kernel, initramfs, disk images) are opened first, by the caller (root, or a user in a user
+ * namespace of its own: jail_privileges) and never through a symlink in their last
+ * component, and handed out by jail_open: the jailed uid need not be able to open them, and
+ * nothing of them needs to be in the jail. Then new mount, IPC and UTS
  * namespaces; an empty, read-only tmpfs root holding only the directories asked for (the
  * api socket's; the private sockets are abstract), each cloned as a detached mount from an fd
  * opened without following a symlink and attached by fd, so no path is resolved twice;
