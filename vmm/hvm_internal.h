@@ -193,7 +193,8 @@ void hvm_control_close(struct hvm *vm);
  */
 int hvm_template_prepare(struct hvm *vm);
 
-/* hvm_template.c: 1 if this run's configuration may start from (or save) a template. */
+/* hvm_template.c: 1 if this run's configuration may start from (or save) a template; after
+ * plan_disks, which tells the directory volumes (a port each). */
 int hvm_template_eligible(const struct hvm *vm);
 
 /* hvm_template.c: the template failed to restore: removes it and builds the machine cold

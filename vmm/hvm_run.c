@@ -146,10 +146,10 @@ static int build_config(struct hvm *vm)
 	int err;
 
 	base_config(vm, c);
-	vm->template_boot = hvm_template_eligible(vm);
 	err = vm->cfg.image ? resolve_image(vm) : default_image(vm);
 	if (!err)
 		err = plan_disks(vm);
+	vm->template_boot = !err && hvm_template_eligible(vm);	/* knows the shares from here */
 	if (!err)
 		err = hvm_net_setup(&vm->cfg.net, &vm->net);
 	if (!err && vm->net.backend) {

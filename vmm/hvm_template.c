@@ -19,7 +19,6 @@
 #include "../core/clock.h"
 #include "hvm_internal.h"
 #include "../core/log.h"
-#include "hvm_volume.h"
 
 #define TEMPLATE_FORMAT 2	/* bump when what the key covers changes */
 #define TEMPLATE_STAGE_PREFIX ".jail-"	/* a jailed run's template, for the next run to adopt */
@@ -328,7 +327,7 @@ int hvm_template_eligible(const struct hvm *vm)
 	if (!vm->cfg.templates || vm->cfg.restore || vm->cfg.console_fd >= 0)
 		return 0;
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
-		if (!vm->cfg.volumes[i].read_only || hvm_volume_is_dir(vm->cfg.volumes[i].host))
+		if (!vm->cfg.volumes[i].read_only || vm->cfg.volumes[i].port)
 			return 0;
 	return 1;
 }
