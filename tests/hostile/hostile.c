@@ -275,14 +275,14 @@ static void bystander_up(void)
 
 	if (up++)
 		return;
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
+	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander", NULL) == 0);
 	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
 }
 
 /* The victim blk device in slot 0, the bystander (read-only, same image) in slot 1. */
 static void blk_up(void)
 {
-	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim", NULL) == 0);
 	drv_init(&vb, &victim_blk.transport, SLOT(0), 1, F_BASE);
 	bystander_up();
 }
@@ -1261,7 +1261,7 @@ static void a_queue_not_ready(void)
 
 	net_up();
 	vs_up();
-	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim", NULL) == 0);
 	driver_ok_bare(&vb, &victim_blk.transport, SLOT(0), F_BASE);
 	driver_ok_bare(&nd, &net.transport, SLOT(2), (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
 	driver_ok_bare(&vd, &vs.transport, SLOT(3), F_BASE);

@@ -262,7 +262,7 @@ static int hblk_up(struct hblk *b, unsigned k, int read_only)
 	if (fd < 0 || ftruncate(fd, H_DISK_SECTORS * 512) < 0)
 		return 0;
 	close(fd);
-	if (vblk_attach(&b->dev, &vm, H_MMIO(k), 5 + k, b->path, read_only, "hostile"))
+	if (vblk_attach(&b->dev, &vm, H_MMIO(k), 5 + k, b->path, read_only, "hostile", NULL))
 		return 0;
 	b->g = (struct gdev){ .t = &b->dev.transport, .area = H_SLOT(k), .nq = 1, .qsize = 16 };
 	return g_init(&b->g, G_ALL_FEATURES);

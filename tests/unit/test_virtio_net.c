@@ -931,7 +931,7 @@ static void tap_vanishing_drops_and_counts(void)
 	}
 	if (!tap_make(name))
 		return;
-	CHECK_EQ(net_tap_open(name, &be), 0);
+	CHECK_EQ(net_tap_open(name, &be, NULL), 0);
 	if (!be)
 		return;
 	CHECK_STR(be->name, name);
@@ -1027,7 +1027,7 @@ static void passt_answers_and_publishes_only_what_it_is_told(void)
 		fprintf(stderr, "skip: passt is not installed (Debian package 'passt')\n");
 		return;
 	}
-	CHECK_EQ(net_passt_start(&map, 1, &be), 0);
+	CHECK_EQ(net_passt_start(&map, 1, &be, NULL), 0);
 	/* Until the guest's network is up, passt does not run: the published port is closed. */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	a.sin_port = htons(18123);
@@ -1097,7 +1097,7 @@ static void passt_reports_a_taken_port(void)
 	}
 	CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
 	fprintf(stderr, "(an error about port 18125 follows; it is expected)\n");
-	CHECK_EQ(net_passt_start(&map, 1, &be), -EADDRINUSE);
+	CHECK_EQ(net_passt_start(&map, 1, &be, NULL), -EADDRINUSE);
 	close(fd);
 }
 
