@@ -194,10 +194,9 @@ HVM_API int hvm_set_templates(struct hvm *vm, int mode)
 {
 	int err = setter_lock(vm, "hvm_set_templates", HVM_ERROR_USAGE);
 
-	if (!err && (mode < HVM_TEMPLATES_OFF || mode > HVM_TEMPLATES_REPEATED)) {
-		log_err("hvm_set_templates: mode %d is none of HVM_TEMPLATES_*", mode);
-		err = -EINVAL;
-	}
+	if (!err && (mode < HVM_TEMPLATES_OFF || mode > HVM_TEMPLATES_REPEATED))
+		err = hvm_fail(vm, -EINVAL, "hvm_set_templates: mode %d is none of HVM_TEMPLATES_*",
+			       mode);
 	if (!err)
 		vm->cfg.templates = mode;
 	return setter_unlock(vm, err);

@@ -462,6 +462,8 @@ static void templates_on_repeat(void)
 
 	CHECK_EQ(hvm_create(&vm), 0);
 	CHECK_EQ(hvm_set_templates(vm, 3), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	CHECK(strstr(hvm_error(vm), "mode 3") != NULL);	/* on the handle, not on stderr */
 	hvm_destroy(vm);
 	cache_begin(cache);
 	for (int i = 0; i < 3; i++) {
