@@ -285,14 +285,15 @@ int machine_build(struct machine *m, const struct machine_config *cfg, int ram_f
 	if (err)
 		return err;
 	m->failed = MACHINE_PART_HOST;	/* unless a step below says otherwise */
-	err = kvm_open(&m->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm");
+	err = kvm_open(&m->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm", e);
 	if (err)
 		return err;
-	err = vm_create_mapped(&m->vm, &m->kvm, cfg->mem_mib << 20, 0, ram_fd, SNAP_MEM_OFFSET);
+	err = vm_create_mapped(&m->vm, &m->kvm, cfg->mem_mib << 20, 0, ram_fd, SNAP_MEM_OFFSET,
+			       e);
 	if (err)
 		goto fail_kvm;
 	m->kvm_ready_us = clock_now_us();
-	err = vm_create_vcpus(&m->vm, cfg->cpus);
+	err = vm_create_vcpus(&m->vm, cfg->cpus, e);
 	if (!err)
 		err = machine_attach_devices(m, cfg, e);
 	if (!err && ram_fd < 0 && (err = machine_boot_setup(m, cfg, e)))
