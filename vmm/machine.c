@@ -224,7 +224,7 @@ static int machine_attach_devices(struct machine *m, const struct machine_config
 	if (!err && cfg->vsock_uds) {
 		unsigned slot = cfg->ndisks;
 		err = vsock_attach(&m->vsock, &m->vm, machine_virtio_base(slot),
-				   machine_virtio_irqs[slot], cfg->vsock_cid, cfg->vsock_uds);
+				   machine_virtio_irqs[slot], cfg->vsock_cid, cfg->vsock_uds, e);
 		m->has_vsock = !err;
 	}
 	if (!err && cfg->net) {

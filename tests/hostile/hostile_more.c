@@ -571,7 +571,7 @@ static char vs_uds[96];
 static int vs_up(void)
 {
 	snprintf(vs_uds, sizeof(vs_uds), "%s/v%d.sock", h_dir, (int)getpid());
-	if (vsock_attach(&vs, &vm, H_MMIO(3), 8, GUEST_CID, vs_uds))
+	if (vsock_attach(&vs, &vm, H_MMIO(3), 8, GUEST_CID, vs_uds, NULL))
 		return 0;
 	vg = (struct gdev){ .t = &vs.transport, .area = H_SLOT(3), .nq = 3, .qsize = 64 };
 	return g_init(&vg, G_ALL_FEATURES);

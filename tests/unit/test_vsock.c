@@ -325,7 +325,7 @@ static void dev_attach(void)
 	memset(&vm, 0, sizeof(vm));
 	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
 	guest_mem_init(&vm.mem, ram, RAM);
-	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds), 0);
+	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds, NULL), 0);
 	driver_transport = &dev.transport;
 }
 
@@ -388,12 +388,12 @@ static void attach_checks_the_path(void)
 	dev_down();
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp), -ENAMETOOLONG);
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds), -EINVAL);	/* the host's */
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 1ULL << 32, uds), -EINVAL);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp, NULL), -ENAMETOOLONG);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds, NULL), -EINVAL);	/* the host's */
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 1ULL << 32, uds, NULL), -EINVAL);
 	fd = open(uds, O_CREAT | O_WRONLY, 0600);	/* a regular file is never replaced */
 	close(fd);
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, uds), -EEXIST);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, uds, NULL), -EEXIST);
 	unlink(uds);
 	/* A stale socket file (its owner gone) is replaced. */
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
