@@ -869,6 +869,7 @@ HVM_API const char *hvm_console_tail(struct hvm *vm)
 HVM_API int hvm_cmdline(struct hvm *vm, char *buf, size_t cap)
 {
 	struct machine_config c;
+	struct err too_long;	/* the caller's buffer, said below: not the guest's limit */
 	int err;
 
 	pthread_mutex_lock(&vm->lock);
@@ -879,7 +880,8 @@ HVM_API int hvm_cmdline(struct hvm *vm, char *buf, size_t cap)
 	c.vsock_uds = "";	/* only whether there is one counts here */
 	/* Likewise the network backend: a placeholder that is never used. */
 	c.net = hvm_net_resolve(&vm->cfg.net) == HVM_NET_NONE ? NULL : (struct net_backend *)buf;
-	err = machine_cmdline(&c, buf, cap);
+	err_clear(&too_long);
+	err = machine_cmdline(&c, buf, cap, &too_long);
 	if (err)
 		err = hvm_fail(vm, -ENOSPC, "the kernel command line is longer than %zu bytes", cap);
 	pthread_mutex_unlock(&vm->lock);

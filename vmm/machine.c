@@ -137,7 +137,7 @@ int machine_config_check(const struct machine_config *cfg, struct err *e)
 	return 0;
 }
 
-int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap)
+int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap, struct err *e)
 {
 	uint8_t seed[CMDLINE_SEED_BYTES];
 	struct cmdline_opts opts = {
@@ -149,14 +149,14 @@ int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap)
 	/* A fresh seed per boot, so guests never share their RNG state. */
 	if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed))
 		opts.seed = seed;
-	int err = boot_cmdline_build(out, cap, &opts);
+	int err = boot_cmdline_build(out, cap, &opts, e);
 	explicit_bzero(seed, sizeof(seed));
 	/* One word per virtio-mmio device: the kernel has no other way to find them. */
 	for (unsigned i = 0; !err && i < machine_virtio_count(cfg); i++) {
 		char word[64];
 		snprintf(word, sizeof(word), "virtio_mmio.device=4K@0x%llx:%u",
 			 (unsigned long long)machine_virtio_base(i), machine_virtio_irqs[i]);
-		err = boot_cmdline_append(out, cap, word);
+		err = boot_cmdline_append(out, cap, word, e);
 	}
 	return err;
 }
@@ -259,7 +259,7 @@ static int machine_boot_setup(struct machine *m, const struct machine_config *cf
 	if (!err)
 		err = machine_load_initrd(m, cfg, &img, &initrd, e);
 	if (!err)
-		err = machine_cmdline(cfg, m->cmdline, sizeof(m->cmdline));
+		err = machine_cmdline(cfg, m->cmdline, sizeof(m->cmdline), e);
 	if (!err)
 		err = boot_zeropage_write(&m->vm.mem, &img, m->cmdline, &initrd);
 	if (!err)

@@ -80,8 +80,9 @@ struct machine {
 /* Checks the config's values; returns 0 or -EINVAL with which one is wrong in e. */
 int machine_config_check(const struct machine_config *cfg, struct err *e);
 
-/* Composes the guest command line for cfg into out (devices included); 0 or -E2BIG. */
-int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap);
+/* Composes the guest command line for cfg into out (devices included); 0 or -E2BIG (why in
+ * e). */
+int machine_cmdline(const struct machine_config *cfg, char *out, size_t cap, struct err *e);
 
 /* Builds the VM, devices, loads kernel and initramfs; 0 or -errno (why in e, nothing left). */
 int machine_create(struct machine *m, const struct machine_config *cfg, struct err *e);
