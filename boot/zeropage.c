@@ -85,8 +85,8 @@ int boot_initrd_place(const struct guest_mem *mem, const struct boot_image *img,
 	if ((uint64_t)img->initrd_addr_max + 1 < top)
 		top = (uint64_t)img->initrd_addr_max + 1;
 	if (size > top || ((top - size) & ~0xfffULL) < img->end) {
-		err_set(e, -ENOMEM, "initramfs: %llu bytes do not fit between the kernel and the top of RAM "
-			"(try a larger --memory)", (unsigned long long)size);
+		err_set(e, -ENOMEM, "initramfs: %llu bytes do not fit between the kernel and the "
+			"top of RAM (try a larger --memory)", (unsigned long long)size);
 		return -ENOMEM;
 	}
 	*gpa = (top - size) & ~0xfffULL;

@@ -29,7 +29,8 @@ static int kvm_check_caps(struct kvm *kvm, const char *path, struct err *e)
 {
 	for (size_t i = 0; i < sizeof(kvm_required_caps) / sizeof(kvm_required_caps[0]); i++) {
 		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, kvm_required_caps[i].cap) <= 0) {
-			err_set(e, -ENOTSUP, "%s: %s not supported by this KVM", path, kvm_required_caps[i].name);
+			err_set(e, -ENOTSUP, "%s: %s not supported by this KVM", path,
+				kvm_required_caps[i].name);
 			return -ENOTSUP;
 		}
 	}
@@ -71,11 +72,13 @@ int kvm_open(struct kvm *kvm, const char *path, struct err *e)
 	version = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
 	if (version < 0) {
 		err = -errno;
-		err_set(e, err, "%s: not a KVM device (KVM_GET_API_VERSION: %s)", path, strerror(errno));
+		err_set(e, err, "%s: not a KVM device (KVM_GET_API_VERSION: %s)", path,
+			strerror(errno));
 		goto fail;
 	}
 	if (version != KVM_API_VERSION) {
-		err_set(e, -ENOTSUP, "%s: KVM API version %d, hvm needs %d", path, version, KVM_API_VERSION);
+		err_set(e, -ENOTSUP, "%s: KVM API version %d, hvm needs %d", path, version,
+			KVM_API_VERSION);
 		err = -ENOTSUP;
 		goto fail;
 	}

@@ -357,7 +357,8 @@ static int snap_open_memory(const char *dir, const struct snap_state *s, struct 
 	else if (memcmp(h.id, s->id, sizeof(h.id)) || h.mem_size != s->mem_size)
 		err = snap_bad(dir, "memory", "belongs to another snapshot than the state file", e);
 	else if ((uint64_t)st.st_size != SNAP_MEM_OFFSET + h.mem_size)
-		err = snap_bad(dir, "memory", "truncated or extended (its size is not the guest's RAM)", e);
+		err = snap_bad(dir, "memory",
+			       "truncated or extended (its size is not the guest's RAM)", e);
 	if (err) {
 		close(fd);
 		return err;

@@ -143,7 +143,8 @@ fail:
 int vm_create_vcpus(struct vm *vm, unsigned nvcpus, struct err *e)
 {
 	if (nvcpus == 0 || (int)nvcpus > vm->kvm->max_vcpus) {
-		err_set(e, -EINVAL, "%u vCPUs: this KVM allows 1 to %d", nvcpus, vm->kvm->max_vcpus);
+		err_set(e, -EINVAL, "%u vCPUs: this KVM allows 1 to %d", nvcpus,
+			vm->kvm->max_vcpus);
 		return -EINVAL;
 	}
 	vm->vcpu = calloc(nvcpus, sizeof(*vm->vcpu));

@@ -187,8 +187,8 @@ static int net_passt_check_ports(const struct net_port_map *maps, unsigned nmaps
 		int err;
 
 		if (!m->host_port || !m->guest_port) {
-			err_set(e, -EINVAL, "publishing port %u:%u/%s: port 0 cannot be published", m->host_port,
-				m->guest_port, proto);
+			err_set(e, -EINVAL, "publishing port %u:%u/%s: port 0 cannot be published",
+				m->host_port, m->guest_port, proto);
 			return -EINVAL;
 		}
 		err = net_passt_try_bind(AF_INET, m);

@@ -134,7 +134,8 @@ int net_tap_open(const char *ifname, struct net_backend **out, struct err *e)
 	int fd, err;
 
 	if (!create && strlen(ifname) >= IFNAMSIZ) {
-		err_set(e, -EINVAL, "tap %s: interface names have at most %d characters", ifname, IFNAMSIZ - 1);
+		err_set(e, -EINVAL, "tap %s: interface names have at most %d characters", ifname,
+			IFNAMSIZ - 1);
 		return -EINVAL;
 	}
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", create ? "hvm%d" : ifname);
@@ -147,7 +148,8 @@ int net_tap_open(const char *ifname, struct net_backend **out, struct err *e)
 	/* TUNSETIFF attaches to an existing interface of that name or creates one. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = -errno;
-		err_set(e, err, "tap %s: %s", create ? "(new)" : ifname, net_tap_why(errno, create));
+		err_set(e, err, "tap %s: %s", create ? "(new)" : ifname,
+			net_tap_why(errno, create));
 		close(fd);
 		return err;
 	}

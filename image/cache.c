@@ -313,11 +313,13 @@ int image_resolve(const char *src, const char *cache_dir, const char *helper, st
 		return err_set(e, status - 128 == SIGINT ? -EINTR : -EIO,
 			       "%s: image conversion stopped by %s", src, strsignal(status - 128));
 	if (status != 0) {
-		err_set(e, -EIO, "%s: image conversion failed (hvm-image exit status %d)", src, status);
+		err_set(e, -EIO, "%s: image conversion failed (hvm-image exit status %d)", src,
+			status);
 		return -EIO;
 	}
 	if (image_cache_lookup(cache_dir, key, out) != 0) {
-		err_set(e, -EIO, "%s: converted, but no usable cache entry appeared in %s", src, cache_dir);
+		err_set(e, -EIO, "%s: converted, but no usable cache entry appeared in %s", src,
+			cache_dir);
 		return -EIO;
 	}
 	return 0;

@@ -281,7 +281,8 @@ static int pull_inspect(const struct image_ref *ref, const struct image_pull_opt
 	if (st > 0)
 		err_set(e, -EIO, "%s: %s", ref->name, pull_why(r));
 	if (st == 0 && (r->out_len == 0 || r->out_len >= sizeof(r->out) - 1)) {
-		err_set(e, -EIO, "%s: skopeo inspect gave %s manifest", ref->name, r->out_len ? "too big a" : "no");
+		err_set(e, -EIO, "%s: skopeo inspect gave %s manifest", ref->name,
+			r->out_len ? "too big a" : "no");
 		st = -EIO;
 	}
 	if (st == 0) {

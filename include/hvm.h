@@ -60,8 +60,8 @@ const char *hvm_error(const struct hvm *vm);
  */
 enum hvm_error_kind {
 	HVM_ERROR_NONE,		/* no error on the handle */
-	HVM_ERROR_USAGE,	/* a value out of range, or a call out of order (-EBUSY, -EALREADY) */
-	HVM_ERROR_KERNEL,	/* the kernel or initramfs: missing, unreadable, not a kernel, too big */
+	HVM_ERROR_USAGE,	/* a value out of range, a call out of order (-EBUSY, -EALREADY) */
+	HVM_ERROR_KERNEL,	/* the kernel or initramfs: missing, not a kernel, too big */
 	HVM_ERROR_IMAGE,	/* the root image: missing, not an image, its conversion failed */
 	HVM_ERROR_VOLUME,	/* a volume: its file or directory, or its settings */
 	HVM_ERROR_NETWORK,	/* the network settings, or passt or the TAP device failed */

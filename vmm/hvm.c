@@ -71,7 +71,8 @@ static int setter_lock(struct hvm *vm, const char *what, enum hvm_error_kind kin
 	vm->error[0] = '\0';
 	vm->call_kind = kind;
 	if (vm->phase != HVM_NEW)
-		return hvm_fail_as(vm, HVM_ERROR_USAGE, -EBUSY, "%s: the VM is already started", what);
+		return hvm_fail_as(vm, HVM_ERROR_USAGE, -EBUSY, "%s: the VM is already started",
+				   what);
 	return 0;
 }
 
@@ -142,7 +143,8 @@ HVM_API int hvm_set_initrd(struct hvm *vm, const char *path)
 
 HVM_API int hvm_set_cmdline_extra(struct hvm *vm, const char *words)
 {
-	return string_setter(vm, "hvm_set_cmdline_extra", HVM_ERROR_KERNEL, &vm->cfg.cmdline_extra, words);
+	return string_setter(vm, "hvm_set_cmdline_extra", HVM_ERROR_KERNEL, &vm->cfg.cmdline_extra,
+			     words);
 }
 
 HVM_API int hvm_set_image(struct hvm *vm, const char *image)
@@ -152,7 +154,8 @@ HVM_API int hvm_set_image(struct hvm *vm, const char *image)
 
 HVM_API int hvm_set_shell_command(struct hvm *vm, const char *command)
 {
-	return string_setter(vm, "hvm_set_shell_command", HVM_ERROR_COMMAND, &vm->cfg.shell, command);
+	return string_setter(vm, "hvm_set_shell_command", HVM_ERROR_COMMAND, &vm->cfg.shell,
+			     command);
 }
 
 HVM_API int hvm_set_workdir(struct hvm *vm, const char *dir)

@@ -101,8 +101,9 @@ int hvm_cgroup_check_memory(uint64_t guest_mib, struct err *e)
 
 	if (limit >= need)
 		return 0;
-	err_set(e, -ENOMEM, "--memory %" PRIu64 " MiB: this process's cgroup allows %" PRIu64 " MiB (%s); "
-		"the guest and the VMM (~%u MiB) would be OOM-killed once the guest used its RAM",
+	err_set(e, -ENOMEM, "--memory %" PRIu64 " MiB: this process's cgroup allows %" PRIu64
+		" MiB (%s); the guest and the VMM (~%u MiB) would be OOM-killed once the guest "
+		"used its RAM",
 		guest_mib, limit >> 20, where, HVM_VMM_OVERHEAD_MIB);
 	return -ENOMEM;
 }

@@ -51,7 +51,8 @@ int hvm_jail_enter(struct hvm *vm, struct err *e)
 		err = jail_add(&j, m->initrd_path, 0);
 	for (unsigned i = 0; !err && i < m->ndisks; i++)
 		err = jail_add(&j, m->disks[i].path, m->disks[i].read_only ? 0 : JAIL_RW);
-	if (!err && vm->cfg.api_socket && !(err = socket_dir(vm->cfg.api_socket, dir, sizeof(dir), e)))
+	if (!err && vm->cfg.api_socket &&
+	    !(err = socket_dir(vm->cfg.api_socket, dir, sizeof(dir), e)))
 		err = jail_add(&j, dir, JAIL_DIR | JAIL_RW);
 	return err ? err : jail_enter(&j);
 }

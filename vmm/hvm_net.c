@@ -27,8 +27,8 @@ int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode, struct err *e
 	else if (strcmp(mode, "tap") == 0 || strncmp(mode, "tap:", 4) == 0) {
 		const char *name = mode[3] == ':' ? mode + 4 : "";
 		if (mode[3] == ':' && (!*name || strlen(name) >= IFNAMSIZ)) {
-			err_set(e, -EINVAL, "network %s: the TAP name must be 1 to %d characters", mode,
-				IFNAMSIZ - 1);
+			err_set(e, -EINVAL, "network %s: the TAP name must be 1 to %d characters",
+				mode, IFNAMSIZ - 1);
 			return -EINVAL;
 		}
 		c->mode = HVM_NET_TAP;
@@ -68,13 +68,14 @@ int hvm_net_check(const struct hvm_net_config *c, struct err *e)
 	enum hvm_net_mode m = hvm_net_resolve(c);
 
 	if (c->nports && m != HVM_NET_USER) {
-		err_set(e, -EINVAL, "published ports go through user networking; with %s the guest's address "
-			"is reachable directly", m == HVM_NET_NONE ? "none" : "tap");
+		err_set(e, -EINVAL, "published ports go through user networking; with %s the "
+			"guest's address is reachable directly",
+			m == HVM_NET_NONE ? "none" : "tap");
 		return -EINVAL;
 	}
 	if ((c->ip[0] || c->gateway[0] || c->ndns) && m != HVM_NET_TAP) {
-		err_set(e, -EINVAL, "guest addresses go with tap networking (user networking gives the guest "
-			"the host's own addresses)");
+		err_set(e, -EINVAL, "guest addresses go with tap networking (user networking "
+			"gives the guest the host's own addresses)");
 		return -EINVAL;
 	}
 	if (c->gateway[0] && !c->ip[0]) {
@@ -155,8 +156,8 @@ static int setup_user(const struct hvm_net_config *c, struct hvm_net *n, struct 
 	if (!err)
 		err = host_address(ifname, n->guest.addr, sizeof(n->guest.addr));
 	if (err) {
-		err_set(e, err, "user networking: the host has no IPv4 default route with an address (%s); "
-			"passt gives the guest the host's own", strerror(-err));
+		err_set(e, err, "user networking: the host has no IPv4 default route with an "
+			"address (%s); passt gives the guest the host's own", strerror(-err));
 		return err;
 	}
 	inet_ntop(AF_INET, &gw, n->guest.gateway, sizeof(n->guest.gateway));

@@ -156,8 +156,8 @@ static char **compose_argv(const struct hvm_config *c, const struct image_config
 		argv = c->args ? list_join(img->entrypoint, c->args, -1)
 			       : list_join(img->entrypoint, img->cmd, -1);
 	if (argv && !argv[0]) {
-		err_set(e, -EINVAL, "%s: no command given and the image sets no Entrypoint or Cmd; give a "
-			"shell command or arguments", c->image ? c->image : "run");
+		err_set(e, -EINVAL, "%s: no command given and the image sets no Entrypoint or "
+			"Cmd; give a shell command or arguments", c->image ? c->image : "run");
 		free(argv);
 		return NULL;
 	}

@@ -160,8 +160,8 @@ static int build_config(struct hvm *vm, struct err *e)
 		err = hvm_request_boot(&vm->boot, &vm->cfg, &vm->net.guest, !c->console,
 				       vm->template_boot ? &vm->image.config : NULL);
 	if (!err)
-		err = hvm_stage(vm, HVM_ERROR_COMMAND, hvm_request_process(&vm->cfg, &vm->image.config,
-									&vm->run_json, e));
+		err = hvm_stage(vm, HVM_ERROR_COMMAND,
+				hvm_request_process(&vm->cfg, &vm->image.config, &vm->run_json, e));
 	c->initrd_extra = vm->boot.buf;
 	c->initrd_extra_len = vm->boot.len;
 	return err;
@@ -393,8 +393,8 @@ static int take_requests(struct hvm *vm)
 	vm->npending = 0;
 	if (vm->snap_asked && !vm->snap_answered && !status) {
 		err_clear(&vm->snap_error);
-		vm->snap_result = hvm_snapshot_now(vm, vm->snap_dirfd, vm->snap_target, vm->snap_stop,
-						   &vm->snap_error);
+		vm->snap_result = hvm_snapshot_now(vm, vm->snap_dirfd, vm->snap_target,
+						   vm->snap_stop, &vm->snap_error);
 		vm->snapshot_stopped = !vm->snap_result && vm->snap_stop;
 		vm->snap_answered = 1;
 		pthread_cond_broadcast(&vm->answered);

@@ -67,9 +67,9 @@ int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop, struc
 
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
 		if (vm->cfg.volumes[i].port)	/* a live 9p connection cannot be saved */
-			return err_set(e, -EOPNOTSUPP, "snapshot %s: the VM shares the host directory "
-				       "%s (no snapshots of VMs with directory volumes)", dir,
-				       vm->cfg.volumes[i].host);
+			return err_set(e, -EOPNOTSUPP, "snapshot %s: the VM shares the host "
+				       "directory %s (no snapshots of VMs with directory volumes)",
+				       dir, vm->cfg.volumes[i].host);
 	err = vm_pause(kvm_vm);
 
 	if (err == -EALREADY) {	/* hvm_pause'd: it stays paused */

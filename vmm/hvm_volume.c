@@ -77,8 +77,8 @@ int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib, struc
 			return err;
 		}
 		if (read_only) {
-			err_set(e, -ENOENT, "volume %s: no such file (a read-only volume must exist)",
-				host);
+			err_set(e, -ENOENT,
+				"volume %s: no such file (a read-only volume must exist)", host);
 			return -ENOENT;
 		}
 		return volume_create(host, size_mib, e);

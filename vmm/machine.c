@@ -121,8 +121,8 @@ int machine_config_check(const struct machine_config *cfg, struct err *e)
 		return -EINVAL;
 	}
 	if (cfg->mem_mib < HVM_MEMORY_MIB_MIN || cfg->mem_mib > HVM_MEMORY_MIB_MAX) {
-		err_set(e, -EINVAL, "%llu MiB of memory: must be %d to %d MiB", (unsigned long long)cfg->mem_mib,
-			HVM_MEMORY_MIB_MIN, HVM_MEMORY_MIB_MAX);
+		err_set(e, -EINVAL, "%llu MiB of memory: must be %d to %d MiB",
+			(unsigned long long)cfg->mem_mib, HVM_MEMORY_MIB_MIN, HVM_MEMORY_MIB_MAX);
 		return -EINVAL;
 	}
 	if (cfg->ndisks > MACHINE_MAX_DISKS) {

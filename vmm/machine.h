@@ -55,7 +55,7 @@ enum machine_part {
 	MACHINE_PART_NONE,
 	MACHINE_PART_CONFIG,		/* a value out of range */
 	MACHINE_PART_HOST,		/* KVM, guest RAM, threads, devices' host side */
-	MACHINE_PART_KERNEL,		/* the kernel, initramfs or the boot structures around them */
+	MACHINE_PART_KERNEL,		/* the kernel, initramfs or the boot structures */
 	MACHINE_PART_ROOT_DISK,		/* disk 0 (vda) */
 	MACHINE_PART_DISK,		/* another disk */
 	MACHINE_PART_SNAPSHOT,		/* the snapshot being restored */

@@ -91,7 +91,8 @@ static int machine_describe(struct machine *m, const struct machine_config *cfg,
 		struct stat st;
 		if (fstat(m->blk[i].fd, &st) < 0 ||
 		    strlen(cfg->disks[i].path) >= sizeof(k->path)) {
-			err_set(e, -EINVAL, "snapshot: disk %s: cannot record its identity", cfg->disks[i].path);
+			err_set(e, -EINVAL, "snapshot: disk %s: cannot record its identity",
+				cfg->disks[i].path);
 			return -EINVAL;
 		}
 		*k = (struct snap_disk){ .read_only = (uint32_t)cfg->disks[i].read_only,
@@ -198,7 +199,8 @@ static int machine_check_match(struct machine *m, const struct snap_machine *d,
 			       const struct snap_state *s, const char *dir, struct err *e)
 {
 	if (d->pvm != kvm_host_is_pvm() || d->cpuid_crc != machine_cpuid_crc(&m->kvm))
-		return machine_bad(dir, "taken on a host whose CPU or KVM differs from this one", e);
+		return machine_bad(dir, "taken on a host whose CPU or KVM differs from this one",
+				   e);
 	if (d->mem_mib << 20 != s->mem_size)
 		return machine_bad(dir, "its memory size does not match its memory file", e);
 	if (d->has_vsock != (uint32_t)m->has_vsock || d->has_net != (uint32_t)m->has_net)
@@ -207,8 +209,8 @@ static int machine_check_match(struct machine *m, const struct snap_machine *d,
 		struct stat st;
 		if (fstat(m->blk[i].fd, &st) < 0 || (uint64_t)st.st_size != d->disk[i].size ||
 		    st.st_dev != d->disk[i].dev || st.st_ino != d->disk[i].ino) {
-			err_set(e, -EINVAL, "snapshot %s: disk %s changed since the snapshot (size or identity)",
-				dir, d->disk[i].path);
+			err_set(e, -EINVAL, "snapshot %s: disk %s changed since the snapshot "
+				"(size or identity)", dir, d->disk[i].path);
 			return -EINVAL;
 		}
 	}
@@ -230,7 +232,8 @@ static int machine_load(struct machine *m, const struct snap_state *s, const cha
 		err = snap_vm_load(&m->vm, vm);
 	for (unsigned i = 0; !err && i < m->vm.nvcpus; i++) {
 		const struct snap_vcpu *c = snap_state_find(s, SNAP_SEC_VCPU, i, sizeof(*c));
-		err = c ? snap_vcpu_load(&m->vm.vcpu[i], c) : machine_bad(dir, "a vCPU is missing", e);
+		err = c ? snap_vcpu_load(&m->vm.vcpu[i], c)
+			: machine_bad(dir, "a vCPU is missing", e);
 	}
 	if (!err && serial_load(&m->com1, uart))
 		err = machine_bad(dir, "invalid UART state", e);

@@ -275,7 +275,8 @@ static void bystander_up(void)
 
 	if (up++)
 		return;
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander", NULL) == 0);
+	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander",
+			   NULL) == 0);
 	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
 }
 

@@ -50,11 +50,13 @@ static void bad_bzimages(void)
 	fake_bzimage()->version = 0x0204;
 	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "old", &img, NULL), -ENOEXEC);
 	fake_bzimage()->xloadflags = 0;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "32-bit only", &img, NULL), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "32-bit only", &img, NULL),
+		 -ENOEXEC);
 	fake_bzimage()->boot_flag = 0;
 	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "no flag", &img, NULL), -ENOEXEC);
 	fake_bzimage()->setup_sects = 200;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "setup past EOF", &img, NULL), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "setup past EOF", &img, NULL),
+		 -ENOEXEC);
 	fake_bzimage()->init_size = 0xffffffff;
 	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "too big", &img, NULL), -ENOEXEC);
 	fake_bzimage();

@@ -634,7 +634,8 @@ static void resolve_with_helper(void)
 	CHECK_EQ(image_resolve(img, cache, helper, &out, NULL), 0);
 	CHECK_STR(ext4_ls(out.rootfs, "/etc"), "x ");
 	image_free(&out);
-	CHECK_EQ(image_resolve(img, cache, script, &out, NULL), 0);	/* a hit: no helper needed */
+	/* A hit: no helper needed. */
+	CHECK_EQ(image_resolve(img, cache, script, &out, NULL), 0);
 	image_free(&out);
 }
 

@@ -388,8 +388,10 @@ static void attach_checks_the_path(void)
 	dev_down();
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp, NULL), -ENAMETOOLONG);
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds, NULL), -EINVAL);	/* the host's */
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp, NULL),
+		 -ENAMETOOLONG);
+	/* CID 2 is the host's. */
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds, NULL), -EINVAL);
 	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 1ULL << 32, uds, NULL), -EINVAL);
 	fd = open(uds, O_CREAT | O_WRONLY, 0600);	/* a regular file is never replaced */
 	close(fd);

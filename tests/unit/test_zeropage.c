@@ -92,7 +92,8 @@ static void initrd_placement(void)
 	CHECK_EQ(boot_initrd_place(&mem, &img, 5000, &gpa, NULL), 0);
 	CHECK(gpa + 5000 <= 0x3000000);
 	img.initrd_addr_max = 0x7fffffff;
-	CHECK_EQ(boot_initrd_place(&mem, &img, RAM - 0x1000000, &gpa, NULL), -ENOMEM);	/* hits kernel */
+	/* Down into the kernel. */
+	CHECK_EQ(boot_initrd_place(&mem, &img, RAM - 0x1000000, &gpa, NULL), -ENOMEM);
 	CHECK_EQ(boot_initrd_place(&mem, &img, UINT64_MAX, &gpa, NULL), -ENOMEM);
 }
 
