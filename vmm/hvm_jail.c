@@ -41,18 +41,18 @@ int hvm_jail_enter(struct hvm *vm, struct err *e)
 				 .gid = own ? getegid() : vm->cfg.jail_gid,
 				 .max_memory = (vm->cfg.mem_mib << 20) + JAIL_MEM_SLACK };
 	char dir[PATH_MAX];
-	int err = jail_add(&j, m->kvm_path ? m->kvm_path : "/dev/kvm", JAIL_DEV);
+	int err = jail_add(&j, m->kvm_path ? m->kvm_path : "/dev/kvm", JAIL_DEV, e);
 
 	kvm_host_is_pvm();	/* reads /sys, which the jail hides; the answer is kept */
 	/* /dev/net/tun is not among them: a TAP device is open before the jail. */
 	if (!err)
-		err = jail_add(&j, m->kernel_path, 0);
+		err = jail_add(&j, m->kernel_path, 0, e);
 	if (!err)
-		err = jail_add(&j, m->initrd_path, 0);
+		err = jail_add(&j, m->initrd_path, 0, e);
 	for (unsigned i = 0; !err && i < m->ndisks; i++)
-		err = jail_add(&j, m->disks[i].path, m->disks[i].read_only ? 0 : JAIL_RW);
+		err = jail_add(&j, m->disks[i].path, m->disks[i].read_only ? 0 : JAIL_RW, e);
 	if (!err && vm->cfg.api_socket &&
 	    !(err = socket_dir(vm->cfg.api_socket, dir, sizeof(dir), e)))
-		err = jail_add(&j, dir, JAIL_DIR | JAIL_RW);
-	return err ? err : jail_enter(&j);
+		err = jail_add(&j, dir, JAIL_DIR | JAIL_RW, e);
+	return err ? err : jail_enter(&j, e);
 }
