@@ -35,7 +35,7 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 	}
 	/* The caller says it (hvm_error, a front end's stderr); debug shows where it arose. */
 	log_debug("%s", line);
-	e->code = code ? code : -EIO;
+	e->code = code ? code : -EIO;	/* a code of 0 would read as "no error" */
 	snprintf(e->msg, sizeof(e->msg), "%s", line);
 	return code;
 }
