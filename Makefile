@@ -54,7 +54,7 @@ KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/pat
 
 .SECONDARY:
 .PHONY: all deps kernel install test test-man test-layers test-unit test-kvm test-e2e test-hostile bench clean distclean run-default \
-	fuzz fuzz-smoke fuzz-deps kvmhost test-kvmhost test-kvm-here test-e2e-here test-kvm-e2e test-images
+	bench-load fuzz fuzz-smoke fuzz-deps kvmhost test-kvmhost test-kvm-here test-e2e-here test-kvm-e2e test-images
 all: $(BUILD)/hvm-run $(BUILD)/hvm-image $(BUILD)/hvm-oci $(BUILD)/libhvm.a $(BUILD)/libhvm.so \
      $(BUILD)/examples/run_two $(BUILD)/hvm-agent \
      $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 $(BUILD)/vmlinux $(BUILD)/hvm-exec-timer
@@ -301,6 +301,11 @@ $(BUILD)/bench/guest_ops: bench/guest_ops.c
 
 bench: all $(BUILD)/mkinitramfs $(BUILD)/bench/guest_ops test-images
 	$(Q)$(KVMHOST) 'set -e; for b in guest boot snapshot stdio oci net volumes; do python3 bench/$$b.py $(BUILD) $(BENCH_RUNS); done'
+
+# Load at scale (bench/load.py): LOAD_SEQ in sequence, LOAD_CONC at once, LOAD_CLONES clones at
+# once, in one libhvm process and as hvm-runs; what each phase leaves behind. Not in make test.
+bench-load: all $(LOAD_BIN)
+	$(Q)$(KVMHOST) 'python3 bench/load.py $(BUILD)'
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \
