@@ -222,6 +222,75 @@ out:
 	return err;
 }
 
+/* ---- jail_probe -------------------------------------------------------------------------- */
+
+/* The steps a jail takes that a host may refuse, in order, as jail_probe names them. */
+static const char *const probe_steps[] = {
+	"a user namespace", "new PID, mount, IPC and UTS namespaces", "making mounts private",
+	"a tmpfs root",
+};
+
+/* Step i of the probe; 0 or an errno. */
+static int probe_try(int i)
+{
+	switch (i) {
+	case 0: return -jail_privileges();	/* its own line is logged, to /dev/null */
+	case 1: return unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0
+		       ? errno : 0;
+	case 2: return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? errno : 0;
+	default: return mount("hvm-jail-probe", JAIL_BUILD_AT, "tmpfs",
+			      MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") < 0 ? errno : 0;
+	}
+}
+
+/* The probe's child: each step in turn; exits with the number of the one refused (1 on),
+ * after writing its errno to fd, or 0. */
+static __attribute__((noreturn)) void probe_child(int fd)
+{
+	for (int i = 0; i < (int)(sizeof(probe_steps) / sizeof(probe_steps[0])); i++) {
+		int err = probe_try(i);
+		if (err) {
+			if (write(fd, &err, sizeof(err)) != sizeof(err))
+				_exit(255);
+			_exit(i + 1);
+		}
+	}
+	_exit(0);
+}
+
+int jail_probe(const char **step)
+{
+	int pipefd[2], err = 0, ws;
+	pid_t pid;
+
+	*step = "fork";
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);	/* the warning is the caller's to give */
+		probe_child(pipefd[1]);
+	}
+	close(pipefd[1]);
+	if (pid < 0)
+		err = -errno;
+	while (pid > 0 && waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			break;
+	if (pid > 0 && !(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
+		int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
+		if (read(pipefd[0], &err, sizeof(err)) != sizeof(err) || err <= 0)
+			err = EIO;
+		err = -err;
+		*step = code >= 1 && code <= (int)(sizeof(probe_steps) / sizeof(probe_steps[0]))
+			? probe_steps[code - 1] : "the probe";
+	}
+	close(pipefd[0]);
+	return err;
+}
+
 /* ---- paths ----------------------------------------------------------------------------- */
 
 int jail_abspath(const char *path, char *out, size_t cap)

@@ -264,6 +264,14 @@ int hvm_exec_signals(const char *api_socket, const char *const *argv, const char
  */
 int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status);
 
+/*
+ * Whether this process could jail itself here (hvm_set_jail, hvm_jail_fork): tries what a
+ * jail needs from the host (a user namespace when not root, the other namespaces, a tmpfs)
+ * in a child that then exits. 0, or -errno with why ("STEP: REASON") in why; nothing is
+ * logged. hvm-run jails unprivileged runs by default when this says yes.
+ */
+int hvm_jail_probe(char *why, size_t cap);
+
 /* ---- process-wide settings (the only state shared by every handle) --------------------- */
 
 /* The level of the library's diagnostics on stderr ("hvm: LEVEL: ..."): "error", "warn"
