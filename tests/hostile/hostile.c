@@ -42,9 +42,9 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../../core/vm.h"
+#include "hdrv.h"
+#include "hrun.h"
 
-#define RAM        (8ULL << 20)
-#define GUARD      (16ULL << 20)	/* PROT_NONE on each side of RAM */
 #define MMIO_BASE  0xd0000000ULL
 #define QSIZE      16
 #define WAIT_MS    2000
@@ -55,137 +55,29 @@
 
 /* Each device the guest drives gets 2 MiB of RAM: rings at +0x1000, buffers from +0x10000. */
 #define SLOT(k)    (0x200000ULL * (k))
-#define RING(s, q) ((s) + 0x1000ULL + (q) * 0x3000ULL)
 #define BUF(s)     ((s) + 0x10000ULL)
 
-static uint8_t *ram;
-static struct vm vm;
-static char tmpdir[64], disk_path[96];
-static int fails;
-
-#define EXPECT(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fails++;					\
-			fprintf(stderr, "%s:%d: EXPECT(%s) failed\n",	\
-				__FILE__, __LINE__, #cond);		\
-		}							\
-	} while (0)
-
-/* ---- the guest driver, generic over any virtio-mmio device --------------------------- */
-
-struct gdrv {
-	struct virtio_mmio *t;
-	gpa_t slot;
-	unsigned nq;
-	uint16_t avail[VIRTIO_MAX_QUEUES], seen[VIRTIO_MAX_QUEUES];
-};
-
-static uint8_t *host(gpa_t gpa) { return ram + gpa; }
-static struct vring_desc *gdesc(struct gdrv *g, int q) { return (void *)host(RING(g->slot, q)); }
-static struct vring_avail *gavail(struct gdrv *g, int q) { return (void *)host(RING(g->slot, q) + 0x1000); }
-static struct vring_used *gused(struct gdrv *g, int q) { return (void *)host(RING(g->slot, q) + 0x2000); }
-
-static void reg_write(struct gdrv *g, uint64_t off, uint32_t v)
-{
-	virtio_mmio_access(g->t, off, (uint8_t *)&v, 4, 1);
-}
-
-static uint32_t reg_read(struct gdrv *g, uint64_t off)
-{
-	uint32_t v;
-
-	virtio_mmio_access(g->t, off, (uint8_t *)&v, 4, 0);
-	return v;
-}
-
-static int needs_reset(struct gdrv *g)
-{
-	return !!(reg_read(g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
-}
-
-static void queue_setup(struct gdrv *g, int q, uint32_t size)
-{
-	reg_write(g, VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-	reg_write(g, VIRTIO_MMIO_QUEUE_NUM, size);
-	reg_write(g, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(g->slot, q));
-	reg_write(g, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	reg_write(g, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(g->slot, q) + 0x1000));
-	reg_write(g, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	reg_write(g, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(g->slot, q) + 0x2000));
-	reg_write(g, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	reg_write(g, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-static void features_write(struct gdrv *g, uint64_t f)
-{
-	reg_write(g, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(g, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	reg_write(g, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(g, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-}
+static char disk_path[96];
 
 #define S_AD (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)
 #define F_BASE ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC))
 
 /* Resets the device and brings it up like a well-behaved driver (the attacks come later). */
-static void drv_init(struct gdrv *g, struct virtio_mmio *t, gpa_t slot, unsigned nq, uint64_t f)
+static void drv_init(struct hdrv *g, struct virtio_mmio *t, gpa_t slot, unsigned nq, uint64_t f)
 {
 	g->t = t;
 	g->slot = slot;
+	g->rings = slot + 0x1000;
 	g->nq = nq;
-	reg_write(g, VIRTIO_MMIO_STATUS, 0);
-	memset(host(slot), 0, 0x10000);
-	memset(g->avail, 0, sizeof(g->avail));
-	memset(g->seen, 0, sizeof(g->seen));
-	reg_write(g, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	reg_write(g, VIRTIO_MMIO_STATUS, S_AD);
-	features_write(g, f);
-	reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	EXPECT(reg_read(g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned q = 0; q < nq; q++) {
-		queue_setup(g, (int)q, QSIZE);
-		EXPECT(reg_read(g, VIRTIO_MMIO_QUEUE_READY) == 1);
-	}
-	reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-}
-
-static void publish(struct gdrv *g, int q, uint16_t head)
-{
-	gavail(g, q)->ring[g->avail[q] % QSIZE] = head;
-	/* Release: ring entry and descriptors before the index that publishes them. */
-	__atomic_store_n(&gavail(g, q)->idx, ++g->avail[q], __ATOMIC_RELEASE);
-	reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)q);
-}
-
-enum { OUT_TIMEOUT, OUT_USED, OUT_BROKEN };
-
-/* Waits for the device to use request number `want` on q, or to mark itself broken. */
-static int outcome(struct gdrv *g, int q, uint16_t want, int ms)
-{
-	uint64_t end = clock_now_us() + (uint64_t)ms * 1000;
-
-	for (;;) {
-		if ((int16_t)(__atomic_load_n(&gused(g, q)->idx, __ATOMIC_ACQUIRE) - want) >= 0)
-			return OUT_USED;
-		if (needs_reset(g))
-			return OUT_BROKEN;
-		if (clock_now_us() > end)
-			return OUT_TIMEOUT;
-		usleep(100);
-	}
-}
-
-/* Takes the next used element of q (after outcome() said it is there). */
-static struct vring_used_elem take_used(struct gdrv *g, int q)
-{
-	return gused(g, q)->ring[g->seen[q]++ % QSIZE];
+	g->qsize = QSIZE;
+	hdrv_reset(g);
+	EXPECT(hdrv_finish(g, f));
 }
 
 /* ---- virtio-blk requests ------------------------------------------------------------- */
 
 static struct vblk victim_blk, bystander_blk;
-static struct gdrv vb, by;
+static struct hdrv vb, by;
 
 /* Buffers inside a device slot: header, data (up to 64 KiB), status. */
 #define B_HDR(g)    (BUF((g)->slot))
@@ -193,29 +85,29 @@ static struct gdrv vb, by;
 #define B_STATUS(g) (BUF((g)->slot) + 0x20000)
 
 /* Places a blk header in RAM and returns a descriptor for it. */
-static struct vring_desc blk_hdr(struct gdrv *g, uint32_t type, uint64_t sector)
+static struct vring_desc blk_hdr(struct hdrv *g, uint32_t type, uint64_t sector)
 {
 	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
 
-	memcpy(host(B_HDR(g)), &h, sizeof(h));
+	memcpy(hdrv_ptr(B_HDR(g)), &h, sizeof(h));
 	return (struct vring_desc){ .addr = B_HDR(g), .len = sizeof(h) };
 }
 
 /* Publishes the descriptors d[0..n) as one chain (NEXT links filled in) at table slot 0. */
-static void chain_publish(struct gdrv *g, const struct vring_desc *d, unsigned n)
+static void chain_publish(struct hdrv *g, const struct vring_desc *d, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		gdesc(g, 0)[i] = d[i];
+		hdrv_desc(g, 0)[i] = d[i];
 		if (i + 1 < n) {
-			gdesc(g, 0)[i].flags |= VRING_DESC_F_NEXT;
-			gdesc(g, 0)[i].next = (uint16_t)(i + 1);
+			hdrv_desc(g, 0)[i].flags |= VRING_DESC_F_NEXT;
+			hdrv_desc(g, 0)[i].next = (uint16_t)(i + 1);
 		}
 	}
-	publish(g, 0, 0);
+	hdrv_publish(g, 0, 0);
 }
 
 /* A normal 3-descriptor blk request; returns the status byte, or -1 when not used in time. */
-static int blk_req(struct gdrv *g, uint32_t type, uint64_t sector, uint32_t len, uint32_t *used_len)
+static int blk_req(struct hdrv *g, uint32_t type, uint64_t sector, uint32_t len, uint32_t *used_len)
 {
 	struct vring_desc d[3] = {
 		blk_hdr(g, type, sector),
@@ -225,14 +117,14 @@ static int blk_req(struct gdrv *g, uint32_t type, uint64_t sector, uint32_t len,
 	};
 	struct vring_used_elem e;
 
-	host(B_STATUS(g))[0] = 0xee;
+	hdrv_ptr(B_STATUS(g))[0] = 0xee;
 	chain_publish(g, d, 3);
-	if (outcome(g, 0, g->avail[0], WAIT_MS) != OUT_USED)
+	if (hdrv_wait_idx(g, 0, g->avail[0], WAIT_MS) != HDRV_USED)
 		return -1;
-	e = take_used(g, 0);
+	e = hdrv_take(g, 0);
 	if (used_len)
 		*used_len = e.len;
-	return host(B_STATUS(g))[0];
+	return hdrv_ptr(B_STATUS(g))[0];
 }
 
 /* The byte pattern of the disk image: sector s, byte i. */
@@ -242,21 +134,25 @@ static uint8_t disk_byte(uint64_t s, unsigned i)
 }
 
 /* A healthy device still serves a read of sector 5 with the right bytes. */
-static int blk_healthy(struct gdrv *g)
+static int blk_healthy(struct hdrv *g)
 {
 	uint32_t ulen = 0;
 	int st = blk_req(g, VIRTIO_BLK_T_IN, 5, 512, &ulen);
 	int ok = st == VIRTIO_BLK_S_OK && ulen == 513;
 
 	for (unsigned i = 0; ok && i < 512; i++)
-		ok = host(B_DATA(g))[i] == disk_byte(5, i);
+		ok = hdrv_ptr(B_DATA(g))[i] == disk_byte(5, i);
 	return ok;
 }
 
+/* Writes the patterned disk image, fresh for every class. */
 static void make_disk(void)
 {
 	uint8_t sec[512];
-	int fd = open(disk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd;
+
+	snprintf(disk_path, sizeof(disk_path), "%s/disk.img", hrun_dir);
+	fd = open(disk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	for (uint64_t s = 0; fd >= 0 && s < DISK_SECT; s++) {
 		for (unsigned i = 0; i < 512; i++)
@@ -275,14 +171,14 @@ static void bystander_up(void)
 
 	if (up++)
 		return;
-	EXPECT(vblk_attach(&bystander_blk, &vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
+	EXPECT(vblk_attach(&bystander_blk, &hdrv_vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
 	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
 }
 
 /* The victim blk device in slot 0, the bystander (read-only, same image) in slot 1. */
 static void blk_up(void)
 {
-	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
 	drv_init(&vb, &victim_blk.transport, SLOT(0), 1, F_BASE);
 	bystander_up();
 }
@@ -291,7 +187,7 @@ static void blk_up(void)
 static void blk_recovers(void)
 {
 	drv_init(&vb, &victim_blk.transport, SLOT(0), 1, F_BASE);
-	EXPECT(!needs_reset(&vb));
+	EXPECT(!hdrv_needs_reset(&vb));
 	EXPECT(blk_healthy(&vb));
 	EXPECT(blk_healthy(&by));
 }
@@ -304,13 +200,13 @@ static void expect_broken(void)
 
 	/* The transport sets NEEDS_RESET before it raises the interrupt that tells of it (so a
 	 * driver woken by the interrupt sees the status): wait for both. */
-	while (!(needs_reset(&vb) &&
-		 (reg_read(&vb, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG)) &&
+	while (!(hdrv_needs_reset(&vb) &&
+		 (hdrv_reg_read(&vb, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG)) &&
 	       clock_now_us() < end)
 		usleep(100);
-	EXPECT(needs_reset(&vb));
-	EXPECT(__atomic_load_n(&gused(&vb, 0)->idx, __ATOMIC_ACQUIRE) == used0);	/* not served */
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	EXPECT(hdrv_needs_reset(&vb));
+	EXPECT(__atomic_load_n(&hdrv_used(&vb, 0)->idx, __ATOMIC_ACQUIRE) == used0);	/* not served */
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 }
 
 /* ---- attack classes: descriptor walks -------------------------------------------------- */
@@ -318,41 +214,41 @@ static void expect_broken(void)
 static void a_desc_cycle(void)
 {
 	blk_up();
-	gdesc(&vb, 0)[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
-	gdesc(&vb, 0)[0].flags = VRING_DESC_F_NEXT;
-	gdesc(&vb, 0)[0].next = 1;
-	gdesc(&vb, 0)[1] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 512,
+	hdrv_desc(&vb, 0)[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
+	hdrv_desc(&vb, 0)[0].flags = VRING_DESC_F_NEXT;
+	hdrv_desc(&vb, 0)[0].next = 1;
+	hdrv_desc(&vb, 0)[1] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 512,
 		.flags = VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, .next = 0 };
-	publish(&vb, 0, 0);
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 	/* A descriptor that names itself. */
-	gdesc(&vb, 0)[3] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 16,
+	hdrv_desc(&vb, 0)[3] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 16,
 		.flags = VRING_DESC_F_NEXT, .next = 3 };
-	publish(&vb, 0, 3);
+	hdrv_publish(&vb, 0, 3);
 	expect_broken();
 	blk_recovers();
 }
 
 static void a_chain_too_long(void)
 {
-	struct vring_desc *ind = (void *)host(BUF(vb.slot) + 0x40000);
+	struct vring_desc *ind = (void *)hdrv_ptr(BUF(vb.slot) + 0x40000);
 
 	blk_up();
 	/* Every descriptor of the table in one chain that then goes round again. */
 	for (unsigned i = 0; i < QSIZE; i++)
-		gdesc(&vb, 0)[i] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 16,
+		hdrv_desc(&vb, 0)[i] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 16,
 			.flags = VRING_DESC_F_NEXT, .next = (uint16_t)((i + 1) % QSIZE) };
-	publish(&vb, 0, 0);
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 	/* An indirect table of VIRTQ_MAX_SIZE + 1 entries, linked in order. */
 	for (unsigned i = 0; i <= VIRTQ_MAX_SIZE; i++)
 		ind[i] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 16,
 			.flags = VRING_DESC_F_NEXT, .next = (uint16_t)(i + 1) };
-	gdesc(&vb, 0)[0] = (struct vring_desc){ .addr = BUF(vb.slot) + 0x40000,
+	hdrv_desc(&vb, 0)[0] = (struct vring_desc){ .addr = BUF(vb.slot) + 0x40000,
 		.len = 16 * (VIRTQ_MAX_SIZE + 1), .flags = VRING_DESC_F_INDIRECT };
-	publish(&vb, 0, 0);
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 }
@@ -360,14 +256,14 @@ static void a_chain_too_long(void)
 static void a_next_out_of_range(void)
 {
 	blk_up();
-	gdesc(&vb, 0)[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
-	gdesc(&vb, 0)[0].flags = VRING_DESC_F_NEXT;
-	gdesc(&vb, 0)[0].next = QSIZE;		/* one past the table */
-	publish(&vb, 0, 0);
+	hdrv_desc(&vb, 0)[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
+	hdrv_desc(&vb, 0)[0].flags = VRING_DESC_F_NEXT;
+	hdrv_desc(&vb, 0)[0].next = QSIZE;		/* one past the table */
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
-	gdesc(&vb, 0)[0].next = 0xffff;
-	publish(&vb, 0, 0);
+	hdrv_desc(&vb, 0)[0].next = 0xffff;
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 }
@@ -375,10 +271,10 @@ static void a_next_out_of_range(void)
 static void a_avail_head_out_of_range(void)
 {
 	blk_up();
-	publish(&vb, 0, QSIZE);		/* the head itself is past the table */
+	hdrv_publish(&vb, 0, QSIZE);		/* the head itself is past the table */
 	expect_broken();
 	blk_recovers();
-	publish(&vb, 0, 0xffff);
+	hdrv_publish(&vb, 0, 0xffff);
 	expect_broken();
 	blk_recovers();
 }
@@ -389,13 +285,13 @@ static void a_avail_idx_jump(void)
 	EXPECT(blk_healthy(&vb));
 	/* Claims QSIZE + 5 new requests at once: more than the ring can hold. */
 	vb.avail[0] = (uint16_t)(vb.avail[0] + QSIZE + 4);
-	publish(&vb, 0, 0);
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 	/* Going backwards is a jump of nearly 2^16. */
 	EXPECT(blk_healthy(&vb));
 	vb.avail[0] = (uint16_t)(vb.avail[0] - 3);
-	publish(&vb, 0, 0);
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 }
@@ -417,8 +313,8 @@ static void blk_bad_data(uint64_t addr, uint32_t len)
 static void a_addr_outside_ram(void)
 {
 	blk_up();
-	blk_bad_data(RAM, 512);			/* just past the end */
-	blk_bad_data(RAM - 256, 512);		/* straddling the end: the guard area would catch it */
+	blk_bad_data(HDRV_RAM, 512);			/* just past the end */
+	blk_bad_data(HDRV_RAM - 256, 512);		/* straddling the end: the guard area would catch it */
 	blk_bad_data(LAYOUT_4G, 512);		/* where high RAM would be, but there is none */
 	blk_bad_data(1ULL << 50, 512);
 }
@@ -428,7 +324,7 @@ static void a_addr_wrap(void)
 	blk_up();
 	blk_bad_data(0xfffffffffffffe00ULL, 1024);	/* addr + len wraps to 0x200 */
 	blk_bad_data(UINT64_MAX, 2);
-	blk_bad_data(0xffffffffffffffffULL - RAM + 1, (uint32_t)RAM);
+	blk_bad_data(0xffffffffffffffffULL - HDRV_RAM + 1, (uint32_t)HDRV_RAM);
 }
 
 static void a_addr_mmio(void)
@@ -438,19 +334,19 @@ static void a_addr_mmio(void)
 	blk_bad_data(MMIO_BASE + 0x1000, 512);		/* the bystander's */
 	blk_bad_data(LAYOUT_MMIO_HOLE, 512);
 	/* Rings placed on the MMIO window: the queue never becomes ready. */
-	reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
-	features_write(&vb, F_BASE);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)MMIO_BASE + 0x100);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)MMIO_BASE + 0x200);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
-	EXPECT(needs_reset(&vb));
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0);	/* a notify on the dead queue is harmless */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, F_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)MMIO_BASE + 0x100);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)MMIO_BASE + 0x200);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
+	EXPECT(hdrv_needs_reset(&vb));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0);	/* a notify on the dead queue is harmless */
 	blk_recovers();
 }
 
@@ -466,19 +362,19 @@ static void a_zero_length(void)
 	/* A zero-length header: IOERR. */
 	d[0] = (struct vring_desc){ .addr = B_HDR(&vb), .len = 0 };
 	d[1] = (struct vring_desc){ .addr = B_STATUS(&vb), .len = 1, .flags = VRING_DESC_F_WRITE };
-	host(B_STATUS(&vb))[0] = 0xee;
+	hdrv_ptr(B_STATUS(&vb))[0] = 0xee;
 	chain_publish(&vb, d, 2);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	EXPECT(take_used(&vb, 0).len == 1);
-	EXPECT(host(B_STATUS(&vb))[0] == VIRTIO_BLK_S_IOERR);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	EXPECT(hdrv_take(&vb, 0).len == 1);
+	EXPECT(hdrv_ptr(B_STATUS(&vb))[0] == VIRTIO_BLK_S_IOERR);
 	/* A zero-length status buffer: nowhere to answer, used length 0. */
 	d[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
 	d[1] = (struct vring_desc){ .addr = B_STATUS(&vb), .len = 0, .flags = VRING_DESC_F_WRITE };
 	chain_publish(&vb, d, 2);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	EXPECT(take_used(&vb, 0).len == 0);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	EXPECT(hdrv_take(&vb, 0).len == 0);
 	/* Zero length at an address outside RAM is still outside RAM. */
-	blk_bad_data(RAM + 0x1000, 0);
+	blk_bad_data(HDRV_RAM + 0x1000, 0);
 }
 
 static void a_len_4g(void)
@@ -492,28 +388,28 @@ static void a_len_4g(void)
 static void a_indirect_nested(void)
 {
 	gpa_t t1 = BUF(vb.slot) + 0x40000, t2 = t1 + 0x1000;
-	struct vring_desc *ind1 = (void *)host(t1), *ind2 = (void *)host(t2);
+	struct vring_desc *ind1 = (void *)hdrv_ptr(t1), *ind2 = (void *)hdrv_ptr(t2);
 
 	blk_up();
 	ind2[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
 	ind1[0] = (struct vring_desc){ .addr = t2, .len = 16, .flags = VRING_DESC_F_INDIRECT };
-	gdesc(&vb, 0)[0] = (struct vring_desc){ .addr = t1, .len = 16, .flags = VRING_DESC_F_INDIRECT };
-	publish(&vb, 0, 0);
+	hdrv_desc(&vb, 0)[0] = (struct vring_desc){ .addr = t1, .len = 16, .flags = VRING_DESC_F_INDIRECT };
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 	/* A table that contains itself. */
 	ind1[0] = (struct vring_desc){ .addr = t1, .len = 16, .flags = VRING_DESC_F_INDIRECT };
-	gdesc(&vb, 0)[0] = ind1[0];
-	publish(&vb, 0, 0);
+	hdrv_desc(&vb, 0)[0] = ind1[0];
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 }
 
 static void indirect_bad(gpa_t addr, uint32_t len, uint16_t flags)
 {
-	gdesc(&vb, 0)[0] = (struct vring_desc){ .addr = addr, .len = len,
+	hdrv_desc(&vb, 0)[0] = (struct vring_desc){ .addr = addr, .len = len,
 		.flags = (uint16_t)(VRING_DESC_F_INDIRECT | flags), .next = 1 };
-	publish(&vb, 0, 0);
+	hdrv_publish(&vb, 0, 0);
 	expect_broken();
 	blk_recovers();
 }
@@ -522,9 +418,9 @@ static void a_indirect_empty(void)
 {
 	blk_up();
 	indirect_bad(BUF(vb.slot) + 0x40000, 0, 0);
-	indirect_bad(RAM + 0x1000, 0, 0);
+	indirect_bad(HDRV_RAM + 0x1000, 0, 0);
 	indirect_bad(BUF(vb.slot) + 0x40000, 16, VRING_DESC_F_NEXT);	/* indirect and NEXT */
-	indirect_bad(RAM - 16, 32, 0);					/* table past RAM */
+	indirect_bad(HDRV_RAM - 16, 32, 0);					/* table past RAM */
 }
 
 static void a_indirect_len_not_16(void)
@@ -538,7 +434,7 @@ static void a_indirect_len_not_16(void)
 static void a_wrong_direction(void)
 {
 	struct vring_desc d[3];
-	uint8_t *data = host(B_DATA(&vb));
+	uint8_t *data = hdrv_ptr(B_DATA(&vb));
 
 	blk_up();
 	/* A read whose data buffer is device-readable: the device must not write into it. */
@@ -547,8 +443,8 @@ static void a_wrong_direction(void)
 	d[1] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 512 };
 	d[2] = (struct vring_desc){ .addr = B_STATUS(&vb), .len = 1, .flags = VRING_DESC_F_WRITE };
 	chain_publish(&vb, d, 3);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	EXPECT(take_used(&vb, 0).len <= 1);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	EXPECT(hdrv_take(&vb, 0).len <= 1);
 	for (unsigned i = 0; i < 512; i++)
 		if (data[i] != 0x5a) {
 			EXPECT(data[i] == 0x5a);
@@ -557,18 +453,18 @@ static void a_wrong_direction(void)
 	/* A header the device may only write: no readable header, IOERR. */
 	d[0].flags = VRING_DESC_F_WRITE;
 	d[1].flags = VRING_DESC_F_WRITE;
-	host(B_STATUS(&vb))[0] = 0xee;
+	hdrv_ptr(B_STATUS(&vb))[0] = 0xee;
 	chain_publish(&vb, d, 3);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	take_used(&vb, 0);
-	EXPECT(host(B_STATUS(&vb))[0] == VIRTIO_BLK_S_IOERR);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	hdrv_take(&vb, 0);
+	EXPECT(hdrv_ptr(B_STATUS(&vb))[0] == VIRTIO_BLK_S_IOERR);
 	/* A write request whose status byte is readable only: nothing to answer in, nothing written. */
 	d[0] = blk_hdr(&vb, VIRTIO_BLK_T_OUT, 7);
 	d[1] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 512 };
 	d[2] = (struct vring_desc){ .addr = B_STATUS(&vb), .len = 1 };
 	chain_publish(&vb, d, 3);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	EXPECT(take_used(&vb, 0).len == 0);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	EXPECT(hdrv_take(&vb, 0).len == 0);
 	/* Readable after writable breaks the queue. */
 	d[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
 	d[1] = (struct vring_desc){ .addr = B_STATUS(&vb), .len = 1, .flags = VRING_DESC_F_WRITE };
@@ -587,43 +483,43 @@ static void a_queue_reconfig_after_driver_ok(void)
 {
 	blk_up();
 	/* Layout writes to a live queue are ignored: it keeps working from its old rings. */
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, 3);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0xffffffffu);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x7);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_USED_HIGH, 0x10);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, 3);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x7);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_USED_HIGH, 0x10);
 	EXPECT(blk_healthy(&vb));
 	/* Turned off, pointed outside RAM and on again: the queue refuses and the device breaks. */
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 0);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
-	EXPECT(needs_reset(&vb));
-	publish(&vb, 0, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
+	EXPECT(hdrv_needs_reset(&vb));
+	hdrv_publish(&vb, 0, 0);
 	/* Queue selectors past the device's queues read as absent and take no writes. */
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 7);
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0xffffffffu);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, 8);
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 7);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, 8);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
 	blk_recovers();
 }
 
 /* Sets queue 0 of the victim to `size`, asks for READY and expects a refusal. */
 static void queue_size_refused(uint32_t size)
 {
-	reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
-	features_write(&vb, F_BASE);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	queue_setup(&vb, 0, size);
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
-	EXPECT(needs_reset(&vb));
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	gavail(&vb, 0)->idx = 1;
-	reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, F_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_queue_setup(&vb, 0, size);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
+	EXPECT(hdrv_needs_reset(&vb));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	hdrv_avail(&vb, 0)->idx = 1;
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	blk_recovers();
 }
 
@@ -682,7 +578,7 @@ static void a_mmio_unaligned(void)
 	EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_NOTIFY + 2, 4, 1, NULL));
 	EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_READY + 1, 4, 1, NULL));
 	EXPECT(access_clean(vb.t, 0xffd, 4, 0, v));		/* the last bytes of the window */
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_STATUS) ==
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) ==
 	       (S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK));
 	EXPECT(blk_healthy(&vb));
 	EXPECT(blk_healthy(&by));
@@ -705,7 +601,7 @@ static void a_mmio_wrong_width(void)
 		EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_READY, widths[w], 1, NULL));
 		EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_NUM, widths[w], 1, NULL));
 	}
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_STATUS) ==
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) ==
 	       (S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK));
 	EXPECT(blk_healthy(&vb));
 	EXPECT(blk_healthy(&by));
@@ -737,28 +633,28 @@ static void a_unoffered_features(void)
 {
 	blk_up();
 	/* A feature bit the device never offered: FEATURES_OK does not stick. */
-	reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
-	features_write(&vb, F_BASE | (1ULL << 63) | (1ULL << VIRTIO_BLK_F_MQ));
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	EXPECT(!(reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, F_BASE | (1ULL << 63) | (1ULL << VIRTIO_BLK_F_MQ));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	EXPECT(!(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK));
 	/* Without VERSION_1 (a legacy driver) neither. */
-	reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
-	features_write(&vb, 1ULL << VIRTIO_BLK_F_FLUSH);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	EXPECT(!(reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, 1ULL << VIRTIO_BLK_F_FLUSH);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	EXPECT(!(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK));
 	/* Feature words past the second select nothing; features are frozen after FEATURES_OK. */
-	reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
-	reg_write(&vb, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0xffffffffu);
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_DEVICE_FEATURES) == 0);
-	reg_write(&vb, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0xffffffffu);
-	reg_write(&vb, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffffu);
-	features_write(&vb, F_BASE);
-	reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	EXPECT(reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	features_write(&vb, ~0ULL);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0xffffffffu);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_DEVICE_FEATURES) == 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffffu);
+	hdrv_features_write(&vb, F_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_features_write(&vb, ~0ULL);
 	EXPECT(victim_blk.transport.driver_features == F_BASE);
 	blk_recovers();
 }
@@ -805,15 +701,15 @@ static void a_blk_no_status(void)
 	/* Only a header: no writable byte to answer in; used with length 0, device fine. */
 	d[0] = blk_hdr(&vb, VIRTIO_BLK_T_IN, 0);
 	chain_publish(&vb, d, 1);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	EXPECT(take_used(&vb, 0).len == 0);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	EXPECT(hdrv_take(&vb, 0).len == 0);
 	/* A write whose data is there but no status. */
 	d[0] = blk_hdr(&vb, VIRTIO_BLK_T_OUT, 3);
 	d[1] = (struct vring_desc){ .addr = B_DATA(&vb), .len = 512 };
 	chain_publish(&vb, d, 2);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	EXPECT(take_used(&vb, 0).len == 0);
-	EXPECT(!needs_reset(&vb));
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	EXPECT(hdrv_take(&vb, 0).len == 0);
+	EXPECT(!hdrv_needs_reset(&vb));
 	blk_recovers();
 }
 
@@ -833,16 +729,16 @@ static void a_blk_unknown_type(void)
 		{ .addr = B_STATUS(&vb), .len = 1, .flags = VRING_DESC_F_WRITE } };
 	d[0].len = 7;
 	chain_publish(&vb, d, 2);
-	EXPECT(outcome(&vb, 0, vb.avail[0], WAIT_MS) == OUT_USED);
-	take_used(&vb, 0);
-	EXPECT(host(B_STATUS(&vb))[0] == VIRTIO_BLK_S_IOERR);
+	EXPECT(hdrv_wait_idx(&vb, 0, vb.avail[0], WAIT_MS) == HDRV_USED);
+	hdrv_take(&vb, 0);
+	EXPECT(hdrv_ptr(B_STATUS(&vb))[0] == VIRTIO_BLK_S_IOERR);
 	blk_recovers();
 }
 
 /* ---- attack classes: virtio-net ------------------------------------------------------- */
 
 static struct vnet net;
-static struct gdrv nd;
+static struct hdrv nd;
 static int net_host = -1;
 enum { NRX, NTX };
 #define NET_HDR 12u
@@ -856,7 +752,7 @@ static void net_up(void)
 	EXPECT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
 	net_host = sv[1];
 	EXPECT(net_dgram_open(sv[0], &be) == 0);
-	EXPECT(vnet_attach(&net, &vm, MMIO_BASE + 0x2000, 7, mac, be) == 0);
+	EXPECT(vnet_attach(&net, &hdrv_vm, MMIO_BASE + 0x2000, 7, mac, be) == 0);
 	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
 	bystander_up();
 }
@@ -866,13 +762,13 @@ static int net_tx(uint32_t len)
 {
 	gpa_t buf = BUF(nd.slot) + 0x20000;
 
-	memset(host(buf), 0, NET_HDR);
-	memset(host(buf) + NET_HDR, 0x42, len > NET_HDR ? len - NET_HDR : 0);
-	gdesc(&nd, NTX)[0] = (struct vring_desc){ .addr = buf, .len = len };
-	publish(&nd, NTX, 0);
-	if (outcome(&nd, NTX, nd.avail[NTX], WAIT_MS) != OUT_USED)
+	memset(hdrv_ptr(buf), 0, NET_HDR);
+	memset(hdrv_ptr(buf) + NET_HDR, 0x42, len > NET_HDR ? len - NET_HDR : 0);
+	hdrv_desc(&nd, NTX)[0] = (struct vring_desc){ .addr = buf, .len = len };
+	hdrv_publish(&nd, NTX, 0);
+	if (hdrv_wait_idx(&nd, NTX, nd.avail[NTX], WAIT_MS) != HDRV_USED)
 		return 0;
-	take_used(&nd, NTX);
+	hdrv_take(&nd, NTX);
 	return 1;
 }
 
@@ -895,7 +791,7 @@ static void a_net_tx_short(void)
 	EXPECT(net_tx(NET_HDR + 13));		/* one byte short of an Ethernet header */
 	EXPECT(atomic_load(&net.tx_dropped_short) == 4);
 	EXPECT(!host_got_frame(100));
-	EXPECT(!needs_reset(&nd));
+	EXPECT(!hdrv_needs_reset(&nd));
 	EXPECT(net_tx(NET_HDR + 60));		/* a normal frame still goes out */
 	EXPECT(host_got_frame(WAIT_MS));
 	EXPECT(blk_healthy(&by));
@@ -914,14 +810,6 @@ static void a_net_tx_long(void)
 	EXPECT(blk_healthy(&by));
 }
 
-static uint64_t cpu_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void a_net_rx_flood(void)
 {
 	uint8_t frame[1514];
@@ -934,7 +822,7 @@ static void a_net_rx_flood(void)
 	frame[12] = 0x88;
 	frame[13] = 0xb5;
 	/* The guest posted no receive buffers; the host sends as fast as the socket takes. */
-	c0 = cpu_ms();
+	c0 = hrun_cpu_ms();
 	end = clock_now_us() + 1000 * 1000;
 	while (clock_now_us() < end) {
 		if (send(net_host, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
@@ -943,40 +831,40 @@ static void a_net_rx_flood(void)
 			usleep(1000);
 	}
 	usleep(300 * 1000);
-	c1 = cpu_ms();
+	c1 = hrun_cpu_ms();
 	EXPECT(sent > 0);
 	EXPECT(atomic_load(&net.rx_dropped_no_buffer) > 0);
 	EXPECT(atomic_load(&net.rx_frames) == 0);
 	/* Idle afterwards: the I/O thread sleeps, it does not spin on the full backend. */
-	c0 = cpu_ms();
+	c0 = hrun_cpu_ms();
 	usleep(1000 * 1000);
-	c1 = cpu_ms();
+	c1 = hrun_cpu_ms();
 	EXPECT(c1 - c0 < 200);
 	if (c1 - c0 >= 200)
 		fprintf(stderr, "process CPU over 1 s idle: %llu ms\n", (unsigned long long)(c1 - c0));
-	EXPECT(!needs_reset(&nd));
+	EXPECT(!hdrv_needs_reset(&nd));
 	EXPECT(blk_healthy(&by));
 }
 
 /* ---- attack classes: virtio-vsock ----------------------------------------------------- */
 
 static struct vsock vs;
-static struct gdrv vd;
+static struct hdrv vd;
 static char uds[88];
 enum { VRX, VTX };
 #define VRX_BUF (VS_HDR + 4096)
 
 static void vs_rx_post(uint16_t head)
 {
-	gdesc(&vd, VRX)[head] = (struct vring_desc){
+	hdrv_desc(&vd, VRX)[head] = (struct vring_desc){
 		.addr = BUF(vd.slot) + 0x2000ULL * head, .len = VRX_BUF, .flags = VRING_DESC_F_WRITE };
-	publish(&vd, VRX, head);
+	hdrv_publish(&vd, VRX, head);
 }
 
 static void vs_up(void)
 {
-	snprintf(uds, sizeof(uds), "%.70s/v.sock", tmpdir);
-	EXPECT(vsock_attach(&vs, &vm, MMIO_BASE + 0x3000, 8, GUEST_CID, uds) == 0);
+	snprintf(uds, sizeof(uds), "%.70s/v.sock", hrun_dir);
+	EXPECT(vsock_attach(&vs, &hdrv_vm, MMIO_BASE + 0x3000, 8, GUEST_CID, uds) == 0);
 	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
 	for (uint16_t i = 0; i < QSIZE; i++)
 		vs_rx_post(i);
@@ -988,15 +876,15 @@ static int vs_tx(const struct virtio_vsock_hdr *h, uint32_t room)
 {
 	gpa_t hdr = BUF(vd.slot) + 0x80000, data = BUF(vd.slot) + 0x90000;
 
-	memcpy(host(hdr), h, VS_HDR);
-	memset(host(data), 'x', room);
-	gdesc(&vd, VTX)[0] = (struct vring_desc){ .addr = hdr, .len = VS_HDR,
+	memcpy(hdrv_ptr(hdr), h, VS_HDR);
+	memset(hdrv_ptr(data), 'x', room);
+	hdrv_desc(&vd, VTX)[0] = (struct vring_desc){ .addr = hdr, .len = VS_HDR,
 		.flags = room ? VRING_DESC_F_NEXT : 0, .next = 1 };
-	gdesc(&vd, VTX)[1] = (struct vring_desc){ .addr = data, .len = room };
-	publish(&vd, VTX, 0);
-	if (outcome(&vd, VTX, vd.avail[VTX], WAIT_MS) != OUT_USED)
+	hdrv_desc(&vd, VTX)[1] = (struct vring_desc){ .addr = data, .len = room };
+	hdrv_publish(&vd, VTX, 0);
+	if (hdrv_wait_idx(&vd, VTX, vd.avail[VTX], WAIT_MS) != HDRV_USED)
 		return 0;
-	take_used(&vd, VTX);
+	hdrv_take(&vd, VTX);
 	return 1;
 }
 
@@ -1005,13 +893,13 @@ static int vs_rx(struct virtio_vsock_hdr *h, int ms)
 {
 	struct vring_used_elem e;
 
-	if (outcome(&vd, VRX, (uint16_t)(vd.seen[VRX] + 1), ms) != OUT_USED)
+	if (hdrv_wait_idx(&vd, VRX, (uint16_t)(vd.seen[VRX] + 1), ms) != HDRV_USED)
 		return 0;
-	e = take_used(&vd, VRX);
+	e = hdrv_take(&vd, VRX);
 	EXPECT(e.id < QSIZE && e.len >= VS_HDR && e.len <= VRX_BUF);
 	if (e.id >= QSIZE)
 		return 0;
-	memcpy(h, host(BUF(vd.slot) + 0x2000ULL * e.id), VS_HDR);
+	memcpy(h, hdrv_ptr(BUF(vd.slot) + 0x2000ULL * e.id), VS_HDR);
 	vs_rx_post((uint16_t)e.id);
 	return 1;
 }
@@ -1076,7 +964,7 @@ static void vs_still_works(int lfd, uint32_t sport, uint32_t dport)
 	int fd;
 
 	accept_drain(lfd);
-	EXPECT(!needs_reset(&vd));
+	EXPECT(!hdrv_needs_reset(&vd));
 	EXPECT(vs_guest_connect(sport, dport));
 	EXPECT(poll(&p, 1, WAIT_MS) == 1);
 	fd = accept(lfd, NULL, NULL);
@@ -1151,9 +1039,9 @@ static void a_vsock_credit_abuse(void)
 		uint64_t c0, c1;
 		EXPECT(send(fd, big, sizeof(big), MSG_DONTWAIT | MSG_NOSIGNAL) > 0);
 		usleep(100 * 1000);
-		c0 = cpu_ms();
+		c0 = hrun_cpu_ms();
 		usleep(500 * 1000);
-		c1 = cpu_ms();
+		c1 = hrun_cpu_ms();
 		EXPECT(c1 - c0 < 150);
 		close(fd);
 	}
@@ -1188,7 +1076,7 @@ static void a_vsock_conn_flood(void)
 		else if (fd >= 0)
 			close(fd);
 	}
-	EXPECT(!needs_reset(&vd));
+	EXPECT(!hdrv_needs_reset(&vd));
 	/* The guest lets go (RST on each): the device serves again. */
 	for (uint32_t i = 0; i < VSOCK_MAX_CONNS + 40; i++) {
 		h = vs_hdr(20000 + i, 5002, VIRTIO_VSOCK_OP_RST, 0);
@@ -1232,24 +1120,24 @@ static void a_vsock_wrong_cid(void)
 /* ---- attack class: queues used before they are ready ----------------------------------- */
 
 /* Notifies every queue index (and some that do not exist) of a device without live queues. */
-static void notify_all(struct gdrv *g)
+static void notify_all(struct hdrv *g)
 {
 	for (uint32_t q = 0; q < 6; q++)
-		reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-	reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+		hdrv_reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	hdrv_reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
 }
 
 /* Brings a device to DRIVER_OK without making any queue ready. */
-static void driver_ok_bare(struct gdrv *g, struct virtio_mmio *t, gpa_t slot, uint64_t f)
+static void driver_ok_bare(struct hdrv *g, struct virtio_mmio *t, gpa_t slot, uint64_t f)
 {
 	g->t = t;
 	g->slot = slot;
-	reg_write(g, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, 0);
 	notify_all(g);					/* before anything at all */
-	reg_write(g, VIRTIO_MMIO_STATUS, S_AD);
-	features_write(g, f);
-	reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
-	reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(g, f);
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 	notify_all(g);					/* live device, dead queues */
 }
 
@@ -1261,7 +1149,7 @@ static void a_queue_not_ready(void)
 
 	net_up();
 	vs_up();
-	EXPECT(vblk_attach(&victim_blk, &vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
 	driver_ok_bare(&vb, &victim_blk.transport, SLOT(0), F_BASE);
 	driver_ok_bare(&nd, &net.transport, SLOT(2), (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
 	driver_ok_bare(&vd, &vs.transport, SLOT(3), F_BASE);
@@ -1294,13 +1182,13 @@ static void a_queue_not_ready(void)
 /* ---- attack class: receive buffers the device cannot fill ------------------------------ */
 
 /* Waits for DEVICE_NEEDS_RESET on g; 1 when it came. */
-static int wait_broken(struct gdrv *g)
+static int wait_broken(struct hdrv *g)
 {
 	uint64_t end = clock_now_us() + WAIT_MS * 1000ULL;
 
-	while (!needs_reset(g) && clock_now_us() < end)
+	while (!hdrv_needs_reset(g) && clock_now_us() < end)
 		usleep(100);
-	return needs_reset(g);
+	return hdrv_needs_reset(g);
 }
 
 /* One RX descriptor {addr, len, flags} posted on net; a frame arrives; the device must break. */
@@ -1310,8 +1198,8 @@ static void net_rx_bad(uint64_t addr, uint32_t len, uint16_t flags)
 					   0x88, 0xb5 };
 
 	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
-	gdesc(&nd, NRX)[0] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags };
-	publish(&nd, NRX, 0);
+	hdrv_desc(&nd, NRX)[0] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags };
+	hdrv_publish(&nd, NRX, 0);
 	EXPECT(send(net_host, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(frame));
 	EXPECT(wait_broken(&nd));
 	EXPECT(atomic_load(&net.rx_frames) == 0);
@@ -1324,14 +1212,14 @@ static void vs_rx_bad(uint64_t addr, uint32_t len, uint16_t flags)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
-	gdesc(&vd, VRX)[0] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags };
-	publish(&vd, VRX, 0);
+	hdrv_desc(&vd, VRX)[0] = (struct vring_desc){ .addr = addr, .len = len, .flags = flags };
+	hdrv_publish(&vd, VRX, 0);
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
 	/* The write may meet a closed peer: the device checks a buffer when it takes it, and may
 	 * have taken this one, broken and refused new clients on the publish's notify already. */
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	    write(fd, "CONNECT 9\n", 10) != 10)
-		EXPECT(errno == EPIPE && needs_reset(&vd));
+		EXPECT(errno == EPIPE && hdrv_needs_reset(&vd));
 	EXPECT(wait_broken(&vd));
 	if (fd >= 0)
 		close(fd);
@@ -1346,7 +1234,7 @@ static void a_rx_buffer_bad(void)
 	vs_up();
 	net_rx_bad(nb, 2048, 0);			/* device-readable only */
 	net_rx_bad(nb, 4, VRING_DESC_F_WRITE);		/* shorter than the header */
-	net_rx_bad(RAM - 16, 2048, VRING_DESC_F_WRITE);	/* running off the end of RAM */
+	net_rx_bad(HDRV_RAM - 16, 2048, VRING_DESC_F_WRITE);	/* running off the end of RAM */
 	vs_rx_bad(vb_, 4096, 0);
 	vs_rx_bad(vb_, 8, VRING_DESC_F_WRITE);
 	vs_rx_bad(MMIO_BASE, 4096, VRING_DESC_F_WRITE);
@@ -1379,7 +1267,7 @@ static void a_serial_flood(void)
 	uint8_t v = 'A', junk[8];
 	uint64_t t0;
 
-	EXPECT(serial_attach(&s, &vm, 0x3f8, 4, serial_count, NULL) == 0);
+	EXPECT(serial_attach(&s, &hdrv_vm, 0x3f8, 4, serial_count, NULL) == 0);
 	bystander_up();
 	/* 4 MiB of output as fast as the vCPU can write THR, interrupts on. */
 	v = 0x0f;
@@ -1401,128 +1289,47 @@ static void a_serial_flood(void)
 
 /* ---- the runner ----------------------------------------------------------------------- */
 
-struct attack {
-	const char *cls;
-	void (*fn)(void);
+static const struct hrun_class attacks[] = {
+	{ "descriptor-cycle", a_desc_cycle, CLASS_S },
+	{ "chain-longer-than-queue", a_chain_too_long, CLASS_S },
+	{ "next-index-out-of-range", a_next_out_of_range, CLASS_S },
+	{ "avail-head-out-of-range", a_avail_head_out_of_range, CLASS_S },
+	{ "avail-index-jump", a_avail_idx_jump, CLASS_S },
+	{ "addr-outside-ram", a_addr_outside_ram, CLASS_S },
+	{ "addr-len-wrap", a_addr_wrap, CLASS_S },
+	{ "addr-in-mmio", a_addr_mmio, CLASS_S },
+	{ "zero-length", a_zero_length, CLASS_S },
+	{ "length-4g", a_len_4g, CLASS_S },
+	{ "indirect-nested", a_indirect_nested, CLASS_S },
+	{ "indirect-empty", a_indirect_empty, CLASS_S },
+	{ "indirect-len-not-16", a_indirect_len_not_16, CLASS_S },
+	{ "wrong-direction", a_wrong_direction, CLASS_S },
+	{ "queue-reconfig-after-driver-ok", a_queue_reconfig_after_driver_ok, CLASS_S },
+	{ "queue-size-zero", a_queue_size_zero, CLASS_S },
+	{ "queue-size-not-pow2", a_queue_size_not_pow2, CLASS_S },
+	{ "queue-size-above-max", a_queue_size_above_max, CLASS_S },
+	{ "mmio-unaligned", a_mmio_unaligned, CLASS_S },
+	{ "mmio-wrong-width", a_mmio_wrong_width, CLASS_S },
+	{ "config-out-of-range", a_config_out_of_range, CLASS_S },
+	{ "unoffered-features", a_unoffered_features, CLASS_S },
+	{ "blk-sector-past-end", a_blk_sector_past_end, CLASS_S },
+	{ "blk-sector-overflow", a_blk_sector_overflow, CLASS_S },
+	{ "blk-no-status", a_blk_no_status, CLASS_S },
+	{ "blk-unknown-type", a_blk_unknown_type, CLASS_S },
+	{ "net-tx-short", a_net_tx_short, CLASS_S },
+	{ "net-tx-long", a_net_tx_long, CLASS_S },
+	{ "net-rx-flood", a_net_rx_flood, CLASS_S },
+	{ "vsock-oversized", a_vsock_oversized, CLASS_S },
+	{ "vsock-credit-abuse", a_vsock_credit_abuse, CLASS_S },
+	{ "vsock-conn-flood", a_vsock_conn_flood, CLASS_S },
+	{ "vsock-wrong-cid", a_vsock_wrong_cid, CLASS_S },
+	{ "queue-not-ready", a_queue_not_ready, CLASS_S },
+	{ "rx-buffer-bad", a_rx_buffer_bad, CLASS_S },
+	{ "serial-flood", a_serial_flood, CLASS_S },
 };
-
-static const struct attack attacks[] = {
-	{ "descriptor-cycle", a_desc_cycle },
-	{ "chain-longer-than-queue", a_chain_too_long },
-	{ "next-index-out-of-range", a_next_out_of_range },
-	{ "avail-head-out-of-range", a_avail_head_out_of_range },
-	{ "avail-index-jump", a_avail_idx_jump },
-	{ "addr-outside-ram", a_addr_outside_ram },
-	{ "addr-len-wrap", a_addr_wrap },
-	{ "addr-in-mmio", a_addr_mmio },
-	{ "zero-length", a_zero_length },
-	{ "length-4g", a_len_4g },
-	{ "indirect-nested", a_indirect_nested },
-	{ "indirect-empty", a_indirect_empty },
-	{ "indirect-len-not-16", a_indirect_len_not_16 },
-	{ "wrong-direction", a_wrong_direction },
-	{ "queue-reconfig-after-driver-ok", a_queue_reconfig_after_driver_ok },
-	{ "queue-size-zero", a_queue_size_zero },
-	{ "queue-size-not-pow2", a_queue_size_not_pow2 },
-	{ "queue-size-above-max", a_queue_size_above_max },
-	{ "mmio-unaligned", a_mmio_unaligned },
-	{ "mmio-wrong-width", a_mmio_wrong_width },
-	{ "config-out-of-range", a_config_out_of_range },
-	{ "unoffered-features", a_unoffered_features },
-	{ "blk-sector-past-end", a_blk_sector_past_end },
-	{ "blk-sector-overflow", a_blk_sector_overflow },
-	{ "blk-no-status", a_blk_no_status },
-	{ "blk-unknown-type", a_blk_unknown_type },
-	{ "net-tx-short", a_net_tx_short },
-	{ "net-tx-long", a_net_tx_long },
-	{ "net-rx-flood", a_net_rx_flood },
-	{ "vsock-oversized", a_vsock_oversized },
-	{ "vsock-credit-abuse", a_vsock_credit_abuse },
-	{ "vsock-conn-flood", a_vsock_conn_flood },
-	{ "vsock-wrong-cid", a_vsock_wrong_cid },
-	{ "queue-not-ready", a_queue_not_ready },
-	{ "rx-buffer-bad", a_rx_buffer_bad },
-	{ "serial-flood", a_serial_flood },
-};
-
-/* Guest RAM between two PROT_NONE guard areas; a stray access faults. */
-static uint8_t *ram_map(void)
-{
-	uint8_t *m = mmap(NULL, GUARD + RAM + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-			  MAP_NORESERVE, -1, 0);
-
-	if (m == MAP_FAILED || mprotect(m + GUARD, RAM, PROT_READ | PROT_WRITE) < 0)
-		return NULL;
-	return m + GUARD;
-}
-
-/* Runs one class in a child: 1 when it survived. Its stderr goes to log_fd. */
-static int run_class(const struct attack *a, int log_fd)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		dup2(log_fd, 2);
-		alarm(CLASS_S);		/* a hang is a failure: SIGALRM ends the child */
-		a->fn();
-		/* Exit without detaching: the point is what happened, not the teardown. */
-		_exit(fails ? 1 : 0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return 0;
-	if (WIFSIGNALED(status))
-		dprintf(log_fd, "killed by signal %d (%s)\n", WTERMSIG(status),
-			strsignal(WTERMSIG(status)));
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 int main(int argc, char **argv)
 {
-	unsigned failed = 0;
-
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	log_set_level(LOG_ERROR);	/* the devices' warnings about the guest are the point */
-	ram = ram_map();
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hvm-hostile-XXXXXX");
-	if (!ram || !mkdtemp(tmpdir)) {
-		fprintf(stderr, "hostile: set-up: %s\n", strerror(errno));
-		return 1;
-	}
-	snprintf(disk_path, sizeof(disk_path), "%s/disk.img", tmpdir);
-	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
-	guest_mem_init(&vm.mem, ram, RAM);
-	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
-		char logp[128], line[512];
-		int fd, ok;
-		FILE *f;
-
-		if (argc > 1 && strcmp(argv[1], attacks[i].cls) != 0)
-			continue;
-		make_disk();
-		memset(ram, 0, RAM);
-		snprintf(logp, sizeof(logp), "%s/log", tmpdir);
-		fd = open(logp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		ok = fd >= 0 && run_class(&attacks[i], fd);
-		printf("%s: %s\n", attacks[i].cls, ok ? "survived" : "FAILED");
-		if (!ok && (f = fopen(logp, "r"))) {
-			while (fgets(line, sizeof(line), f))
-				fprintf(stderr, "    %s", line);
-			fclose(f);
-		}
-		if (fd >= 0)
-			close(fd);
-		unlink(logp);
-		failed += !ok;
-	}
-	{
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "hostile: could not remove %s\n", tmpdir);
-	}
-	printf("hostile-guest suite: %zu classes, %u failed\n",
-	       argc > 1 ? (size_t)1 : sizeof(attacks) / sizeof(attacks[0]), failed);
-	return failed ? 1 : 0;
+	return hrun_main("hostile-guest suite", attacks, sizeof(attacks) / sizeof(attacks[0]),
+			 make_disk, argc, argv);
 }
