@@ -281,7 +281,7 @@ test-kvm-here: $(KVM_TEST_DEPS)
 
 # The hostile-guest suite: real devices attacked through their registers, no KVM needed;
 # one line per attack class (docs/threat-model.md). Every program runs even after a failure.
-HOSTILE_BIN := $(BUILD)/tests/hostile/hostile $(BUILD)/tests/hostile/hostile_more
+HOSTILE_BIN := $(BUILD)/tests/hostile/hostile_desc $(BUILD)/tests/hostile/hostile_transport
 # Every program links the shared guest driver (hdrv) and class runner (hrun).
 $(HOSTILE_BIN): $(BUILD)/obj/tests/hostile/hdrv.o $(BUILD)/obj/tests/hostile/hrun.o
 test-hostile: $(HOSTILE_BIN)
