@@ -1,359 +1,269 @@
 /*
- * The hostile-guest suite, second program: attacks tests/hostile/hostile.c does not make
- * (docs/threat-model.md lists both), on the shared guest driver (hdrv.h) and runner (hrun.h).
- *
- * Each attack class runs in its own forked child under an alarm, so a crash (SIGSEGV,
- * SIGFPE, SIGSYS from the I/O threads' seccomp filter) or a hang is that class's FAILED and
- * the suite goes on. Guest RAM sits between two PROT_NONE guard pages: a device writing (or
- * reading) just outside RAM kills the child. The devices are the real ones, driven through
- * the real virtio-mmio register interface (virtio_mmio_access), exactly as a guest's MMIO
- * exits would reach them; no KVM, so the suite is fast and deterministic.
+ * The hostile-guest suite, the virtio-mmio transport: queue set-up and reconfiguration,
+ * register widths and alignment, config space, features, the status register, queues used
+ * before they are ready. docs/threat-model.md lists the classes; hrun.h says how they run.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
-#include <linux/virtio_vsock.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../../devices/serial.h"
-#include "../../devices/virtio_blk.h"
-#include "../../devices/virtio_mmio.h"
-#include "../../devices/virtio_net.h"
-#include "../../devices/virtio_vsock.h"
-#include "../../core/clock.h"
-#include "../../core/log.h"
-#include "../../core/vm.h"
+#include "hblk.h"
 #include "hdrv.h"
+#include "hnet.h"
 #include "hrun.h"
+#include "hvs.h"
+#include "net.h"
+#include "victim.h"
+#include "vs.h"
 
+/* ---- attack classes: the transport ------------------------------------------------------ */
 
-#define H_SLOT(k)     (0x100000ULL * ((k) + 1))	/* 1 MiB of RAM per device */
-#define H_BUF(d)      ((d)->slot + 0x10000ULL)	/* request buffers: the rest of the slot */
-#define H_MMIO(k)     (0xd0000000ULL + 0x1000ULL * (k))
-#define H_WAIT_MS     3000		/* generous: only reached when something is wrong */
-#define H_CLASS_S     40		/* a class running longer than this hangs */
-#define H_DISK_SECTORS 2048		/* 1 MiB test disks */
-
-/* ---- virtio-blk, as victim and as bystander ----------------------------------------- */
-
-struct hblk {
-	struct vblk dev;
-	struct hdrv g;
-	char path[128];
-};
-
-/* Creates a 1 MiB disk file and attaches it at MMIO slot k; the driver is brought up. */
-static int hblk_up(struct hblk *b, unsigned k, int read_only)
+static void a_queue_reconfig_after_driver_ok(void)
 {
-	int fd;
-
-	snprintf(b->path, sizeof(b->path), "%s/disk-%d-%u", hrun_dir, (int)getpid(), k);
-	fd = open(b->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, H_DISK_SECTORS * 512) < 0)
-		return 0;
-	close(fd);
-	if (vblk_attach(&b->dev, &hdrv_vm, H_MMIO(k), 5 + k, b->path, read_only, "hostile"))
-		return 0;
-	b->g = (struct hdrv){ .t = &b->dev.transport, .slot = H_SLOT(k), .rings = H_SLOT(k),
-			     .nq = 1, .qsize = 16 };
-	return hdrv_init(&b->g, HDRV_ALL_FEATURES);
+	blk_up();
+	/* Layout writes to a live queue are ignored: it keeps working from its old rings. */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, 3);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x7);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_USED_HIGH, 0x10);
+	EXPECT(blk_healthy(&vb));
+	/* Turned off, pointed outside RAM and on again: the queue refuses and the device breaks. */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)MMIO_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
+	EXPECT(hdrv_needs_reset(&vb));
+	hdrv_publish(&vb, 0, 0);
+	/* Queue selectors past the device's queues read as absent and take no writes. */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 7);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_READY, 1);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_SEL, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NUM, 8);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+	blk_recovers();
 }
 
-static void hblk_down(struct hblk *b)
+/* Sets queue 0 of the victim to `size`, asks for READY and expects a refusal. */
+static void queue_size_refused(uint32_t size)
 {
-	vblk_detach(&b->dev);
-	unlink(b->path);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, F_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_queue_setup(&vb, 0, size);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_QUEUE_READY) == 0);
+	EXPECT(hdrv_needs_reset(&vb));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	hdrv_avail(&vb, 0)->idx = 1;
+	hdrv_reg_write(&vb, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	blk_recovers();
 }
 
-/* Buffers inside the slot: header, data (up to 64 KiB), status. */
-#define HBLK_HDR(b)    (H_BUF(&(b)->g))
-#define HBLK_DATA(b)   (H_BUF(&(b)->g) + 0x1000)
-#define HBLK_STATUS(b) (H_BUF(&(b)->g) + 0x800)
-
-/*
- * One well-formed request (header, data of len bytes, status) from descriptors 0..2; returns
- * the status byte, or -1 when the device broke or never answered. *used_len gets the used len.
- */
-static int hblk_req(struct hblk *b, uint32_t type, uint64_t sector, uint32_t len,
-		      uint32_t *used_len)
+static void a_queue_size_zero(void)
 {
-	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
-	uint16_t dflags = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID ?
-			  VRING_DESC_F_WRITE : 0;
-	struct vring_used_elem e;
-	uint8_t *st = hdrv_ptr(HBLK_STATUS(b));
-
-	memcpy(hdrv_ptr(HBLK_HDR(b)), &h, sizeof(h));
-	*st = 0xee;
-	hdrv_set_desc(&b->g, 0, 0, HBLK_HDR(b), sizeof(h), VRING_DESC_F_NEXT, 1);
-	if (len) {
-		hdrv_set_desc(&b->g, 0, 1, HBLK_DATA(b), len, dflags | VRING_DESC_F_NEXT, 2);
-		hdrv_set_desc(&b->g, 0, 2, HBLK_STATUS(b), 1, VRING_DESC_F_WRITE, 0);
-	} else {
-		hdrv_set_desc(&b->g, 0, 1, HBLK_STATUS(b), 1, VRING_DESC_F_WRITE, 0);
-	}
-	hdrv_publish(&b->g, 0, 0);
-	if (hdrv_wait_next(&b->g, 0, H_WAIT_MS) != HDRV_USED)
-		return -1;
-	e = hdrv_take(&b->g, 0);
-	if (used_len)
-		*used_len = e.len;
-	return *st;
+	blk_up();
+	queue_size_refused(0);
 }
 
-/* Writes a pattern to `sector` and reads it back; 1 when the disk works. */
-static int hblk_works(struct hblk *b, uint64_t sector)
+static void a_queue_size_not_pow2(void)
 {
-	uint8_t *data = hdrv_ptr(HBLK_DATA(b)), want[4096];
-	uint32_t ulen = 0;
-	unsigned seed = (unsigned)clock_now_us();
-
-	for (unsigned i = 0; i < sizeof(want); i++)
-		want[i] = (uint8_t)(i * 13 + seed);
-	memcpy(data, want, sizeof(want));
-	if (hblk_req(b, VIRTIO_BLK_T_OUT, sector, sizeof(want), &ulen) != VIRTIO_BLK_S_OK || ulen != 1)
-		return 0;
-	memset(data, 0, sizeof(want));
-	if (hblk_req(b, VIRTIO_BLK_T_IN, sector, sizeof(want), &ulen) != VIRTIO_BLK_S_OK ||
-	    ulen != sizeof(want) + 1)
-		return 0;
-	return memcmp(data, want, sizeof(want)) == 0;
+	blk_up();
+	queue_size_refused(3);
+	queue_size_refused(100);
+	queue_size_refused(255);
 }
 
-/* Resets the device through the status register, brings it up again and checks it works. */
-static int hblk_recovers(struct hblk *b)
+static void a_queue_size_above_max(void)
 {
-	return hdrv_init(&b->g, HDRV_ALL_FEATURES) && hblk_works(b, 7);
+	blk_up();
+	queue_size_refused(512);
+	queue_size_refused(0x10000);		/* truncates to 0 in 16 bits */
+	queue_size_refused(0x10010);		/* truncates to 16: must still be refused */
+	queue_size_refused(0xffffffffu);
 }
 
-/* The victim A (slot 0) and a bystander B (slot 1), both virtio-blk; addresses fixed early. */
-static struct hblk A = { .g.slot = H_SLOT(0) }, B = { .g.slot = H_SLOT(1) };
-
-static int world_up(void)
+/* Access helper with canaries around the data: no write past len bytes. */
+static int access_clean(struct virtio_mmio *t, uint64_t off, unsigned len, int is_write,
+			uint8_t *out)
 {
-	int ok = hblk_up(&A, 0, 0) && hblk_up(&B, 1, 0);
+	uint8_t buf[32];
 
-	EXPECT(ok);
-	return ok;
-}
-
-/* The victim refused a malformed request by asking for a reset, not by serving it. */
-#define hblk_expect_broken(d, q) hblk_expect_broken_at(d, q, __FILE__, __LINE__)
-static void hblk_expect_broken_at(struct hdrv *d, unsigned q, const char *file, int line)
-{
-	int r = hdrv_wait_next(d, q, H_WAIT_MS);
-
-	if (r != HDRV_BROKEN) {
-		hrun_failures++;
-		fprintf(stderr, "  %s:%d: expected DEVICE_NEEDS_RESET, got %s\n", file, line,
-			r == HDRV_USED ? "a used buffer" : "nothing");
-	}
-}
-
-/* Publishes descriptor head on A's queue, expects A to break, and resets A back to work. */
-#define attack_breaks_a(head) attack_breaks_a_at(head, __FILE__, __LINE__)
-static void attack_breaks_a_at(uint16_t head, const char *file, int line)
-{
-	hdrv_publish(&A.g, 0, head);
-	hblk_expect_broken_at(&A.g, 0, file, line);
-	EXPECT(hblk_recovers(&A));
-}
-
-/*
- * The end of every blk attack: the bystander still works, the victim works after a reset,
- * and no device thread spins.
- */
-static void world_end(void)
-{
-	EXPECT(hblk_works(&B, 3));
-	EXPECT(hblk_recovers(&A));
-	EXPECT(hblk_works(&B, 4));
-	EXPECT(hrun_idle());
-	hblk_down(&A);
-	hblk_down(&B);
-}
-
-/* ---- virtio-net and virtio-vsock drivers -------------------------------------------- */
-
-#define NET_HDR 12u
-static const uint8_t hnet_mac[6] = { 0x02, 0x68, 0x76, 0x6d, 0x00, 0x07 };
-static struct vnet hnet;
-static struct hdrv hnet_g = { .slot = H_SLOT(2) };
-static int hnet_host = -1;		/* the host end of the datagram backend */
-
-/* A virtio-net over a datagram socket pair at slot 2; the driver brought up. */
-static int hnet_up(void)
-{
-	struct net_backend *be = NULL;
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) || net_dgram_open(sv[0], &be))
-		return 0;
-	hnet_host = sv[1];
-	if (vnet_attach(&hnet, &hdrv_vm, H_MMIO(2), 7, hnet_mac, be))
-		return 0;
-	hnet_g = (struct hdrv){ .t = &hnet.transport, .slot = H_SLOT(2), .rings = H_SLOT(2),
-			    .nq = 2, .qsize = 16 };
-	return hdrv_init(&hnet_g, HDRV_ALL_FEATURES);
-}
-
-static void hnet_frame(uint8_t *f, size_t len)
-{
-	memcpy(f, hnet_mac, 6);
-	memcpy(f + 6, "\x02\x00\x00\x00\x00\x09", 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	for (size_t i = 14; i < len; i++)
-		f[i] = (uint8_t)i;
-}
-
-/* One frame each way through a freshly initialised device; 1 when both arrive intact. */
-static int hnet_works(void)
-{
-	uint8_t f[60], got[128];
-	struct pollfd p = { .fd = hnet_host, .events = POLLIN };
-	uint8_t *buf = hdrv_ptr(H_BUF(&hnet_g));
-	int ok;
-
-	hnet_frame(f, sizeof(f));
-	hdrv_set_desc(&hnet_g, 0, 0, H_BUF(&hnet_g), 2048, VRING_DESC_F_WRITE, 0);
-	hdrv_publish(&hnet_g, 0, 0);
-	if (send(hnet_host, f, sizeof(f), 0) != (ssize_t)sizeof(f) || hdrv_wait_next(&hnet_g, 0, H_WAIT_MS) != HDRV_USED)
-		return 0;
-	ok = hdrv_take(&hnet_g, 0).len == NET_HDR + sizeof(f) && memcmp(buf + NET_HDR, f, sizeof(f)) == 0;
-	memset(hdrv_ptr(H_BUF(&hnet_g) + 0x1000), 0, NET_HDR);
-	memcpy(hdrv_ptr(H_BUF(&hnet_g) + 0x1000 + NET_HDR), f, sizeof(f));
-	hdrv_set_desc(&hnet_g, 1, 0, H_BUF(&hnet_g) + 0x1000, NET_HDR + sizeof(f), 0, 0);
-	hdrv_publish(&hnet_g, 1, 0);
-	ok &= hdrv_wait_next(&hnet_g, 1, H_WAIT_MS) == HDRV_USED;
-	ok &= poll(&p, 1, H_WAIT_MS) == 1 && recv(hnet_host, got, sizeof(got), 0) == (ssize_t)sizeof(f);
-	return ok && memcmp(got, f, sizeof(f)) == 0;
-}
-
-#define GUEST_CID 3
-#define VS_HDR    ((uint32_t)sizeof(struct virtio_vsock_hdr))
-#define HVS_RXBUF(i) (H_BUF(&hvs_g) + 0x1000ULL * (i))	/* 4 KiB receive buffers */
-#define HVS_TXHDR  (H_SLOT(3) + 0x80000)
-#define HVS_TXDATA (H_SLOT(3) + 0x90000)
-enum { HVS_RX, HVS_TX, HVS_EV };
-static struct vsock hvs;
-static struct hdrv hvs_g = { .slot = H_SLOT(3) };
-static char hvs_uds[96];
-
-/* A virtio-vsock (guest cid 3) at slot 3 whose host side is hvs_uds; the driver brought up. */
-static int hvs_up(void)
-{
-	snprintf(hvs_uds, sizeof(hvs_uds), "%s/v%d.sock", hrun_dir, (int)getpid());
-	if (vsock_attach(&hvs, &hdrv_vm, H_MMIO(3), 8, GUEST_CID, hvs_uds))
-		return 0;
-	hvs_g = (struct hdrv){ .t = &hvs.transport, .slot = H_SLOT(3), .rings = H_SLOT(3),
-			    .nq = 3, .qsize = 64 };
-	return hdrv_init(&hvs_g, HDRV_ALL_FEATURES);
-}
-
-static void hvs_rx_post(unsigned i)
-{
-	hdrv_set_desc(&hvs_g, HVS_RX, i, HVS_RXBUF(i), 4096, VRING_DESC_F_WRITE, 0);
-	hdrv_publish(&hvs_g, HVS_RX, (uint16_t)i);
-}
-
-/* The next packet the device sent the guest (its buffer posted again); 0 when none came. */
-static int hvs_recv(struct virtio_vsock_hdr *h, int ms)
-{
-	struct vring_used_elem e;
-
-	if (hdrv_wait_next(&hvs_g, HVS_RX, ms) != HDRV_USED)
-		return 0;
-	e = hdrv_take(&hvs_g, HVS_RX);
-	if (e.id >= 64 || e.len < VS_HDR)
-		return 0;
-	memcpy(h, hdrv_ptr(HVS_RXBUF(e.id)), VS_HDR);
-	hvs_rx_post(e.id);
+	memset(buf, 0xa5, sizeof(buf));
+	if (is_write)
+		memset(buf + 8, 0xff, len);
+	virtio_mmio_access(t, off, buf + 8, len, is_write);
+	if (out)
+		memcpy(out, buf + 8, len);
+	for (unsigned i = 0; i < 8; i++)
+		if (buf[i] != 0xa5 || buf[8 + len + i] != 0xa5)
+			return 0;
 	return 1;
 }
 
-/* Publishes n copies of one packet (header, then `room` payload bytes) without waiting. */
-static void hvs_tx_many(const struct virtio_vsock_hdr *h, uint32_t room, unsigned n)
+static void a_mmio_unaligned(void)
 {
-	memcpy(hdrv_ptr(HVS_TXHDR), h, VS_HDR);
-	memset(hdrv_ptr(HVS_TXDATA), 'x', room);
-	hdrv_set_desc(&hvs_g, HVS_TX, 0, HVS_TXHDR, VS_HDR, room ? VRING_DESC_F_NEXT : 0, 1);
-	hdrv_set_desc(&hvs_g, HVS_TX, 1, HVS_TXDATA, room, 0, 0);
-	for (unsigned i = 0; i < n; i++) {
-		hdrv_avail(&hvs_g, HVS_TX)->ring[hvs_g.avail[HVS_TX]++ % hvs_g.qsize] = 0;
-		/* Release: the ring entries before the index that publishes them. */
-		__atomic_store_n(&hdrv_avail(&hvs_g, HVS_TX)->idx, hvs_g.avail[HVS_TX], __ATOMIC_RELEASE);
+	uint8_t v[8];
+
+	blk_up();
+	/* Misaligned 4-byte accesses are ignored (reads see zeros): status stays as it is. */
+	for (uint64_t off = VIRTIO_MMIO_STATUS + 1; off < VIRTIO_MMIO_STATUS + 4; off++) {
+		EXPECT(access_clean(vb.t, off, 4, 1, NULL));
+		EXPECT(access_clean(vb.t, off, 4, 0, v));
+		EXPECT(v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0);
 	}
-	hdrv_reg_write(&hvs_g, VIRTIO_MMIO_QUEUE_NOTIFY, HVS_TX);
+	EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_NOTIFY + 2, 4, 1, NULL));
+	EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_READY + 1, 4, 1, NULL));
+	EXPECT(access_clean(vb.t, 0xffd, 4, 0, v));		/* the last bytes of the window */
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) ==
+	       (S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK));
+	EXPECT(blk_healthy(&vb));
+	EXPECT(blk_healthy(&by));
 }
 
-static struct virtio_vsock_hdr hvs_hdr(uint16_t op, uint32_t src_port, uint32_t dst_port)
+static void a_mmio_wrong_width(void)
 {
-	return (struct virtio_vsock_hdr){
-		.src_cid = GUEST_CID, .dst_cid = 2, .src_port = src_port, .dst_port = dst_port,
-		.type = VIRTIO_VSOCK_TYPE_STREAM, .op = op, .buf_alloc = 65536,
-	};
+	static const unsigned widths[] = { 1, 2, 8 };
+	uint8_t v[8];
+
+	blk_up();
+	for (unsigned w = 0; w < 3; w++) {
+		for (uint64_t off = 0; off < VIRTIO_MMIO_CONFIG; off += 4) {
+			EXPECT(access_clean(vb.t, off, widths[w], 0, v));
+			for (unsigned b = 0; b < widths[w]; b++)
+				EXPECT(v[b] == 0);	/* not a partial register */
+		}
+		EXPECT(access_clean(vb.t, VIRTIO_MMIO_STATUS, widths[w], 1, NULL));	/* 0xff.. */
+		EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_NOTIFY, widths[w], 1, NULL));
+		EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_READY, widths[w], 1, NULL));
+		EXPECT(access_clean(vb.t, VIRTIO_MMIO_QUEUE_NUM, widths[w], 1, NULL));
+	}
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) ==
+	       (S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK));
+	EXPECT(blk_healthy(&vb));
+	EXPECT(blk_healthy(&by));
 }
 
-/* A host program connects to guest port 77; the guest accepts; 1 when "OK" comes back. */
-static int hvs_works(void)
+static void a_config_out_of_range(void)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct virtio_vsock_hdr h;
-	struct pollfd p;
-	char line[32] = { 0 };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = 0;
+	uint8_t v[8], zero[8] = { 0 };
+	uint32_t size;
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", hvs_uds);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    write(fd, "CONNECT 77\n", 11) != 11)
-		goto out;
-	do {
-		if (!hvs_recv(&h, H_WAIT_MS))
-			goto out;
-	} while (h.op != VIRTIO_VSOCK_OP_REQUEST || h.dst_port != 77);
-	h = hvs_hdr(VIRTIO_VSOCK_OP_RESPONSE, 77, h.src_port);
-	hvs_tx_many(&h, 0, 1);
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	ok = poll(&p, 1, H_WAIT_MS) == 1 && read(fd, line, sizeof(line) - 1) > 0 &&
-	     strncmp(line, "OK ", 3) == 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	blk_up();
+	size = victim_blk.transport.ops->config_size;
+	/* Straddling the end, past the end, at the end of the window, at absurd offsets. */
+	EXPECT(access_clean(vb.t, VIRTIO_MMIO_CONFIG + size - 2, 4, 0, v) && !memcmp(v, zero, 4));
+	EXPECT(access_clean(vb.t, VIRTIO_MMIO_CONFIG + size, 8, 0, v) && !memcmp(v, zero, 8));
+	EXPECT(access_clean(vb.t, 0xff8, 8, 0, v) && !memcmp(v, zero, 8));
+	EXPECT(access_clean(vb.t, UINT64_MAX - 3, 4, 0, v) && !memcmp(v, zero, 4));
+	EXPECT(access_clean(vb.t, (uint64_t)VIRTIO_MMIO_CONFIG + 0xffffffffULL, 8, 0, v));
+	/* Writes anywhere in config space (read-only for blk) change nothing. */
+	for (uint32_t off = 0; off < size + 8; off++)
+		EXPECT(access_clean(vb.t, VIRTIO_MMIO_CONFIG + off, 8, 1, NULL));
+	EXPECT(access_clean(vb.t, VIRTIO_MMIO_CONFIG, 8, 0, v));
+	EXPECT(!memcmp(v, &(uint64_t){ DISK_SECT }, 8));	/* capacity still the truth */
+	EXPECT(blk_healthy(&vb));
+	EXPECT(blk_healthy(&by));
 }
 
-/* ---- classes --------------------------------------------------------------------------- */
-
-#define HDR_LEN ((uint32_t)sizeof(struct virtio_blk_outhdr))
-#define TABLE   (H_BUF(&A.g) + 0x20000)
-
-/* A well-formed read of sector 1 at descriptors 0..2 of A's table. */
-static void good_chain(void)
+static void a_unoffered_features(void)
 {
-	struct virtio_blk_outhdr h = { .type = VIRTIO_BLK_T_IN, .sector = 1 };
+	blk_up();
+	/* A feature bit the device never offered: FEATURES_OK does not stick. */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, F_BASE | (1ULL << 63) | (1ULL << VIRTIO_BLK_F_MQ));
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	EXPECT(!(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK));
+	/* Without VERSION_1 (a legacy driver) neither. */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(&vb, 1ULL << VIRTIO_BLK_F_FLUSH);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	EXPECT(!(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK));
+	/* Feature words past the second select nothing; features are frozen after FEATURES_OK. */
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0xffffffffu);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_DEVICE_FEATURES) == 0);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0xffffffffu);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffffu);
+	hdrv_features_write(&vb, F_BASE);
+	hdrv_reg_write(&vb, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	EXPECT(hdrv_reg_read(&vb, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_features_write(&vb, ~0ULL);
+	EXPECT(victim_blk.transport.driver_features == F_BASE);
+	blk_recovers();
+}
 
-	memcpy(hdrv_ptr(HBLK_HDR(&A)), &h, sizeof(h));
-	hdrv_set_desc(&A.g, 0, 0, HBLK_HDR(&A), HDR_LEN, VRING_DESC_F_NEXT, 1);
-	hdrv_set_desc(&A.g, 0, 1, HBLK_DATA(&A), 512, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
-	hdrv_set_desc(&A.g, 0, 2, HBLK_STATUS(&A), 1, VRING_DESC_F_WRITE, 0);
+/* ---- attack class: queues used before they are ready ----------------------------------- */
+
+/* Notifies every queue index (and some that do not exist) of a device without live queues. */
+static void notify_all(struct hdrv *g)
+{
+	for (uint32_t q = 0; q < 6; q++)
+		hdrv_reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	hdrv_reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+}
+
+/* Brings a device to DRIVER_OK without making any queue ready. */
+static void driver_ok_bare(struct hdrv *g, struct virtio_mmio *t, gpa_t slot, uint64_t f)
+{
+	g->t = t;
+	g->slot = slot;
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, 0);
+	notify_all(g);					/* before anything at all */
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, S_AD);
+	hdrv_features_write(g, f);
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK);
+	hdrv_reg_write(g, VIRTIO_MMIO_STATUS, S_AD | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	notify_all(g);					/* live device, dead queues */
+}
+
+static void a_queue_not_ready(void)
+{
+	static const uint8_t frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 9,
+					   0x88, 0xb5 };
+	int lfd;
+
+	net_up();
+	vs_up();
+	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	driver_ok_bare(&vb, &victim_blk.transport, SLOT(0), F_BASE);
+	driver_ok_bare(&nd, &net.transport, SLOT(2), (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
+	driver_ok_bare(&vd, &vs.transport, SLOT(3), F_BASE);
+	/* Host traffic toward devices whose receive queues do not exist. */
+	EXPECT(send(net_host, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(frame));
+	lfd = vs_listen_port(5004);
+	{
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			EXPECT(write(fd, "CONNECT 9\n", 10) == 10);
+		usleep(VNET_STALL_MS * 3000);
+		if (fd >= 0)
+			close(fd);
+	}
+	/* Every device comes back after a reset and works. */
+	blk_recovers();
+	drv_init(&nd, &net.transport, SLOT(2), 2, (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
+	EXPECT(net_tx(NET_HDR + 60));
+	EXPECT(host_got_frame(WAIT_MS));
+	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vs_rx_post(i);
+	vs_still_works(lfd, 1300, 5004);
+	close(lfd);
 }
 
 /*
@@ -511,73 +421,6 @@ static void resized_queue_notified(void)
 	world_end();
 }
 
-/*
- * With RAM above 4 GiB there is a real hole, and the host mapping of high RAM follows low
- * RAM directly: buffers in the hole or across its edges are refused and the bytes on either
- * side stay untouched; a buffer in high RAM is served.
- */
-static void address_in_mmio_hole_with_high_ram(void)
-{
-	const uint64_t hole = 0xc0000000ULL, high = 1ULL << 32;
-	uint8_t *low_end, *high_start;
-
-	hdrv_ram_init(hole + (16ULL << 20));	/* 16 MiB above 4 GiB; lazily backed */
-	low_end = hdrv_ptr(hole - 8);
-	high_start = hdrv_ptr(hole);		/* host-contiguous with the low region's end */
-	memset(low_end, 0x5a, 16);
-	if (!world_up()) {
-		EXPECT(!"set-up");
-		return;
-	}
-	good_chain();
-	hdrv_desc(&A.g, 0)[1].addr = hole - 256;		/* 512 bytes across the hole's start */
-	attack_breaks_a(0);
-	good_chain();
-	hdrv_desc(&A.g, 0)[1].addr = 0xd0000000ULL;		/* inside the hole */
-	attack_breaks_a(0);
-	good_chain();
-	hdrv_desc(&A.g, 0)[1].addr = high - 256;		/* across the hole's end */
-	attack_breaks_a(0);
-	for (unsigned i = 0; i < 8; i++)
-		EXPECT(low_end[i] == 0x5a && high_start[i] == 0x5a);
-	good_chain();
-	hdrv_desc(&A.g, 0)[1].addr = high;
-	hdrv_publish(&A.g, 0, 0);
-	EXPECT_EQ(hdrv_wait_next(&A.g, 0, H_WAIT_MS), HDRV_USED);
-	EXPECT_EQ(hdrv_take(&A.g, 0).len, 513);
-	EXPECT_EQ(*(uint8_t *)hdrv_ptr(HBLK_STATUS(&A)), VIRTIO_BLK_S_OK);
-	EXPECT_EQ(high_start[0], 0);		/* gpa 4 GiB: the zeros of sector 1 landed there */
-	world_end();
-}
-
-/* Not negotiated: the device may serve the table (correctly) or refuse; nothing else. */
-static void indirect_without_feature(void)
-{
-	struct vring_desc *t = (void *)hdrv_ptr(TABLE);
-	struct virtio_blk_outhdr h = { .type = VIRTIO_BLK_T_IN, .sector = 1 };
-	int r;
-
-	if (!world_up()) {
-		EXPECT(!"set-up");
-		return;
-	}
-	EXPECT(hdrv_init(&A.g, ~(1ULL << VIRTIO_RING_F_INDIRECT_DESC)));
-	memcpy(hdrv_ptr(HBLK_HDR(&A)), &h, sizeof(h));
-	t[0] = (struct vring_desc){ HBLK_HDR(&A), HDR_LEN, VRING_DESC_F_NEXT, 1 };
-	t[1] = (struct vring_desc){ HBLK_DATA(&A), 512, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2 };
-	t[2] = (struct vring_desc){ HBLK_STATUS(&A), 1, VRING_DESC_F_WRITE, 0 };
-	*(uint8_t *)hdrv_ptr(HBLK_STATUS(&A)) = 0xee;
-	hdrv_set_desc(&A.g, 0, 0, TABLE, 48, VRING_DESC_F_INDIRECT, 0);
-	hdrv_publish(&A.g, 0, 0);
-	r = hdrv_wait_next(&A.g, 0, H_WAIT_MS);
-	EXPECT(r != HDRV_TIMEOUT);
-	if (r == HDRV_USED) {
-		EXPECT_EQ(hdrv_take(&A.g, 0).len, 513);
-		EXPECT_EQ(*(uint8_t *)hdrv_ptr(HBLK_STATUS(&A)), VIRTIO_BLK_S_OK);
-	}
-	world_end();
-}
-
 /* The status register written out of order, with reserved bits, with NEEDS_RESET itself. */
 static void status_register_abuse(void)
 {
@@ -645,181 +488,24 @@ static void random_register_writes(void)
 	world_end();
 }
 
-/* A read-only disk: writes fail and change nothing; GET_ID into a 4-byte buffer stays in it. */
-static void blk_read_only_and_short_id(void)
-{
-	static struct hblk c = { .g.slot = H_SLOT(2) };
-	uint8_t *id = hdrv_ptr(HBLK_DATA(&c));
-	uint32_t ulen = 0;
-	struct stat st;
-
-	if (!world_up() || !hblk_up(&c, 2, 1)) {
-		EXPECT(!"set-up");
-		return;
-	}
-	memset(hdrv_ptr(HBLK_DATA(&c)), 0x44, 4096);
-	EXPECT_EQ(hblk_req(&c, VIRTIO_BLK_T_OUT, 0, 4096, &ulen), VIRTIO_BLK_S_IOERR);
-	EXPECT_EQ(ulen, 1);
-	EXPECT(stat(c.path, &st) == 0 && st.st_size == H_DISK_SECTORS * 512);
-	EXPECT_EQ(hblk_req(&c, VIRTIO_BLK_T_IN, 0, 512, &ulen), VIRTIO_BLK_S_OK);
-	EXPECT_EQ(id[0], 0);		/* the write above never reached the disk */
-	EXPECT_EQ(hblk_req(&c, VIRTIO_BLK_T_FLUSH, 0, 0, &ulen), VIRTIO_BLK_S_OK);
-	memset(id, 0xcc, 64);
-	EXPECT_EQ(hblk_req(&c, VIRTIO_BLK_T_GET_ID, 0, 4, &ulen), VIRTIO_BLK_S_OK);
-	EXPECT_EQ(ulen, 5);
-	EXPECT(memcmp(id, "host", 4) == 0 && id[4] == 0xcc);
-	EXPECT(!hdrv_needs_reset(&c.g));
-	hblk_down(&c);
-	world_end();
-}
-
-/* Packets for connections that do not exist: one RST each (none for an RST), nothing else. */
-static void vsock_unknown_connections(void)
-{
-	static const uint16_t ops[] = {
-		VIRTIO_VSOCK_OP_RW, VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_OP_CREDIT_UPDATE,
-		VIRTIO_VSOCK_OP_CREDIT_REQUEST, VIRTIO_VSOCK_OP_RESPONSE, VIRTIO_VSOCK_OP_RST,
-	};
-	struct virtio_vsock_hdr h;
-	unsigned rsts = 0;
-
-	if (!hblk_up(&B, 1, 0) || !hvs_up()) {
-		EXPECT(!"set-up");
-		return;
-	}
-	for (unsigned i = 0; i < 32; i++)
-		hvs_rx_post(i);
-	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		h = hvs_hdr(ops[i], 1000 + i, 2000 + i);
-		h.len = ops[i] == VIRTIO_VSOCK_OP_RW ? 8 : 0;
-		hvs_tx_many(&h, h.len, 1);
-		EXPECT_EQ(hdrv_wait_next(&hvs_g, HVS_TX, H_WAIT_MS), HDRV_USED);
-		hvs_g.seen[HVS_TX] = hdrv_used(&hvs_g, HVS_TX)->idx;
-	}
-	while (hvs_recv(&h, 200)) {
-		EXPECT_EQ(h.op, VIRTIO_VSOCK_OP_RST);
-		EXPECT(h.src_port == h.dst_port + 1000 && h.dst_port >= 1000 && h.dst_port < 1005);
-		rsts++;
-	}
-	EXPECT_EQ(rsts, 5);
-	EXPECT(!hdrv_needs_reset(&hvs_g));
-	EXPECT(hvs_works());
-	EXPECT(hblk_works(&B, 3));
-	EXPECT(hrun_idle());
-}
-
-/*
- * Packets that each earn an RST while the guest posts no receive buffer: the RSTs owed are
- * bounded, the transmit queue waits (no spinning, no growth), and all is answered once
- * buffers come.
- */
-static void vsock_rst_flood_without_rx_buffers(void)
-{
-	struct virtio_vsock_hdr h = hvs_hdr(VIRTIO_VSOCK_OP_RW, 5, 6);
-	long rss;
-	unsigned rsts = 0;
-
-	if (!hblk_up(&B, 1, 0) || !hvs_up()) {
-		EXPECT(!"set-up");
-		return;
-	}
-	hvs_tx_many(&h, 0, 64);
-	usleep(100000);
-	hvs_tx_many(&h, 0, 64);
-	usleep(100000);
-	rss = hrun_rss_kib();
-	EXPECT(hdrv_used(&hvs_g, HVS_TX)->idx <= 64 + VSOCK_RST_RING);
-	EXPECT(hrun_idle());
-	EXPECT(hrun_rss_kib() - rss < 1024);
-	for (unsigned i = 0; i < 32; i++)
-		hvs_rx_post(i);
-	while (rsts < 128 && hvs_recv(&h, H_WAIT_MS)) {
-		EXPECT_EQ(h.op, VIRTIO_VSOCK_OP_RST);
-		rsts++;
-	}
-	EXPECT_EQ(rsts, 128);
-	EXPECT_EQ(hdrv_used(&hvs_g, HVS_TX)->idx, 128);
-	EXPECT(!hvs_recv(&h, 100));
-	EXPECT(hvs_works());
-	EXPECT(hblk_works(&B, 3));
-}
-
-static _Atomic uint64_t serial_out;
-
-static void serial_out_count(void *opaque, uint8_t byte)
-{
-	(void)opaque;
-	(void)byte;
-	atomic_fetch_add(&serial_out, 1);
-}
-
-/* The UART's registers: loopback overrun, divisor latch, odd widths, every offset. */
-static void serial_register_abuse(void)
-{
-	static struct serial s;
-	uint8_t v, buf[8];
-	long rss;
-	unsigned got = 0;
-
-	if (serial_attach(&s, &hdrv_vm, 0x3f8, 4, serial_out_count, NULL)) {
-		EXPECT(!"set-up");
-		return;
-	}
-	rss = hrun_rss_kib();
-	v = 0x10;					/* loopback */
-	serial_access(&s, 4, &v, 1, 1);
-	for (unsigned i = 0; i < 100000; i++) {
-		v = (uint8_t)i;
-		serial_access(&s, 0, &v, 1, 1);
-	}
-	for (unsigned i = 0; i < 100; i++) {
-		serial_access(&s, 5, &v, 1, 0);
-		if (!(v & 1))
-			break;
-		serial_access(&s, 0, &v, 1, 0);
-		got++;
-	}
-	EXPECT_EQ(got, SERIAL_RX_FIFO);		/* the FIFO, not 100000 bytes */
-	EXPECT_EQ(atomic_load(&serial_out), 0);
-	v = 0x80;					/* DLAB: THR writes set the divisor */
-	serial_access(&s, 3, &v, 1, 1);
-	v = 0;
-	serial_access(&s, 4, &v, 1, 1);
-	for (unsigned i = 0; i < 1000; i++)
-		serial_access(&s, 0, &v, 1, 1);
-	EXPECT_EQ(atomic_load(&serial_out), 0);
-	/* Every offset and width, read and written. */
-	for (uint64_t off = 0; off < 64; off++)
-		for (unsigned len = 1; len <= 8; len *= 2) {
-			memset(buf, 0x5a, sizeof(buf));
-			serial_access(&s, off, buf, len, 1);
-			serial_access(&s, off, buf, len, 0);
-		}
-	v = 0;
-	serial_access(&s, 3, &v, 1, 1);
-	serial_access(&s, 4, &v, 1, 1);
-	atomic_store(&serial_out, 0);
-	for (unsigned i = 0; i < 1000; i++)
-		serial_access(&s, 0, &v, 1, 1);
-	EXPECT_EQ(atomic_load(&serial_out), 1000);
-	EXPECT(hrun_rss_kib() - rss < 1024);
-}
+static const struct hrun_class classes[] = {
+	{ "queue-reconfig-after-driver-ok", a_queue_reconfig_after_driver_ok, CLASS_S },
+	{ "queue-size-zero", a_queue_size_zero, CLASS_S },
+	{ "queue-size-not-pow2", a_queue_size_not_pow2, CLASS_S },
+	{ "queue-size-above-max", a_queue_size_above_max, CLASS_S },
+	{ "mmio-unaligned", a_mmio_unaligned, CLASS_S },
+	{ "mmio-wrong-width", a_mmio_wrong_width, CLASS_S },
+	{ "config-out-of-range", a_config_out_of_range, CLASS_S },
+	{ "unoffered-features", a_unoffered_features, CLASS_S },
+	{ "queue-not-ready", a_queue_not_ready, CLASS_S },
+	{ "held-rx-buffer-across-queue-reconfig", held_buffer_across_queue_reconfig, H_CLASS_S },
+	{ "resized-queue-notified", resized_queue_notified, H_CLASS_S },
+	{ "status-register-abuse", status_register_abuse, H_CLASS_S },
+	{ "random-register-writes", random_register_writes, H_CLASS_S },
+};
 
 int main(int argc, char **argv)
 {
-	static const struct hrun_class classes[] = {
-		{ "held-rx-buffer-across-queue-reconfig", held_buffer_across_queue_reconfig, H_CLASS_S },
-		{ "resized-queue-notified", resized_queue_notified, H_CLASS_S },
-		{ "addr-in-mmio-hole-with-high-ram", address_in_mmio_hole_with_high_ram, H_CLASS_S },
-		{ "indirect-without-feature", indirect_without_feature, H_CLASS_S },
-		{ "status-register-abuse", status_register_abuse, H_CLASS_S },
-		{ "random-register-writes", random_register_writes, H_CLASS_S },
-		{ "blk-read-only-and-short-id", blk_read_only_and_short_id, H_CLASS_S },
-		{ "vsock-unknown-connection", vsock_unknown_connections, H_CLASS_S },
-		{ "vsock-rst-flood-without-rx-buffers", vsock_rst_flood_without_rx_buffers, H_CLASS_S },
-		{ "serial-register-abuse", serial_register_abuse, H_CLASS_S },
-	};
-
-	return hrun_main("hostile_more", classes, sizeof(classes) / sizeof(classes[0]), NULL, argc,
+	return hrun_main("hostile_transport", classes, sizeof(classes) / sizeof(classes[0]), make_disk, argc,
 			 argv);
 }
