@@ -212,7 +212,7 @@ TEST_LIBS := $(filter-out $(BUILD)/obj/tools/hvm-run.o,$(RUN_OBJ)) \
 
 # The agent's session code, built for the host: its side of the stdin window is unit-tested.
 $(BUILD)/tests/unit/test_agent_session: $(addprefix $(BUILD)/obj/agent/,session.o process.o user.o refresh.o \
-	process_settings.o hook.o)
+	process_settings.o hook.o devices.o userns.o)
 
 # Programs the e2e tests run inside the guest: static musl, like the agent.
 GUEST_TEST_SRC := $(wildcard tests/guest/*.c)

@@ -22,7 +22,6 @@
  */
 #include "jail.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -43,6 +42,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc_self.h"
 #include "sanitize.h"
 
 /* Where the new root is assembled: covered in the jail's own mount namespace only. */
@@ -613,26 +613,12 @@ static int drop_privileges(const struct jail_config *c)
 	return 0;
 }
 
-/* Threads of this process; the jail covers one that has only the caller's. */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return d ? n : -1;
-}
-
 int jail_enter(const struct jail_config *c)
 {
 	static struct jail_src src[JAIL_MAX_BINDS];
 	int n, err;
 
-	if ((n = thread_count()) != 1) {
+	if ((n = proc_self_count("task")) != 1) {
 		log_err("jail: the process has %d threads; it must be jailed before it starts any "
 			"(credentials and namespaces are per thread)", n);
 		return -EBUSY;

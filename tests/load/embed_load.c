@@ -15,7 +15,6 @@
  * handed out and not got back (mallinfo2; main arena and the threads' ones): flat. The
  * data files come from $HVM_DATA_DIR. Exits 0 when every VM ran, 1 otherwise.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../core/proc_self.h"
 #include "../../include/hvm.h"
 
 #define MAX_CONC 64
@@ -33,19 +33,6 @@ struct job {
 	int out[2];
 	int n, status, ok;
 };
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
 
 /* A "Name:   value" line of /proc/self/status, as a number. */
 static long status_field(const char *name)
@@ -84,9 +71,10 @@ static void report(const char *phase, int n, int status, int ok)
 {
 	struct mallinfo2 m = mallinfo2();
 
-	/* heap_kib: what malloc has handed out and not got back; RSS also counts its caches. */
+	/* heap_kib: what malloc has handed out and not got back; RSS also counts its caches.
+	 * fds: less the one that reads /proc/self/fd. */
 	printf("%s %d status %d output %s fds %d threads %ld rss_kib %ld heap_kib %zu\n", phase, n,
-	       status, ok ? "ok" : "BAD", count_fds(), settled_threads(),
+	       status, ok ? "ok" : "BAD", proc_self_count("fd") - 1, settled_threads(),
 	       status_field("VmRSS"), (m.uordblks + m.hblkhd) / 1024);
 	fflush(stdout);
 }
