@@ -112,7 +112,6 @@ static const struct {
 	{ "linux", "uidMappings", "no user namespace in the guest yet" },
 	{ "linux", "gidMappings", "no user namespace in the guest yet" },
 	{ "linux", "devices", "the guest has only its own devices" },
-	{ "linux", "cgroupsPath", "no host cgroup is joined yet" },
 	{ "linux", "rootfsPropagation", "the guest root shares no mounts with the host" },
 	{ "linux", "intelRdt", "not applied to the VMM" },
 	{ "linux", "personality", "not applied in the guest" },
