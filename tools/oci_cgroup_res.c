@@ -55,7 +55,7 @@ int oci_res_from_json(const cJSON *res, struct oci_resources *r, char *err, size
 	const cJSON *mem = GET(res, "memory"), *cpu = GET(res, "cpu");
 	int e = 0;
 
-	if (res && !cJSON_IsObject(res)) {
+	if (res && !cJSON_IsObject(res) && !cJSON_IsNull(res)) {
 		snprintf(err, errcap, "linux.resources: must be an object");
 		return -EINVAL;
 	}
