@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/hvm.h"
 #include "oci_cgroup.h"
 #include "oci_cgroup_cmd.h"
 #include "oci_cli.h"
@@ -247,7 +248,8 @@ static int create_cgroup(const struct oci_cli *c, const char *dir, const struct 
 		oci_err("%s", err);
 		return -EINVAL;
 	}
-	return oci_cgroup_setup(dir, spec->cgroups_path, path, &spec->res);
+	return oci_cgroup_setup(dir, spec->cgroups_path, path, &spec->res,
+				spec->mem_mib ? spec->mem_mib : HVM_MEMORY_MIB_DEFAULT);
 }
 
 static int cmd_create(const struct oci_cli *c)

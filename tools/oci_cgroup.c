@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/hvm.h"
 #include "oci_log.h"
 
 #define HIER_MAX     16		/* cgroup mounts looked at: v1's dozen controllers and v2 */
@@ -288,24 +289,28 @@ static int apply(const char *what, const char *path, const struct oci_resources 
 	return e;
 }
 
-/* The record's path (first line) and, when mounts is not NULL, the hierarchies where create
- * made the cgroup (the lines after). The count of mounts, or -ENOENT. */
-static int read_record(const char *dir, char *path, size_t cap, char (*mounts)[PATH_MAX],
-		       int max)
+/* The record's path (first line), the guest's RAM in MiB (second; guest_mib may be NULL)
+ * and, when mounts is not NULL, the hierarchies where create made the cgroup (the lines
+ * after). The count of mounts, or -ENOENT. */
+static int read_record(const char *dir, char *path, size_t cap, unsigned long long *guest_mib,
+		       char (*mounts)[PATH_MAX], int max)
 {
 	char file[PATH_MAX + 16], line[PATH_MAX];
+	unsigned long long mib = 0;
 	FILE *f;
 	int n = 0;
 
 	snprintf(file, sizeof(file), "%s/%s", dir, OCI_CGROUP_FILE);
 	if (!(f = fopen(file, "re")))
 		return -ENOENT;
-	if (!fgets(line, sizeof(line), f)) {
+	if (!fgets(line, sizeof(line), f) || fscanf(f, "%llu\n", &mib) != 1) {
 		fclose(f);
 		return -ENOENT;
 	}
 	line[strcspn(line, "\n")] = '\0';
 	snprintf(path, cap, "%s", line);
+	if (guest_mib)
+		*guest_mib = mib;
 	while (mounts && n < max && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		snprintf(mounts[n++], PATH_MAX, "%s", line);
@@ -316,7 +321,7 @@ static int read_record(const char *dir, char *path, size_t cap, char (*mounts)[P
 
 int oci_cgroup_path(const char *dir, char *path, size_t cap)
 {
-	int n = read_record(dir, path, cap, NULL, 0);
+	int n = read_record(dir, path, cap, NULL, NULL, 0);
 
 	return n < 0 ? n : 0;
 }
@@ -324,7 +329,7 @@ int oci_cgroup_path(const char *dir, char *path, size_t cap)
 void oci_cgroup_remove(const char *dir)
 {
 	char path[PATH_MAX], mounts[HIER_MAX][PATH_MAX], cg[2 * PATH_MAX];
-	int n = read_record(dir, path, sizeof(path), mounts, HIER_MAX);
+	int n = read_record(dir, path, sizeof(path), NULL, mounts, HIER_MAX);
 
 	for (int i = 0; i < n; i++) {
 		int err = 0;
@@ -365,7 +370,7 @@ static int make_all(FILE *rec, const char *spec_path, const char *path)
 }
 
 int oci_cgroup_setup(const char *dir, const char *spec_path, const char *path,
-		     const struct oci_resources *r)
+		     const struct oci_resources *r, unsigned long long guest_mib)
 {
 	char file[PATH_MAX + 16];
 	FILE *rec;
@@ -376,7 +381,7 @@ int oci_cgroup_setup(const char *dir, const char *spec_path, const char *path,
 		oci_err("%s: %s", file, strerror(errno));
 		return -errno;
 	}
-	fprintf(rec, "%s\n", path);
+	fprintf(rec, "%s\n%llu\n", path, guest_mib);
 	err = make_all(rec, spec_path, path);
 	if (fclose(rec) && !err) {
 		oci_err("%s: %s", file, strerror(errno));
@@ -417,8 +422,16 @@ int oci_cgroup_enter(const char *dir)
 int oci_cgroup_update(const char *dir, const struct oci_resources *r)
 {
 	char path[PATH_MAX];
+	unsigned long long mib = 0, need;
 
-	if (oci_cgroup_path(dir, path, sizeof(path)))
+	if (read_record(dir, path, sizeof(path), &mib, NULL, 0) < 0)
 		return -ENOENT;
+	need = (mib + HVM_VMM_OVERHEAD_MIB) << 20;	/* what libhvm checks at start */
+	if (r->mem_limit >= 0 && (unsigned long long)r->mem_limit < need) {
+		oci_err("update: memory limit %lld: the VM's %llu MiB of RAM and the VMM's %u MiB "
+			"need %llu bytes; the host would OOM-kill the VM once the guest used its RAM",
+			(long long)r->mem_limit, mib, HVM_VMM_OVERHEAD_MIB, need);
+		return -EINVAL;
+	}
 	return apply("update", path, r);
 }

@@ -2,7 +2,7 @@
  * The container's host cgroup (linux.cgroupsPath): made in every mounted hierarchy (v2, or
  * v1's controllers plus a hybrid host's unified one), linux.resources written into it, the
  * supervisor moved into it before it starts any thread or process, removed by `delete`.
- * ROOT/ID/cgroup records the path and the hierarchies where create made it.
+ * ROOT/ID/cgroup records the path, the guest's RAM and the hierarchies where create made it.
  */
 #ifndef HVM_OCI_CGROUP_H
 #define HVM_OCI_CGROUP_H
@@ -19,14 +19,16 @@ int oci_cgroup_resolve(const char *spec_path, int systemd, char *path, size_t ca
 		       size_t errcap);
 
 /* Makes path (named as the spec did: spec_path) in every hierarchy, applies r and records it
- * in dir. 0, or -errno after saying "linux.cgroupsPath: SPEC: why"; nothing left then. */
+ * with guest_mib, the VM's RAM, in dir. 0, or -errno after saying "linux.cgroupsPath: SPEC:
+ * why"; nothing left then. */
 int oci_cgroup_setup(const char *dir, const char *spec_path, const char *path,
-		     const struct oci_resources *r);
+		     const struct oci_resources *r, unsigned long long guest_mib);
 
 /* Moves the calling process, all its threads, into dir's recorded cgroup (none: 0). */
 int oci_cgroup_enter(const char *dir);
 
-/* Writes r into dir's recorded cgroup (update). 0, -ENOENT without one, or -errno (said). */
+/* Writes r into dir's recorded cgroup (update). 0, -ENOENT without one, -EINVAL for a memory
+ * limit the VM's RAM and the VMM do not fit (said), or -errno (said). */
 int oci_cgroup_update(const char *dir, const struct oci_resources *r);
 
 /* Removes dir's recorded cgroup where create made it, once empty; warns when it cannot. */

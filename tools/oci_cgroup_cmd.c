@@ -41,7 +41,7 @@ static int cmd_update(const struct oci_cli *c, const char *dir)
 	e = oci_cgroup_update(dir, &r);
 	if (e == -ENOENT)
 		oci_err("update %s: the container has no host cgroup (no linux.cgroupsPath)", c->id);
-	return e ? EXIT_FAIL : 0;
+	return e == -EINVAL ? EXIT_INVALID : e ? EXIT_FAIL : 0;
 }
 
 static int cmd_stats(const struct oci_cli *c, const char *path)

@@ -88,6 +88,9 @@ if [ $V2 = 1 ]; then check "update -r: cpu.max quota lifted" [ "$(cgval cpu - cp
 else check "update -r: cfs quota lifted" [ "$(cgval cpu cpu.cfs_quota_us - $CG)" = -1 ]; fi
 $R update --memory lots c1 >$o 2>$e; RC=$?; expect_rc "update --memory lots: exit 1" 1
 expect_err_has "update names the flag" "invalid value for --memory: lots"
+$R update --memory 100m c1 >$o 2>$e; RC=$?
+expect_rc "update --memory below guest RAM + the VMM's 32 MiB: exit 1, as libhvm refuses at start" 1
+check "... and the memory limit stays" [ "$(cgval memory memory.limit_in_bytes memory.max $CG)" = 314572800 ]
 $R events --stats c1 >$o 2>$e; RC=$?; expect_rc "events --stats exits 0" 0
 python3 - "$(cat $o)" <<'PY' && ok "events --stats: runc's shape, non-zero cpu, memory, pids" || bad "events --stats" "$(cat $o)"
 import json, sys
