@@ -346,7 +346,15 @@ void oci_cgroup_remove(const char *dir)
 	}
 }
 
-/* Makes path in each hierarchy, recording where it made it. 0 or -errno (said). */
+/* Whether err is a refusal an unprivileged caller gets where it may not make cgroups. */
+static int rootless_refusal(int err)
+{
+	return geteuid() != 0 && (err == -EACCES || err == -EPERM || err == -EROFS);
+}
+
+/* Makes path in each hierarchy, recording where it made it. 0 or -errno (said); 1 when an
+ * unprivileged caller may not make it: warned, and the container goes on without, as runc's
+ * rootless fs driver does. */
 static int make_all(FILE *rec, const char *spec_path, const char *path)
 {
 	struct hier h[HIER_MAX];
@@ -360,6 +368,12 @@ static int make_all(FILE *rec, const char *spec_path, const char *path)
 		err = make_in(&h[i], path, &made);
 		if (made)
 			fprintf(rec, "%s\n", h[i].mount);
+		if (err && rootless_refusal(err)) {
+			oci_warn("linux.cgroupsPath: %s: not joined: mkdir %s%s: %s (not root: the "
+				 "container runs without it, as runc's)", spec_path, h[i].mount, path,
+				 strerror(-err));
+			return 1;
+		}
 		if (err) {
 			oci_err("linux.cgroupsPath: %s: mkdir %s%s: %s", spec_path, h[i].mount, path,
 				strerror(-err));
@@ -389,11 +403,11 @@ int oci_cgroup_setup(const char *dir, const char *spec_path, const char *path,
 	}
 	if (!err)
 		err = apply("linux.resources", path, r);
-	if (err) {
+	if (err) {	/* 1: none for this unprivileged caller */
 		oci_cgroup_remove(dir);
 		unlink(file);
 	}
-	return err;
+	return err > 0 ? 0 : err;
 }
 
 int oci_cgroup_enter(const char *dir)

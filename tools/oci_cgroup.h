@@ -19,7 +19,8 @@ int oci_cgroup_resolve(const char *spec_path, int systemd, char *path, size_t ca
 		       size_t errcap);
 
 /* Makes path (named as the spec did: spec_path) in every hierarchy, applies r and records it
- * with guest_mib, the VM's RAM, in dir. 0, or -errno after saying "linux.cgroupsPath: SPEC:
+ * with guest_mib, the VM's RAM, in dir. 0 (also when not root and refused: a warning, no
+ * cgroup, as runc's rootless fs driver), or -errno after saying "linux.cgroupsPath: SPEC:
  * why"; nothing left then. */
 int oci_cgroup_setup(const char *dir, const char *spec_path, const char *path,
 		     const struct oci_resources *r, unsigned long long guest_mib);
