@@ -141,7 +141,6 @@ static void remove_state_dir(const char *dir)
 
 	oci_cgroup_remove(dir);
 	d = opendir(dir);
-
 	while (d && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			unlinkat(dirfd(d), e->d_name, 0);
