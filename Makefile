@@ -45,9 +45,10 @@ RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/obj/%.o)
 # hvm-oci, the OCI runtime; the parts that need no VM are also linked into the unit tests.
 OCI_UNIT_SRC := tools/oci_cli.c tools/oci_spec.c tools/oci_state.c tools/oci_log.c tools/oci_files.c \
 	tools/oci_validate.c tools/oci_names.c tools/oci_hooks.c agent/hook.c \
-	tools/oci_settings.c
+	tools/oci_settings.c tools/oci_cgroup_res.c tools/oci_update.c
 OCI_UNIT_OBJ := $(OCI_UNIT_SRC:%.c=$(BUILD)/obj/%.o)
-OCI_SRC := tools/hvm-oci.c tools/oci_vm.c tools/oci_exec.c tools/oci_console.c $(OCI_UNIT_SRC)
+OCI_SRC := tools/hvm-oci.c tools/oci_vm.c tools/oci_exec.c tools/oci_console.c tools/oci_cgroup.c \
+	tools/oci_cgroup_stats.c tools/oci_cgroup_cmd.c $(OCI_UNIT_SRC)
 
 BUSYBOX := /bin/busybox
 KERNEL_INPUTS := kernel/build.sh kernel/hyperkernel.config $(wildcard kernel/patches/*.patch)

@@ -40,6 +40,9 @@ struct hvm;
 #define HVM_MEMORY_MIB_MIN      32		/* boot structures, a kernel and an initramfs */
 #define HVM_MEMORY_MIB_DEFAULT  128		/* pages are allocated when the guest touches them */
 #define HVM_MEMORY_MIB_MAX      (1024 * 1024)	/* 1 TiB */
+/* What the VMM itself needs beside guest RAM (threads, KVM's page tables, buffers), as a host
+ * cgroup's memory limit must allow it: hvm_start refuses guest RAM + this over the limit. */
+#define HVM_VMM_OVERHEAD_MIB    32
 
 /* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: HVM_CPUS_DEFAULT vCPUs (1 where the
  * calling process may run on one host CPU only), HVM_MEMORY_MIB_DEFAULT MiB, the built-in

@@ -112,7 +112,6 @@ static const struct {
 	{ "linux", "mountLabel", "the guest kernel has no SELinux" },
 	{ "linux", "seccomp", "the guest kernel is the boundary; the VMM's own threads run under "
 	  "hvm's seccomp lists (docs/seccomp.md)" },
-	{ "linux", "cgroupsPath", "no host cgroup is joined yet" },
 	{ "linux", "rootfsPropagation", "the guest root shares no mounts with the host" },
 	{ "linux", "intelRdt", "not applied to the VMM" },
 	{ "linux", "personality", "not applied in the guest" },
