@@ -313,7 +313,7 @@ bench: all $(BUILD)/mkinitramfs $(BUILD)/bench/guest_ops test-images
 # Load at scale (bench/load.py): LOAD_SEQ in sequence, LOAD_CONC at once, LOAD_CLONES clones at
 # once, in one libhvm process and as hvm-runs; what each phase leaves behind. Not in make test.
 bench-load: all $(LOAD_BIN)
-	$(Q)$(KVMHOST) 'python3 bench/load.py $(BUILD)'
+	$(Q)$(KVMHOST) 'python3 -u bench/load.py $(BUILD)'
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-pic $(BUILD)/tests $(BUILD)/hvm-run $(BUILD)/hvm-oci $(BUILD)/libhvm.a \
