@@ -83,12 +83,15 @@ void hdrv_publish(struct hdrv *g, unsigned q, uint16_t head)
 	hdrv_reg_write(g, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
-int hdrv_wait_idx(struct hdrv *g, unsigned q, uint16_t want, int ms)
+/* Polls queue q's used index until done(idx, arg), the device breaks, or ms pass. */
+static int wait_used(struct hdrv *g, unsigned q, int ms, int (*done)(uint16_t, uint16_t),
+		     uint16_t arg)
 {
 	uint64_t end = clock_now_us() + (uint64_t)ms * 1000;
 
 	for (;;) {
-		if ((int16_t)(__atomic_load_n(&hdrv_used(g, q)->idx, __ATOMIC_ACQUIRE) - want) >= 0)
+		/* Acquire: the used entries the device wrote before it moved the index. */
+		if (done(__atomic_load_n(&hdrv_used(g, q)->idx, __ATOMIC_ACQUIRE), arg))
 			return HDRV_USED;
 		if (hdrv_needs_reset(g))
 			return HDRV_BROKEN;
@@ -98,20 +101,24 @@ int hdrv_wait_idx(struct hdrv *g, unsigned q, uint16_t want, int ms)
 	}
 }
 
+static int reached(uint16_t idx, uint16_t want)
+{
+	return (int16_t)(idx - want) >= 0;
+}
+
+static int moved(uint16_t idx, uint16_t seen)
+{
+	return idx != seen;
+}
+
+int hdrv_wait_idx(struct hdrv *g, unsigned q, uint16_t want, int ms)
+{
+	return wait_used(g, q, ms, reached, want);
+}
+
 int hdrv_wait_next(struct hdrv *g, unsigned q, int ms)
 {
-	uint64_t end = clock_now_us() + (uint64_t)ms * 1000;
-
-	for (;;) {
-		uint16_t idx = __atomic_load_n(&hdrv_used(g, q)->idx, __ATOMIC_ACQUIRE);
-		if (idx != g->seen[q])
-			return HDRV_USED;
-		if (hdrv_needs_reset(g))
-			return HDRV_BROKEN;
-		if (clock_now_us() > end)
-			return HDRV_TIMEOUT;
-		usleep(100);
-	}
+	return wait_used(g, q, ms, moved, g->seen[q]);
 }
 
 struct vring_used_elem hdrv_take(struct hdrv *g, unsigned q)
