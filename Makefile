@@ -262,9 +262,14 @@ test-kvmhost: $(BUILD)/mkinitramfs
 # -k inside: every KVM suite runs even after one failed.
 # The load test's long-lived program embedding libhvm.
 LOAD_BIN := $(BUILD)/tests/load/embed_load
+# Runs a command on a host that refuses user namespaces (seccomp, as Docker's default profile).
+NO_USERNS_BIN := $(BUILD)/tests/e2e/no_userns
+$(NO_USERNS_BIN): $(BUILD)/obj/tests/e2e/no_userns.o
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 KVM_TEST_DEPS := $(KVM_BIN) $(BUILD)/vmlinux $(BUILD)/hvm-initramfs.cpio $(BUILD)/hvm-rootfs.ext4 \
 		 $(BUILD)/hvm-image $(BUILD)/mkinitramfs
-E2E_TEST_DEPS := all $(GUEST_TEST_BIN) $(LOAD_BIN) $(BUILD)/mkinitramfs
+E2E_TEST_DEPS := all $(GUEST_TEST_BIN) $(LOAD_BIN) $(NO_USERNS_BIN) $(BUILD)/mkinitramfs
 test-kvm: $(KVM_TEST_DEPS)
 	$(Q)$(KVMHOST) '$(KVMHOST_MAKE) test-kvm-here'
 # Where the e2e suites note each one's end, so that a fresh test host after a wedged one goes
