@@ -101,12 +101,37 @@ int user_switch(const char *spec, const gid_t *extra, int nextra, const char **h
  * -errno. The whole VM's and the in-guest hooks, before the fork (why filled): */
 struct cJSON;
 int settings_apply_vm(const struct cJSON *run, char *why, size_t cap);
-/* In the child, before the user switch (rlimits, OOM score, umask, bounding set), and after
- * it (capabilities, no_new_privs); they say why on stderr. */
+/* In the child, in this order: before its user namespace (rlimits, OOM score, umask: what a
+ * namespace's root may not raise), before the user switch (bounding set), and after it
+ * (capabilities, no_new_privs); they say why on stderr. */
+int settings_limits(const struct cJSON *run);
 int settings_before_user(const struct cJSON *run);
 int settings_after_user(const struct cJSON *run);
 /* The request's additional gids into gids (at most max); how many, -1 when it has none. */
 int settings_groups(const struct cJSON *run, gid_t *gids, int max);
+
+/* devices.c: linux.devices' nodes in the guest (the whole VM's, before the fork); 0 or
+ * -errno with why filled. */
+int devices_create(const struct cJSON *devices, char *why, size_t cap);
+
+/* userns.c: linux.uidMappings/gidMappings, a user namespace for the process. Pipes between
+ * the agent and the child, -1 when closed. */
+struct userns_sync {
+	int to_parent[2], to_child[2];
+};
+#define USERNS_SYNC_NONE { { -1, -1 }, { -1, -1 } }
+/* Whether the request maps ids (and so wants a user namespace). */
+int userns_wanted(const struct cJSON *run);
+/* Before the fork: the pipes; 0 or -errno. */
+int userns_prepare(struct userns_sync *s);
+/* In the child: a new user namespace, then waits until the agent has mapped it; 0 or -errno
+ * (said on stderr). */
+int userns_child(struct userns_sync *s);
+/* In the agent after the fork: waits for the child's namespace, writes its maps, lets it go
+ * on; 0, or -errno with why filled and the child killed. Closes s. */
+int userns_map(struct userns_sync *s, pid_t pid, const struct cJSON *run, char *why, size_t cap);
+/* Closes what is left of s. */
+void userns_close(struct userns_sync *s);
 
 /* process.c: starts the process a RUN frame describes; 0 or -errno with why filled. */
 int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx,

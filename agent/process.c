@@ -64,8 +64,10 @@ static void child_env(const struct run_spec *rs, const char *home, int no_avx)
 	}
 }
 
-/* In the child: stdio wired, user and directory set, then exec. Never returns. */
-static void child_exec(const struct run_spec *rs, int in, int out, int err, int no_avx)
+/* In the child: stdio wired, user namespace (ns, when mapped), user and directory set, then
+ * exec. Never returns. */
+static void child_exec(const struct run_spec *rs, int in, int out, int err, int no_avx,
+		       struct userns_sync *ns)
 {
 	const char *home = "/root";
 	gid_t groups[AGENT_MAX_GROUPS];
@@ -83,7 +85,9 @@ static void child_exec(const struct run_spec *rs, int in, int out, int err, int 
 	signal(SIGPIPE, SIG_DFL);
 	if (rs->cwd && mkdir(rs->cwd, 0755) < 0 && errno != EEXIST)
 		dprintf(STDERR_FILENO, "hvm-agent: creating %s: %s\n", rs->cwd, strerror(errno));
-	if (settings_before_user(rs->settings) < 0)
+	if (settings_limits(rs->settings) < 0 ||
+	    (ns->to_parent[0] >= 0 && userns_child(ns) < 0) ||
+	    settings_before_user(rs->settings) < 0)
 		_exit(EXIT_AGENT_ERROR);
 	ngroups = settings_groups(rs->settings, groups, AGENT_MAX_GROUPS);
 	if ((rs->user || ngroups > 0) && user_switch(rs->user ? rs->user : "0", groups, ngroups,
@@ -178,6 +182,7 @@ int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx
 		  char *why, size_t cap)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)json, len);
+	struct userns_sync ns = USERNS_SYNC_NONE;
 	struct run_spec rs;
 	int child[3] = { -1, -1, -1 }, err;
 
@@ -191,16 +196,21 @@ int process_start(struct process *p, const uint8_t *json, size_t len, int no_avx
 		err = settings_apply_vm(j, why, cap);
 	if (!err && (err = open_stdio(p, &rs, child)))
 		snprintf(why, cap, "run: setting up stdio: %s", strerror(-err));
+	if (!err && userns_wanted(j) && (err = userns_prepare(&ns)))
+		snprintf(why, cap, "run: a user namespace: %s", strerror(-err));
 	if (!err) {
 		p->tty = rs.tty;
 		p->pid = fork();
 		if (p->pid == 0)
-			child_exec(&rs, child[0], child[1], child[2], no_avx);
+			child_exec(&rs, child[0], child[1], child[2], no_avx, &ns);
 		if (p->pid < 0) {
 			err = -errno;
 			snprintf(why, cap, "run: fork: %s", strerror(errno));
+		} else if (ns.to_parent[0] >= 0) {
+			err = userns_map(&ns, p->pid, j, why, cap);
 		}
 	}
+	userns_close(&ns);
 	for (int i = 0; i < 3; i++)
 		if (child[i] >= 0 && (i == 0 || child[i] != child[0]))
 			close(child[i]);

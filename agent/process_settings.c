@@ -1,9 +1,10 @@
 /*
  * The OCI settings a RUN request may carry beside its command (docs/agent-protocol.md):
- * whole-VM ones applied by the agent before it forks (sysctl, domain name, masked and
- * read-only paths, then the createContainer and startContainer hooks), and the process's own
- * applied in the child around the user switch (rlimits, OOM score, umask, capabilities,
- * supplementary groups, no_new_privs). A request without them changes nothing.
+ * whole-VM ones applied by the agent before it forks (sysctl, domain name, device nodes,
+ * masked and read-only paths, then the createContainer and startContainer hooks), and the
+ * process's own applied in the child around its user namespace and user switch (rlimits,
+ * OOM score, umask, capabilities, supplementary groups, no_new_privs). A request without
+ * them changes nothing.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -143,6 +144,8 @@ int settings_apply_vm(const cJSON *run, char *why, size_t cap)
 		snprintf(why, cap, "domainname %s: %s", domain->valuestring, strerror(errno));
 	}
 	if (!err)
+		err = devices_create(GET(run, "devices"), why, cap);
+	if (!err)
 		err = apply_paths(run, why, cap);
 	return err ? err : run_guest_hooks(run, why, cap);
 }
@@ -178,10 +181,9 @@ static unsigned long long cap_mask(const cJSON *caps, const char *set)
 	return cJSON_IsNumber(m) && m->valuedouble > 0 ? (unsigned long long)m->valuedouble : 0;
 }
 
-int settings_before_user(const cJSON *run)
+int settings_limits(const cJSON *run)
 {
 	const cJSON *oom = GET(run, "oomScoreAdj"), *mask = GET(run, "umask");
-	const cJSON *caps = GET(run, "caps");
 	char text[16];
 	int err = apply_rlimits(GET(run, "rlimits"));
 
@@ -193,8 +195,15 @@ int settings_before_user(const cJSON *run)
 	}
 	if (cJSON_IsNumber(mask))
 		umask((mode_t)mask->valueint & 0777);
-	if (err || !cJSON_IsObject(caps))
-		return err;
+	return err;
+}
+
+int settings_before_user(const cJSON *run)
+{
+	const cJSON *caps = GET(run, "caps");
+
+	if (!cJSON_IsObject(caps))
+		return 0;
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
 		if (!(cap_mask(caps, "bounding") >> c & 1) && prctl(PR_CAPBSET_DROP, c) < 0 &&
 		    errno != EINVAL) {

@@ -18,7 +18,7 @@ _hvm_oci()
 {
 	local cur prev words cword
 	_hvm_words || return
-	local cmds="create start run state kill delete pause resume exec list features"
+	local cmds="create start run state kill delete pause resume exec list features update events ps"
 	local globals="--root --log --log-format --debug --systemd-cgroup --no-jail --uid --gid
 		--version --help"
 	local i cmd=""
@@ -42,6 +42,12 @@ _hvm_oci()
 		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
 	kill) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--all" -- "$cur")) ||
 		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null) $(compgen -A signal)" -- "$cur")) ;;
+	update) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--memory --memory-swap --cpu-shares
+		--cpu-quota --cpu-period --cpuset-cpus --cpuset-mems --pids-limit --blkio-weight
+		--resources" -- "$cur")) ||
+		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
+	events) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--stats" -- "$cur")) ||
+		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
 	delete) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--force" -- "$cur")) ||
 		COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -W "$(ls "$root" 2>/dev/null)" -- "$cur")) ;;

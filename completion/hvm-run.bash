@@ -20,7 +20,7 @@ _hvm_run()
 	_hvm_words || return
 	local flags="--cmd --image --interactive --tty --api-socket --publish --net --ip --gateway
 		--dns --mac --env --workdir --user --volume --volume-size --read-only --rm --kernel
-		--initrd --append --cpus --memory --timeout --console --no-seccomp --jail --uid --gid
+		--initrd --append --cpus --memory --timeout --console --no-seccomp --jail --no-jail --uid --gid
 		--cold --restore --print-cmdline --metrics-json --log-level --tls-verify --creds
 		--authfile --quiet --help --version"
 	local i sub=""

@@ -22,7 +22,6 @@
  */
 #include "jail.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -44,6 +43,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "proc_self.h"
 #include "sanitize.h"
 
 /* Where the new root is assembled: covered in the jail's own mount namespace only. */
@@ -221,6 +221,75 @@ out:
 	close(own);
 	close(sv[0]);
 	close(sv[1]);
+	return err;
+}
+
+/* ---- jail_probe -------------------------------------------------------------------------- */
+
+/* The steps a jail takes that a host may refuse, in order, as jail_probe names them. */
+static const char *const probe_steps[] = {
+	"a user namespace", "new PID, mount, IPC and UTS namespaces", "making mounts private",
+	"a tmpfs root",
+};
+
+/* Step i of the probe; 0 or an errno. */
+static int probe_try(int i)
+{
+	switch (i) {
+	case 0: return -jail_privileges(NULL);	/* its own line is logged, to /dev/null */
+	case 1: return unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0
+		       ? errno : 0;
+	case 2: return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? errno : 0;
+	default: return mount("hvm-jail-probe", JAIL_BUILD_AT, "tmpfs",
+			      MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") < 0 ? errno : 0;
+	}
+}
+
+/* The probe's child: each step in turn; exits with the number of the one refused (1 on),
+ * after writing its errno to fd, or 0. */
+static __attribute__((noreturn)) void probe_child(int fd)
+{
+	for (int i = 0; i < (int)(sizeof(probe_steps) / sizeof(probe_steps[0])); i++) {
+		int err = probe_try(i);
+		if (err) {
+			if (write(fd, &err, sizeof(err)) != sizeof(err))
+				_exit(255);
+			_exit(i + 1);
+		}
+	}
+	_exit(0);
+}
+
+int jail_probe(const char **step)
+{
+	int pipefd[2], err = 0, ws;
+	pid_t pid;
+
+	*step = "fork";
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);	/* the warning is the caller's to give */
+		probe_child(pipefd[1]);
+	}
+	close(pipefd[1]);
+	if (pid < 0)
+		err = -errno;
+	while (pid > 0 && waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			break;
+	if (pid > 0 && !(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
+		int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
+		if (read(pipefd[0], &err, sizeof(err)) != sizeof(err) || err <= 0)
+			err = EIO;
+		err = -err;
+		*step = code >= 1 && code <= (int)(sizeof(probe_steps) / sizeof(probe_steps[0]))
+			? probe_steps[code - 1] : "the probe";
+	}
+	close(pipefd[0]);
 	return err;
 }
 
@@ -546,26 +615,12 @@ static int drop_privileges(const struct jail_config *c, struct err *e)
 	return 0;
 }
 
-/* Threads of this process; the jail covers one that has only the caller's. */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return d ? n : -1;
-}
-
 int jail_enter(const struct jail_config *c, struct err *e)
 {
 	static struct jail_src src[JAIL_MAX_BINDS];
 	int n, err;
 
-	if ((n = thread_count()) != 1) {
+	if ((n = proc_self_count("task")) != 1) {
 		err_set(e, -EBUSY, "jail: the process has %d threads; it must be jailed before it "
 			"starts any (credentials and namespaces are per thread)", n);
 		return -EBUSY;

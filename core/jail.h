@@ -53,6 +53,11 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status);
  * gid must be the caller's own: the only ones its user namespace maps. */
 int jail_enter(const struct jail_config *c, struct err *e);
 
+/* Whether this process could jail itself: tries the namespaces and the tmpfs a jail makes,
+ * in a child that then exits, so nothing here changes. 0, or -errno with *step naming what
+ * the host refused (nothing logged: the caller decides whether that is an error). */
+int jail_probe(const char **step);
+
 /* Whether a jail here is (or would be) unprivileged: in a user namespace of its own. */
 int jail_unprivileged(void);
 

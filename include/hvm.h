@@ -41,6 +41,9 @@ struct hvm;
 #define HVM_MEMORY_MIB_MIN      32		/* boot structures, a kernel and an initramfs */
 #define HVM_MEMORY_MIB_DEFAULT  128		/* pages are allocated when the guest touches them */
 #define HVM_MEMORY_MIB_MAX      (1024 * 1024)	/* 1 TiB */
+/* What the VMM itself needs beside guest RAM (threads, KVM's page tables, buffers), as a host
+ * cgroup's memory limit must allow it: hvm_start refuses guest RAM + this over the limit. */
+#define HVM_VMM_OVERHEAD_MIB    32
 
 /* A new, unconfigured VM handle: 0 or -ENOMEM. Defaults: HVM_CPUS_DEFAULT vCPUs (1 where the
  * calling process may run on one host CPU only), HVM_MEMORY_MIB_DEFAULT MiB, the built-in
@@ -285,6 +288,14 @@ int hvm_exec_signals(const char *api_socket, const char *const *argv, const char
  * root, other -errno (logged on stderr) when nothing was forked.
  */
 int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status);
+
+/*
+ * Whether this process could jail itself here (hvm_set_jail, hvm_jail_fork): tries what a
+ * jail needs from the host (a user namespace when not root, the other namespaces, a tmpfs)
+ * in a child that then exits. 0, or -errno with why ("STEP: REASON") in why; nothing is
+ * logged. hvm-run jails unprivileged runs by default when this says yes.
+ */
+int hvm_jail_probe(char *why, size_t cap);
 
 /* ---- process-wide settings (the only state shared by every handle) --------------------- */
 

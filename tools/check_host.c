@@ -193,34 +193,21 @@ void check_tun(struct check_ctx *c, struct check_item *it)
 		  "without");
 }
 
-/* Whether a child can make the namespaces --jail (root) or a rootless engine (user ns) uses. */
-static int try_unshare(int flags)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(unshare(flags) == 0 ? 0 : errno);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
-}
-
-/* The namespaces --jail (root) or a rootless engine (user) needs can be made. */
+/* The jail can be had (hvm_jail_probe: the namespaces and tmpfs it makes): root's --jail and
+ * hvm-oci's, an unprivileged run's default. */
 void check_userns(struct check_ctx *c, struct check_item *it)
 {
 	int root = geteuid() == 0;
-	int err = try_unshare(root ? CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS :
-			      CLONE_NEWUSER);
+	char why[256];
 
 	(void)c;
-	if (!err) {
-		check_set(it, CHECK_OK, "%s namespaces: can be made (%s)", root ? "mount/PID/IPC/UTS" :
-			  "user", root ? "--jail, hvm-oci" : "rootless podman with hvm-oci");
+	if (hvm_jail_probe(why, sizeof(why)) == 0) {
+		check_set(it, CHECK_OK, "the jail's namespaces can be made (%s)", root ?
+			  "--jail, hvm-oci" : "your runs are jailed by default, in a user namespace");
 		return;
 	}
-	check_set(it, CHECK_WARN, "unshare(%s): %s", root ? "mount, PID, IPC, UTS" : "user",
-		  strerror(err));
+	check_set(it, CHECK_WARN, "no jail: the host refuses %s%s", why,
+		  root ? "" : "; runs go unjailed, with a warning");
 	check_fix(it, root ? "a kernel with namespaces, outside a container that forbids them" :
 		  "sysctl user.max_user_namespaces=15000 (and kernel.unprivileged_userns_clone=1)");
 }

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/hvm.h"
+#include "oci_cgroup.h"
+#include "oci_cgroup_cmd.h"
 #include "oci_cli.h"
 #include "oci_exec.h"
 #include "oci_hooks.h"
@@ -42,14 +45,16 @@ static const char features_json[] =
 	"  \"linux\": {\n"
 	"    \"namespaces\": [\"pid\", \"network\", \"ipc\", \"uts\", \"mount\"],\n"
 	"    \"capabilities\": [],\n"
-	"    \"cgroup\": {\"v1\": false, \"v2\": false, \"systemd\": false, \"systemdUser\": false},\n"
+	"    \"cgroup\": {\"v1\": true, \"v2\": true, \"systemd\": false, \"systemdUser\": false,\n"
+	"               \"rdma\": false},\n"
 	"    \"seccomp\": {\"enabled\": false},\n"
 	"    \"apparmor\": {\"enabled\": false},\n"
 	"    \"selinux\": {\"enabled\": false}\n"
 	"  },\n"
 	"  \"annotations\": {\n"
 	"    \"io.github.hvm.runtime\": \"micro-VM\",\n"
-	"    \"io.github.hvm.version\": \"" HVM_VERSION "\"\n"
+	"    \"io.github.hvm.version\": \"" HVM_VERSION "\",\n"
+	"    \"io.github.hvm.cgroup.systemd\": \"slice:prefix:name is made on cgroupfs, no unit\"\n"
 	"  }\n"
 	"}\n";
 
@@ -127,12 +132,15 @@ static int make_state_dir(const struct oci_cli *c, char *dir, size_t cap)
 	return 0;
 }
 
-/* Removes the state directory and the few files the supervisor and we put in it. */
+/* Removes the state directory and the few files the supervisor and we put in it, and the
+ * host cgroup create made (the supervisor is gone by now). */
 static void remove_state_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
+	DIR *d;
 	struct dirent *e;
 
+	oci_cgroup_remove(dir);
+	d = opendir(dir);
 	while (d && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -225,6 +233,24 @@ static int create_hooks(const char *dir, const struct oci_spec *spec, pid_t pid)
 	return err;
 }
 
+/* The container's host cgroup, made before its supervisor, which joins it. 0 or -errno,
+ * said as "linux.cgroupsPath: PATH: why" (no cgroupsPath: none, the VMM stays where the
+ * engine runs it). */
+static int create_cgroup(const struct oci_cli *c, const char *dir, const struct oci_spec *spec)
+{
+	char path[PATH_MAX], err[512];
+
+	if (!spec->cgroups_path)
+		return 0;
+	if (oci_cgroup_resolve(spec->cgroups_path, c->systemd_cgroup, path, sizeof(path), err,
+			       sizeof(err))) {
+		oci_err("%s", err);
+		return -EINVAL;
+	}
+	return oci_cgroup_setup(dir, spec->cgroups_path, path, &spec->res,
+				spec->mem_mib ? spec->mem_mib : HVM_MEMORY_MIB_DEFAULT);
+}
+
 static int cmd_create(const struct oci_cli *c)
 {
 	char bundle[PATH_MAX], path[PATH_MAX + 16], dir[PATH_MAX], err[512], *json;
@@ -258,7 +284,8 @@ static int cmd_create(const struct oci_cli *c)
 		oci_spec_free(&spec);
 		return EXIT_HVM_ERROR;
 	}
-	pid = oci_hooks_save(dir, spec.hooks) ? -EIO : oci_vm_create(c, dir, bundle, &spec);
+	pid = create_cgroup(c, dir, &spec) ? -EINVAL : oci_hooks_save(dir, spec.hooks) ? -EIO
+		: oci_vm_create(c, dir, bundle, &spec);
 	if (pid > 0 && create_hooks(dir, &spec, pid)) {
 		oci_spec_free(&spec);
 		return EXIT_INVALID;	/* runc's status when a hook fails */
@@ -266,13 +293,14 @@ static int cmd_create(const struct oci_cli *c)
 	if (pid > 0 && c->pid_file && oci_write_pid_file(c->pid_file, pid)) {
 		oci_err("pid file %s: %s", c->pid_file, strerror(errno));
 		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);	/* its cgroup is removed next */
 		pid = -EIO;
 	}
 	if (pid < 0)
 		remove_state_dir(dir);
 	oci_spec_free(&spec);
-	if (pid < 0)
-		return EXIT_HVM_ERROR;
+	if (pid < 0)	/* -EINVAL: the configuration's cgroup was refused, runc's status 1 */
+		return pid == -EINVAL ? EXIT_INVALID : EXIT_HVM_ERROR;
 	if (c->verb != OCI_RUN)
 		return 0;
 	if (cmd_start_request(c, dir)) {
@@ -464,6 +492,20 @@ static int cmd_exec(const struct oci_cli *c)
 	return oci_exec(c, dir);
 }
 
+/* update, events and ps: they read or change the container's host cgroup. */
+static int cmd_cgroup(const struct oci_cli *c)
+{
+	struct oci_state st;
+	char dir[PATH_MAX];
+	int rc;
+
+	if (load(c, dir, sizeof(dir), &st))
+		return EXIT_HVM_ERROR;
+	rc = oci_cgroup_cmd(c, dir, oci_state_status(&st));
+	oci_state_free(&st);
+	return rc;
+}
+
 static int dispatch(const struct oci_cli *c)
 {
 	switch (c->verb) {
@@ -489,8 +531,9 @@ static int dispatch(const struct oci_cli *c)
 		fputs(features_json, stdout);
 		return 0;
 	case OCI_UPDATE:
-		oci_warn("update %s: resources of a running micro-VM are fixed; ignored", c->id);
-		return 0;
+	case OCI_EVENTS:
+	case OCI_PS:
+		return cmd_cgroup(c);
 	default:
 		oci_err("%s: not supported by hvm-oci", c->verb_name);
 		return EXIT_HVM_ERROR;

@@ -231,6 +231,24 @@ static int print_cmdline(struct hvm *vm)
 }
 
 /*
+ * Not root and neither --jail nor --no-jail: the jail is on where the host allows one, as
+ * rootless podman confines its containers; where it does not, a warning says why. (Root
+ * chooses with --jail: its jail also changes the VM's uid, and with it what the VM may open.)
+ */
+static void default_jail(struct run_flags *f)
+{
+	char why[256];
+
+	if (f->jail || f->no_jail || geteuid() == 0 || f->print_cmdline)
+		return;
+	if (hvm_jail_probe(why, sizeof(why)) == 0)
+		f->jail = 1;
+	else
+		fprintf(stderr, "hvm-run: warning: running without the jail, the host refuses %s "
+			"(--no-jail: without it, quietly)\n", why);
+}
+
+/*
  * --jail: forks once. The parent waits outside, forwards our signals and returns the
  * child's status; the child (return -1, *sigfd set) is PID 1 of a new PID namespace and
  * runs the VM, which hvm_start jails further (docs/jail.md).
@@ -276,6 +294,7 @@ int main(int argc, char **argv)
 		return hvm_snapshot_socket(f.api_socket, f.snapshot_dir, f.stop) ? EXIT_HVM_ERROR : 0;
 	if (run_pull_image(&f))
 		return EXIT_HVM_ERROR;
+	default_jail(&f);
 	if (f.jail && !f.print_cmdline && (status = jail(&jail_sigfd)) >= 0)
 		return status;
 	hvm_set_seccomp(!f.no_seccomp, EXIT_HVM_ERROR);

@@ -26,9 +26,14 @@ const char oci_cli_usage[] =
 	"  exec [--process FILE | ID ARGS...] [--detach] [--pid-file FILE] [--tty]\n"
 	"       [--console-socket SOCK] [--cwd DIR] [--env K=V] [--user UID[:GID]] ID\n"
 	"  list, features\n"
+	"  update [--memory N] [--memory-swap N] [--cpu-shares N] [--cpu-quota N] [--cpu-period N]\n"
+	"       [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] [--blkio-weight N]\n"
+	"       [-r FILE|-] ID    change the container's host cgroup limits\n"
+	"  events --stats ID   the container's cgroup statistics as one JSON line\n"
+	"  ps [--format table|json] ID [PS ARGS]   the host processes in the container's cgroup\n"
 	"\n"
 	"Global flags: --root DIR (default " OCI_DEFAULT_ROOT "), --log FILE,\n"
-	"  --log-format text|json, --debug, --systemd-cgroup (accepted, unused), --version\n"
+	"  --log-format text|json, --debug, --systemd-cgroup (cgroupsPath as slice:prefix:name),\n  --version\n"
 	"  --no-jail   as root, each container's VMM jails itself (docs/jail.md); not with this\n"
 	"  --uid N, --gid N  the jail's user and group (default 65534, nobody/nogroup)\n";
 
@@ -48,7 +53,7 @@ static const struct flag global_flags[] = {
 	F("root", 0, STR, root), F("log", 0, STR, log), F("log-format", 0, STR, verb_name),
 	F("debug", 0, BOOL, debug), F("version", 'v', BOOL, version), F("help", 'h', BOOL, help),
 	F("no-jail", 0, BOOL, no_jail), F("uid", 0, INT, jail_uid), F("gid", 0, INT, jail_gid),
-	IGN("systemd-cgroup", IGNORE_BOOL), IGN("rootless", IGNORE_STR), IGN("criu", IGNORE_STR),
+	F("systemd-cgroup", 0, BOOL, systemd_cgroup), IGN("rootless", IGNORE_STR), IGN("criu", IGNORE_STR),
 	{ 0 },
 };
 
@@ -77,9 +82,19 @@ static const struct flag list_flags[] = {
 	F("format", 'f', STR, verb_name), IGN("quiet", IGNORE_BOOL), { 0 },
 };
 static const struct flag update_flags[] = {
-	IGN("resources", IGNORE_STR), IGN("memory", IGNORE_STR), IGN("cpu-quota", IGNORE_STR),
-	IGN("cpu-period", IGNORE_STR), IGN("cpu-shares", IGNORE_STR), IGN("pids-limit", IGNORE_STR),
+	F("resources", 'r', STR, upd.resources), F("memory", 0, STR, upd.memory),
+	F("memory-swap", 0, STR, upd.memory_swap), F("cpu-shares", 0, STR, upd.cpu_shares),
+	F("cpu-quota", 0, STR, upd.cpu_quota), F("cpu-period", 0, STR, upd.cpu_period),
+	F("cpuset-cpus", 0, STR, upd.cpuset_cpus), F("cpuset-mems", 0, STR, upd.cpuset_mems),
+	F("pids-limit", 0, STR, upd.pids_limit), F("blkio-weight", 0, STR, upd.blkio_weight),
+	IGN("memory-reservation", IGNORE_STR), IGN("kernel-memory", IGNORE_STR),
+	IGN("kernel-memory-tcp", IGNORE_STR), IGN("cpu-rt-period", IGNORE_STR),
+	IGN("cpu-rt-runtime", IGNORE_STR), IGN("l3-cache-schema", IGNORE_STR),
+	IGN("mem-bw-schema", IGNORE_STR), IGN("cpu-idle", IGNORE_STR),
 	{ 0 },
+};
+static const struct flag events_flags[] = {
+	F("stats", 0, BOOL, stats), IGN("interval", IGNORE_STR), { 0 },
 };
 static const struct flag no_flags[] = { { 0 } };
 
@@ -97,7 +112,7 @@ static const struct verb verbs[] = {
 	{ "exec", OCI_EXEC, exec_flags, 1 }, { "features", OCI_FEATURES, no_flags, 0 },
 	{ "list", OCI_LIST, list_flags, 0 }, { "pause", OCI_PAUSE, no_flags, 1 },
 	{ "resume", OCI_RESUME, no_flags, 1 }, { "ps", OCI_PS, list_flags, 1 },
-	{ "update", OCI_UPDATE, update_flags, 1 },
+	{ "update", OCI_UPDATE, update_flags, 1 }, { "events", OCI_EVENTS, events_flags, 1 },
 	{ 0 },
 };
 
@@ -260,7 +275,12 @@ static int parse_positional(struct oci_cli *c, const struct verb *v, int argc, c
 		}
 		return 0;
 	}
-	if (i < argc && c->verb != OCI_PS) {
+	if (c->verb == OCI_PS) {	/* ps's own arguments, as runc passes them to ps(1) */
+		c->args = argv + i;
+		c->nargs = argc - i;
+		return 0;
+	}
+	if (i < argc) {
 		snprintf(err, (size_t)errcap, "%s: unexpected argument: %s", v->name, argv[i]);
 		return -EINVAL;
 	}

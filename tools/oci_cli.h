@@ -7,7 +7,14 @@
 
 enum oci_verb {
 	OCI_NONE, OCI_CREATE, OCI_START, OCI_RUN, OCI_STATE, OCI_KILL, OCI_DELETE, OCI_EXEC,
-	OCI_FEATURES, OCI_LIST, OCI_PAUSE, OCI_RESUME, OCI_PS, OCI_UPDATE,
+	OCI_FEATURES, OCI_LIST, OCI_PAUSE, OCI_RESUME, OCI_PS, OCI_UPDATE, OCI_EVENTS,
+};
+
+/* update's flags as given (NULL: not given); oci_update.h turns them into resources. */
+struct oci_update_args {
+	const char *resources;		/* -r FILE, "-" for stdin: linux.resources JSON */
+	const char *memory, *memory_swap, *cpu_shares, *cpu_quota, *cpu_period;
+	const char *cpuset_cpus, *cpuset_mems, *pids_limit, *blkio_weight;
 };
 
 struct oci_cli {
@@ -17,6 +24,7 @@ struct oci_cli {
 	int log_json;			/* --log-format json */
 	int debug;
 	int version, help;
+	int systemd_cgroup;		/* --systemd-cgroup: cgroupsPath may be slice:prefix:name */
 	int no_jail;			/* --no-jail: no self-jail even as root (docs/jail.md) */
 	int jail_uid, jail_gid;		/* --uid, --gid: the jail's ids (default 65534) */
 	/* the verb */
@@ -37,6 +45,8 @@ struct oci_cli {
 	int nargs;
 	int preserve_fds;
 	int list_json;			/* list/ps --format json */
+	int stats;			/* events --stats */
+	struct oci_update_args upd;
 };
 
 /*

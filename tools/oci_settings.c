@@ -91,6 +91,9 @@ char *oci_settings_build(const cJSON *doc)
 	copy(out, "sysctl", GET(l, "sysctl"));
 	copy(out, "maskedPaths", GET(l, "maskedPaths"));
 	copy(out, "readonlyPaths", GET(l, "readonlyPaths"));
+	copy(out, "devices", GET(l, "devices"));
+	copy(out, "uidMappings", GET(l, "uidMappings"));
+	copy(out, "gidMappings", GET(l, "gidMappings"));
 	copy(out, "domainname", GET(doc, "domainname"));
 	add_hooks(out, GET(doc, "hooks"));
 	text = cJSON_PrintUnformatted(out);
@@ -109,10 +112,6 @@ static const struct {
 	{ "linux", "mountLabel", "the guest kernel has no SELinux" },
 	{ "linux", "seccomp", "the guest kernel is the boundary; the VMM's own threads run under "
 	  "hvm's seccomp lists (docs/seccomp.md)" },
-	{ "linux", "uidMappings", "no user namespace in the guest yet" },
-	{ "linux", "gidMappings", "no user namespace in the guest yet" },
-	{ "linux", "devices", "the guest has only its own devices" },
-	{ "linux", "cgroupsPath", "no host cgroup is joined yet" },
 	{ "linux", "rootfsPropagation", "the guest root shares no mounts with the host" },
 	{ "linux", "intelRdt", "not applied to the VMM" },
 	{ "linux", "personality", "not applied in the guest" },

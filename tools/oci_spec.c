@@ -228,7 +228,8 @@ static unsigned cpuset_count(const char *s)
 	return n;
 }
 
-/* linux.resources: memory limit -> guest RAM; CPU quota (or cpuset) -> vCPUs. */
+/* linux.resources: memory limit -> guest RAM, less what the VMM needs beside it, so that VM
+ * and VMM fit the host cgroup the limit is also written to; CPU quota (or cpuset) -> vCPUs. */
 static void resources_from(const cJSON *r, struct oci_spec *s)
 {
 	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(r, "memory");
@@ -240,8 +241,8 @@ static void resources_from(const cJSON *r, struct oci_spec *s)
 
 	if (cJSON_IsNumber(limit) && limit->valuedouble > 0) {
 		/* Converted only within range; a limit past any machine is the library's to refuse. */
-		double mib = limit->valuedouble / (1 << 20);
-		s->mem_mib = mib > (double)UINT32_MAX ? UINT32_MAX : (uint64_t)mib + (mib > (uint64_t)mib);
+		double mib = limit->valuedouble / (1 << 20) - HVM_VMM_OVERHEAD_MIB;
+		s->mem_mib = mib > (double)UINT32_MAX ? UINT32_MAX : mib < 0 ? 0 : (uint64_t)mib;
 		if (s->mem_mib < HVM_MEMORY_MIB_MIN)
 			s->mem_mib = HVM_MEMORY_MIB_MIN;
 	}
@@ -306,6 +307,15 @@ static int spec_from(const cJSON *doc, const char *bundle, struct oci_spec *s, c
 		return e;
 	s->hostname = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "hostname"));
 	resources_from(cJSON_GetObjectItemCaseSensitive(linux_, "resources"), s);
+	oci_res_init(&s->res);
+	if (oci_res_from_json(cJSON_GetObjectItemCaseSensitive(linux_, "resources"), &s->res, err,
+			      (size_t)errcap))
+		return -EINVAL;
+	s->cgroups_path = dup_str(cJSON_GetObjectItemCaseSensitive(linux_, "cgroupsPath"));
+	if (s->cgroups_path && !s->cgroups_path[0]) {	/* "": none, as runc's default */
+		free(s->cgroups_path);
+		s->cgroups_path = NULL;
+	}
 	namespaces_from(cJSON_GetObjectItemCaseSensitive(linux_, "namespaces"), s);
 	s->annotations = cJSON_IsObject(ann) ? cJSON_PrintUnformatted(ann) : strdup("{}");
 	if (cJSON_IsObject(hooks) && !(s->hooks = cJSON_PrintUnformatted(hooks)))
@@ -360,5 +370,6 @@ void oci_spec_free(struct oci_spec *s)
 	free(s->annotations);
 	free(s->hooks);
 	free(s->guest);
+	free(s->cgroups_path);
 	*s = (struct oci_spec){ 0 };
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "oci_cgroup_res.h"
+
 
 struct oci_process {
 	char **args;		/* NULL-terminated */
@@ -39,6 +41,8 @@ struct oci_spec {
 	char *annotations;	/* the annotations object as compact JSON ("{}" when none) */
 	char *hooks;		/* the hooks object as compact JSON, or NULL */
 	char *guest;		/* the agent's settings and in-guest hooks (oci_settings.h) */
+	char *cgroups_path;	/* linux.cgroupsPath as written, or NULL */
+	struct oci_resources res;	/* linux.resources for the host cgroup */
 };
 
 /*

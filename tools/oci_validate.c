@@ -42,6 +42,8 @@ static const char *const mount_flags[] = {
 static const char *const cap_sets[] = { "bounding", "effective", "inheritable", "permitted",
 					"ambient" };
 
+#define OCI_MAPPINGS_MAX 340	/* lines of one /proc/PID/uid_map the kernel accepts */
+
 __attribute__((format(printf, 3, 4)))
 static int refuse(char *err, int errcap, const char *fmt, ...)
 {
@@ -272,6 +274,74 @@ static int check_hooks(const cJSON *hooks, char *err, int errcap)
 	return 0;
 }
 
+/* A whole number in [0, max] (JSON has only doubles). */
+static int is_id(const cJSON *n, double max)
+{
+	return is_count(n) && n->valuedouble <= max;
+}
+
+/* linux.devices as runc takes them: an absolute path, type c, b, u or p, numbers for the
+ * node, a mode of permission bits, 32-bit owner ids. */
+static int check_device(int i, const cJSON *d, char *err, int errcap)
+{
+	const cJSON *path = GET(d, "path"), *type = GET(d, "type");
+	const char *t = cJSON_IsString(type) ? type->valuestring : "";
+	int fifo = !strcmp(t, "p");
+
+	if (!cJSON_IsString(path) || path->valuestring[0] != '/' || strstr(path->valuestring, ".."))
+		return refuse(err, errcap, "linux.devices[%d].path: %s", i, cJSON_IsString(path) ?
+			      "must be an absolute path without .." : "missing");
+	if (!fifo && strcmp(t, "c") && strcmp(t, "b") && strcmp(t, "u"))
+		return refuse(err, errcap, "linux.devices[%d].type: %s: must be c, b, u or p", i,
+			      t[0] ? t : "missing");
+	if (!fifo && (!is_id(GET(d, "major"), 4095) || !is_id(GET(d, "minor"), 1048575)))
+		return refuse(err, errcap, "linux.devices[%d] %s: major (0-4095) and minor "
+			      "(0-1048575) are required for type %s", i, path->valuestring, t);
+	if (GET(d, "fileMode") && !is_id(GET(d, "fileMode"), 07777))
+		return refuse(err, errcap, "linux.devices[%d].fileMode: must be permission bits "
+			      "(0-07777)", i);
+	if ((GET(d, "uid") && !is_id(GET(d, "uid"), 4294967294.0)) ||
+	    (GET(d, "gid") && !is_id(GET(d, "gid"), 4294967294.0)))
+		return refuse(err, errcap, "linux.devices[%d]: uid and gid must be 32-bit ids", i);
+	return 0;
+}
+
+static int check_devices(const cJSON *a, char *err, int errcap)
+{
+	const cJSON *d;
+	int i = 0;
+
+	if (a && !cJSON_IsArray(a))
+		return refuse(err, errcap, "linux.devices: must be an array");
+	cJSON_ArrayForEach(d, a)
+		if (check_device(i++, d, err, errcap))
+			return -EINVAL;
+	return 0;
+}
+
+/* One of linux.uidMappings / gidMappings: 32-bit ids, sizes of at least 1, at most as many
+ * lines as the kernel takes. */
+static int check_mappings(const char *name, const cJSON *a, char *err, int errcap)
+{
+	const cJSON *m;
+	int i = 0;
+
+	if (a && !cJSON_IsArray(a))
+		return refuse(err, errcap, "linux.%s: must be an array", name);
+	if (cJSON_GetArraySize(a) > OCI_MAPPINGS_MAX)
+		return refuse(err, errcap, "linux.%s: %d mappings, the kernel takes at most %d",
+			      name, cJSON_GetArraySize(a), OCI_MAPPINGS_MAX);
+	cJSON_ArrayForEach(m, a) {
+		if (!is_id(GET(m, "containerID"), 4294967294.0) ||
+		    !is_id(GET(m, "hostID"), 4294967294.0) || !is_id(GET(m, "size"), 4294967295.0) ||
+		    GET(m, "size")->valuedouble < 1)
+			return refuse(err, errcap, "linux.%s[%d]: containerID, hostID and size must "
+				      "be 32-bit numbers, size at least 1", name, i);
+		i++;
+	}
+	return 0;
+}
+
 static int check_linux(const cJSON *l, char *err, int errcap)
 {
 	const cJSON *sysctl = GET(l, "sysctl"), *s, *ns = GET(l, "namespaces"), *n;
@@ -293,10 +363,13 @@ static int check_linux(const cJSON *l, char *err, int errcap)
 			cJSON_GetArraySize(GET(l, "gidMappings")) > 0))
 		return refuse(err, errcap, "linux.uidMappings: mappings need a user namespace in "
 			      "linux.namespaces");
+	if (check_mappings("uidMappings", GET(l, "uidMappings"), err, errcap) ||
+	    check_mappings("gidMappings", GET(l, "gidMappings"), err, errcap))
+		return -EINVAL;
 	if (!strings_only(GET(l, "maskedPaths")) || !strings_only(GET(l, "readonlyPaths")))
 		return refuse(err, errcap, "linux.maskedPaths, readonlyPaths: must be arrays of "
 			      "strings");
-	return 0;
+	return check_devices(GET(l, "devices"), err, errcap);
 }
 
 int oci_validate(const cJSON *doc, char *err, int errcap)

@@ -19,6 +19,7 @@
 
 #include "../core/unix_addr.h"
 #include "../include/hvm.h"
+#include "oci_cgroup.h"
 #include "oci_console.h"
 #include "oci_files.h"
 #include "oci_log.h"
@@ -491,6 +492,8 @@ static void supervisor_main(struct sup *s, int ready_fd)
 	int dirfd, err;
 
 	setsid();
+	if (oci_cgroup_enter(s->dir))	/* before any thread or process: they all inherit it */
+		_exit(1);
 	if (chdir("/") < 0)	/* hold no engine directory busy; every path here is absolute */
 		_exit(125);
 	if (s->tty_fd >= 0)	/* SIGWINCH when the engine resizes the master, SIGHUP on close */
@@ -579,7 +582,7 @@ pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle
 	if (read(ready[0], &b, 1) != 1) {	/* it failed and said why */
 		waitpid(pid, &status, 0);
 		close(ready[0]);
-		return -EIO;
+		return WIFEXITED(status) && WEXITSTATUS(status) == 1 ? -EINVAL : -EIO;
 	}
 	close(ready[0]);
 	return pid;

@@ -16,7 +16,8 @@
 /*
  * Forks the supervisor for spec (bundle absolute, dir the new state directory) and waits
  * until it is ready: VM configured, image resolved, state.json written, ctl.sock listening.
- * Returns its pid, or -errno after the reason was reported.
+ * Returns its pid, or -errno after the reason was reported (-EINVAL: it could not join
+ * linux.cgroupsPath, which is the configuration's fault).
  */
 pid_t oci_vm_create(const struct oci_cli *c, const char *dir, const char *bundle,
 		    const struct oci_spec *spec);

@@ -65,7 +65,10 @@ const char run_flags_usage[] =
 	"  --jail               confine hvm-run: own mount/PID/IPC/UTS namespaces, an empty\n"
 	"                       root (the VM's files are opened before), rlimits, no\n"
 	"                       capabilities, no_new_privs, the uid/gid below; not root: in a\n"
-	"                       user namespace of your own, as you (docs/jail.md)\n"
+	"                       user namespace of your own, as you, and on by default where\n"
+	"                       the host allows it (docs/jail.md)\n"
+	"  --no-jail            not root: run without the jail (and without the warning when\n"
+	"                       the host does not allow one)\n"
 	"  --uid N, --gid N     the jail's user and group (root; default 65534, nobody)\n"
 	"  --cold               boot, even when a template of this configuration exists (the\n"
 	"                       first run of each configuration saves one; later runs start\n"
@@ -88,7 +91,7 @@ const char run_flags_usage[] =
 enum {
 	OPT_API_SOCKET = 300, OPT_IMAGE = 256, OPT_VOLUME_SIZE, OPT_READ_ONLY, OPT_RM, OPT_CMD, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
 	OPT_CONSOLE, OPT_PRINT_CMDLINE, OPT_METRICS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
-	OPT_NO_SECCOMP = 390, OPT_JAIL, OPT_UID, OPT_GID, OPT_COLD, OPT_RESTORE, OPT_STOP,
+	OPT_NO_SECCOMP = 390, OPT_JAIL, OPT_UID, OPT_GID, OPT_COLD, OPT_RESTORE, OPT_STOP, OPT_NO_JAIL,
 	OPT_TLS_VERIFY = 380, OPT_CREDS, OPT_AUTHFILE, OPT_JSON,
 	OPT_NET_FIRST = 400,	/* networking flags, handled by run_net_flag() by name */
 };
@@ -125,6 +128,7 @@ static const struct option run_options[] = {
 	{ "print-cmdline", no_argument, NULL, OPT_PRINT_CMDLINE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "jail", no_argument, NULL, OPT_JAIL },
+	{ "no-jail", no_argument, NULL, OPT_NO_JAIL },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
 	{ "cold", no_argument, NULL, OPT_COLD },
@@ -246,6 +250,7 @@ static int run_flags_one(struct run_flags *f, int opt, const char *arg)
 	case OPT_PRINT_CMDLINE: f->print_cmdline = 1; break;
 	case OPT_NO_SECCOMP: f->no_seccomp = 1; break;
 	case OPT_JAIL: f->jail = 1; break;
+	case OPT_NO_JAIL: f->no_jail = 1; break;
 	case OPT_UID: case OPT_GID:
 		if (!(err = parse_number(opt == OPT_UID ? "uid" : "gid", arg, 0, 0xfffffffe, "ids",
 					 &v)))
@@ -372,6 +377,10 @@ int run_flags_parse(struct run_flags *f, int argc, char **argv)
 		return 0;
 	if (run_net_check(&f->net))
 		return -EINVAL;
+	if (f->jail && f->no_jail) {
+		fprintf(stderr, "hvm-run: --jail and --no-jail: choose one\n");
+		return -EINVAL;
+	}
 	if (f->ids_given && !f->jail) {
 		fprintf(stderr, "hvm-run: --uid and --gid are the jail's ids: they need --jail\n");
 		return -EINVAL;

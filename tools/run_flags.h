@@ -40,7 +40,9 @@ struct run_flags {
 	unsigned timeout_s;		/* 0: none */
 	int console;
 	int no_seccomp;			/* --no-seccomp: debugging only, warned about loudly */
-	int jail;			/* --jail: confine hvm-run itself (root only, docs/jail.md) */
+	int jail;			/* --jail: confine hvm-run itself (docs/jail.md); also
+					 * set for an unprivileged run the host allows to jail */
+	int no_jail;			/* --no-jail: not by default either */
 	unsigned uid, gid;		/* --uid, --gid: the jail's ids (default 65534) */
 	int ids_given;			/* --uid or --gid was given */
 	int snapshot;			/* `hvm-run snapshot`: save the VM behind --api-socket */

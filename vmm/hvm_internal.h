@@ -169,10 +169,6 @@ int hvm_run_prepare(struct hvm *vm, struct err *e);
 /* hvm_run.c: frees what hvm_run_prepare and the service thread left (after the join). */
 void hvm_run_cleanup(struct hvm *vm);
 
-/* What the VMM itself needs beside guest RAM (threads, KVM's page tables, buffers), as a
- * host cgroup's memory limit must allow it. */
-#define HVM_VMM_OVERHEAD_MIB 32
-
 /* hvm_cgroup.c: 0, or -ENOMEM (why in e, naming the limit) when guest_mib and the VMM do
  * not fit the memory limit of this process's cgroup (v2, or v1's memory controller). */
 int hvm_cgroup_check_memory(uint64_t guest_mib, struct err *e);

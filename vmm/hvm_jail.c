@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,18 @@
 HVM_API int hvm_jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 {
 	return jail_fork(forward, sig_fd, status);
+}
+
+HVM_API int hvm_jail_probe(char *why, size_t cap)
+{
+	const char *step = "";
+	int err = jail_probe(&step);
+
+	if (err && cap)
+		snprintf(why, cap, "%s: %s", step, strerror(-err));
+	else if (cap)
+		why[0] = '\0';
+	return err;
 }
 
 /* The directory of the api socket: the vsock device binds the socket there once jailed. */

@@ -77,9 +77,11 @@ as_65534="setpriv --reuid 65534 --regid 65534 --groups $(getent group kvm | cut 
 timeout "$VM_TIMEOUT" $as_65534 "$HVM" --jail --uid 1000 --cmd true >$o 2>$e </dev/null; RC=$?
 expect_rc "unprivileged: --jail --uid 1000 exits 125" 125
 expect_err_has "unprivileged: another uid is refused, naming the cause" "an unprivileged jail runs as its caller (uid 65534"
-$as_65534 "$HVM" --jail --api-socket $UW/api/sock --cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
+# No --jail: an unprivileged run is jailed by default where the host allows it.
+$as_65534 "$HVM" --api-socket $UW/api/sock --cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
 upid=$!
 if wait_for $o up; then ok "unprivileged: the jailed guest prints its output"; else bad "unprivileged: the jailed guest prints its output" "$(tail -3 $e)"; fi
+[ ! -s $e ] && ok "unprivileged: jailed by default, without a word on stderr" || bad "unprivileged: nothing on stderr" "$(head -3 $e)"
 c=$(vm_pid $upid)
 if [ -n "$c" ] && [ -d /proc/$c ]; then
 	mine=$(readlink /proc/$$/ns/user) its=$(readlink /proc/$c/ns/user)
@@ -95,6 +97,22 @@ else
 fi
 kill -TERM $upid; wait $upid; RC=$?
 expect_rc "unprivileged: SIGTERM to hvm-run reaches the command once: 143" 143
+
+# --no-jail: the VM process stays in our user namespace. A host that refuses user namespaces
+# (refused by seccomp): a warning naming why, and the run goes on unjailed.
+$as_65534 "$HVM" --no-jail --cmd 'echo up; sleep 600' >$o 2>$e </dev/null &
+p=$!; wait_for $o up; its=$(readlink /proc/$p/ns/user); kids=$(pgrep -P $p | wc -l)
+kill -KILL $p; wait $p 2>/dev/null
+[ "$its" = "$(readlink /proc/$$/ns/user)" ] && [ "$kids" = 0 ] && [ "$(cat $o)" = up ] && [ ! -s $e ] &&
+	ok "unprivileged --no-jail: no user namespace, no jail process, no warning" ||
+	bad "unprivileged --no-jail" "userns $its, $kids children: $(head -3 $e)"
+# The refusal is a seccomp filter (tests/e2e/no_userns.c), not user.max_user_namespaces=0: in
+# a container that sysctl is not root's to change.
+$BUILD/tests/e2e/no_userns $as_65534 "$HVM" --cmd 'echo unjailed' >$o 2>$e </dev/null; RC=$?
+expect_rc "unprivileged, user namespaces refused: the run still exits 0" 0
+expect_out "unprivileged, user namespaces refused: the guest's output" unjailed
+expect_err_has "unprivileged, user namespaces refused: a warning names why" \
+	"hvm-run: warning: running without the jail, the host refuses a user namespace: "
 vm $o $e --uid 65534 --cmd true; expect_rc "--uid without --jail exits 125" 125
 
 # One jailed VM for the checks from outside: the api socket in a directory of the jail's uid,

@@ -177,6 +177,14 @@ if command -v podman >/dev/null; then
 	timeout "$VM_TIMEOUT" $P exec hvmp sh -c 'echo podman-exec-ok; exit 6' >$o 2>$e </dev/null
 	RC=$?; expect_rc "podman exec: its exit status" 6
 	expect_out "podman exec: output" podman-exec-ok
+	# podman stats reads the cgroup podman named in cgroupsPath, which the VMM joined (#18)
+	$P stats --no-stream --format json hvmp >$o 2>$e; RC=$?; expect_rc "podman stats" 0
+	python3 - $o <<'PY' && ok "podman stats: the VM's memory and pids, non-zero" || bad "podman stats" "$(head -c 400 $o)"
+import json, sys
+s = json.load(open(sys.argv[1]))
+s = s[0] if isinstance(s, list) else s
+assert int(s["pids"]) > 0 and not s["mem_usage"].startswith("0B"), s
+PY
 	# podman pause/unpause run the runtime's pause/resume: the counter stops and goes on
 	# plog_grows N: until podman's log of hvmp (in $WORK/pl) has more than N lines
 	plog_more() { $P logs hvmp >$WORK/pl 2>/dev/null; more_lines $WORK/pl "$1"; }

@@ -10,7 +10,7 @@ export XDG_CACHE_HOME=$WORK/cache
 if [ ! -x "$OCI" ]; then bad "hvm-oci built" "$OCI missing"; finish; exit; fi
 R="$OCI --root $WORK/state --log $WORK/oci.log"
 B=$WORK/bundle; mkdir -p $B; bb_rootfs $B/rootfs
-for a in sleep test grep umask ls env sort hostname; do ln -sf busybox $B/rootfs/bin/$a; done
+for a in sleep test grep umask ls env sort hostname stat tr sed; do ln -sf busybox $B/rootfs/bin/$a; done
 mkdir -p $B/rootfs/secretdir; echo hidden >$B/rootfs/secretdir/f; echo hidden >$B/rootfs/etc/secret
 
 # runc as the reference, when it runs a plain container here (root, cgroups, namespaces).
@@ -105,6 +105,8 @@ refused "root that does not exist" "c['root']['path']='nope'" \
 	"root.path: $B/nope: No such file or directory" refuses
 refused "hook path" "c['hooks']={'prestart':[{'path':'true'}]}" \
 	"hooks.prestart[0].path: must be an absolute path" refuses
+refused "device type" "c['linux']['devices']=[{'path':'/dev/x','type':'q','major':1,'minor':3}]" \
+	"linux.devices[0].type: q: must be c, b, u or p" refuses
 [ -z "$(ls -A $WORK/state 2>/dev/null)" ] && ok "no state of any refused container" || bad "no state left" "$(ls $WORK/state)"
 
 # ---- hooks ----------------------------------------------------------------------------------
@@ -211,9 +213,11 @@ SETTINGS="c['process'].update(user={'uid':1000,'gid':1000,'umask':0o077,'additio
   capabilities={'bounding':['CAP_CHOWN','CAP_NET_RAW','CAP_KILL'],'effective':['CAP_CHOWN','CAP_NET_RAW'],
     'permitted':['CAP_CHOWN','CAP_NET_RAW'],'inheritable':['CAP_NET_RAW'],'ambient':['CAP_NET_RAW']},
   noNewPrivileges=True, oomScoreAdj=123,
-  args=['sh','-c','grep -E \"^(Cap|NoNewPrivs)\" /proc/self/status; grep -E \"^Max (open files|core file size)\" /proc/self/limits; umask; id; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward; echo masked-file:\$(cat /etc/secret); echo masked-dir:\$(ls /secretdir); (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null || echo read-only:/proc/sys; hostname; cat /proc/sys/kernel/domainname'])
+  args=['sh','-c','grep -E \"^(Cap|NoNewPrivs)\" /proc/self/status; grep -E \"^Max (open files|core file size)\" /proc/self/limits; umask; id; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward; echo masked-file:\$(cat /etc/secret); echo masked-dir:\$(ls /secretdir); (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null || echo read-only:/proc/sys; stat -c \"%F %t:%T %a %u:%g\" /dev/hvmtest /dev/sub/fifo; hostname; cat /proc/sys/kernel/domainname'])
 c['domainname']='dom.example'
-c['linux'].update(sysctl={'net.ipv4.ip_forward':'1'}, maskedPaths=['/etc/secret','/secretdir'], readonlyPaths=['/proc/sys'])"
+c['linux'].update(sysctl={'net.ipv4.ip_forward':'1'}, maskedPaths=['/etc/secret','/secretdir'], readonlyPaths=['/proc/sys'],
+  devices=[{'path':'/dev/hvmtest','type':'c','major':1,'minor':3,'fileMode':0o640,'uid':1000,'gid':5},
+    {'path':'/dev/sub/fifo','type':'p','fileMode':0o600}])"
 cat >$WORK/settings.want <<'WANT'
 CapInh:	0000000000002000
 CapPrm:	0000000000002000
@@ -230,6 +234,8 @@ uid=1000 gid=1000 groups=5,7
 masked-file:
 masked-dir:
 read-only:/proc/sys
+character special file 1:3 640 1000:5
+fifo 0:0 600 0:0
 spec
 dom.example
 WANT
@@ -257,6 +263,8 @@ check_line "linux.sysctl net.ipv4.ip_forward=1" '^1$'
 check_line "maskedPaths: a file reads empty" '^masked-file:'
 check_line "maskedPaths: a directory is empty" '^masked-dir:'
 check_line "readonlyPaths: /proc/sys refuses writes" '^read-only:'
+check_line "linux.devices: a character device, its numbers, mode and owner" '^character special'
+check_line "linux.devices: a FIFO in a new directory" '^fifo'
 check_line "hostname" '^spec$'
 check_line "domainname" '^dom\.example$'
 if [ "$HAVE_RUNC" = 1 ]; then
@@ -267,6 +275,16 @@ if [ "$HAVE_RUNC" = 1 ]; then
 		bad "runc prints the same" "$(tr '\n' '|' <$WORK/s1.diff)"
 	echo "# runc's domainname line: $(tail -1 $WORK/s1.runc) (hvm-oci: $(tail -1 $WORK/s1.out))"
 fi
+# linux.uidMappings / gidMappings: the process gets a user namespace of its own in the guest,
+# mapped as the config says, and is root there.
+cfg "c['linux']['namespaces'].append({'type':'user'})
+c['linux']['uidMappings']=[{'containerID':0,'hostID':100000,'size':65536}]
+c['linux']['gidMappings']=[{'containerID':0,'hostID':200000,'size':1000},{'containerID':1000,'hostID':1000,'size':1}]
+c['process']['args']=['sh','-c','cat /proc/self/uid_map /proc/self/gid_map | tr -s \" \" | sed \"s/^ //\"; id -u; id -g']"
+timeout "$VM_TIMEOUT" $R run --bundle $B u1 >$o 2>$e </dev/null; RC=$?
+expect_rc "uid/gid mappings: the container runs" 0
+expect_out "uid/gid mappings: its own user namespace, mapped as asked; root in it" \
+	"$(printf '0 100000 65536\n0 200000 1000\n1000 1000 1\n0\n0')"
 # without process.capabilities a process has none, as with runc
 cfg "c['process']['args']=['grep','-E','^Cap(Eff|Bnd)','/proc/self/status']"
 timeout "$VM_TIMEOUT" $R run --bundle $B s2 >$o 2>$e </dev/null; RC=$?

@@ -7,7 +7,6 @@
  * once every handle is destroyed.
  * The data files come from the build directory this binary sits in (HVM_DATA_DIR).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,25 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../core/proc_self.h"
 #include "../../include/hvm.h"
 #include "../harness.h"
 
 #define SAFETY_TIMEOUT_S 600	/* a broken guest still ends the test, as a failure */
 
 static int baseline_fds, baseline_threads;
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;	/* for /proc/self/fd, opendir's own fd included: the same every time */
-}
 
 /* A VM running `sh -c command`, stdout and stderr into pipes; NULL after a CHECK failed. */
 static struct hvm *vm_with(const char *command, int out[2], int err[2])
@@ -65,8 +52,8 @@ static void drain(int fds[2], char *buf, size_t cap)
 
 static void baseline(void)
 {
-	baseline_fds = count_entries("/proc/self/fd");
-	baseline_threads = count_entries("/proc/self/task");
+	baseline_fds = proc_self_count("fd");
+	baseline_threads = proc_self_count("task");
 	CHECK(baseline_fds > 0 && baseline_threads == 1);
 }
 
@@ -79,7 +66,7 @@ static void two_vms_at_once(void)
 
 	CHECK_EQ(hvm_start(a), 0);
 	CHECK_EQ(hvm_start(b), 0);
-	CHECK(count_entries("/proc/self/task") >= 5);	/* service + vCPU threads of both */
+	CHECK(proc_self_count("task") >= 5);	/* service + vCPU threads of both */
 	CHECK_EQ(hvm_wait(a, -1, &sa), 0);
 	CHECK_EQ(hvm_wait(b, -1, &sb), 0);
 	CHECK_EQ(sa, 3);
@@ -477,8 +464,8 @@ static void templates_on_repeat(void)
 
 static void back_to_baseline(void)
 {
-	CHECK_EQ(count_entries("/proc/self/fd"), baseline_fds);
-	CHECK_EQ(count_entries("/proc/self/task"), baseline_threads);
+	CHECK_EQ(proc_self_count("fd"), baseline_fds);
+	CHECK_EQ(proc_self_count("task"), baseline_threads);
 }
 
 static void setup_or_skip(void)

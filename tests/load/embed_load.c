@@ -1,12 +1,13 @@
 /*
- * A long-lived program embedding libhvm, for the load test (tests/e2e/test_load.sh):
+ * A long-lived program embedding libhvm, for the load test (tests/e2e/test_load.sh) and
+ * `make bench-load` (bench/load.py):
  *
- *   embed_load SEQ MAX_CONC BUDGET_S TIMEOUT_S
+ *   embed_load SEQ MAX_CONC BUDGET_S TIMEOUT_S [AGAIN]
  *
  * runs SEQ VMs one after another, then batches of 2, 4, ... up to MAX_CONC VMs at once for as
- * long as the next batch is predicted to fit in BUDGET_S seconds, then SEQ/2 (at least 3) one
- * after another again, each `echo vm-N` with a timeout of TIMEOUT_S seconds, and after each VM
- * (or batch) prints one line
+ * long as the next batch is predicted to fit in BUDGET_S seconds, then AGAIN (default SEQ/2,
+ * at least 3) one after another again, each `echo vm-N` with a timeout of TIMEOUT_S seconds,
+ * and after each VM (or batch) prints one line
  *
  *   PHASE N status S output ok|BAD fds F threads T rss_kib R heap_kib H
  *
@@ -14,7 +15,6 @@
  * handed out and not got back (mallinfo2; main arena and the threads' ones): flat. The
  * data files come from $HVM_DATA_DIR. Exits 0 when every VM ran, 1 otherwise.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../core/proc_self.h"
 #include "../../include/hvm.h"
 
 #define MAX_CONC 64
@@ -32,19 +33,6 @@ struct job {
 	int out[2];
 	int n, status, ok;
 };
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
 
 /* A "Name:   value" line of /proc/self/status, as a number. */
 static long status_field(const char *name)
@@ -83,9 +71,10 @@ static void report(const char *phase, int n, int status, int ok)
 {
 	struct mallinfo2 m = mallinfo2();
 
-	/* heap_kib: what malloc has handed out and not got back; RSS also counts its caches. */
+	/* heap_kib: what malloc has handed out and not got back; RSS also counts its caches.
+	 * fds: less the one that reads /proc/self/fd. */
 	printf("%s %d status %d output %s fds %d threads %ld rss_kib %ld heap_kib %zu\n", phase, n,
-	       status, ok ? "ok" : "BAD", count_fds(), settled_threads(),
+	       status, ok ? "ok" : "BAD", proc_self_count("fd") - 1, settled_threads(),
 	       status_field("VmRSS"), (m.uordblks + m.hblkhd) / 1024);
 	fflush(stdout);
 }
@@ -205,19 +194,22 @@ static int ramp(int first, int max, double budget_s, unsigned timeout_s)
 
 int main(int argc, char **argv)
 {
-	int seq = argc == 5 ? atoi(argv[1]) : 0, conc = argc == 5 ? atoi(argv[2]) : 0;
-	double budget_s = argc == 5 ? atof(argv[3]) : 0;
-	unsigned timeout_s = argc == 5 ? (unsigned)atoi(argv[4]) : 0;
+	int args_ok = argc == 5 || argc == 6;
+	int seq = args_ok ? atoi(argv[1]) : 0, conc = args_ok ? atoi(argv[2]) : 0;
+	double budget_s = args_ok ? atof(argv[3]) : 0;
+	unsigned timeout_s = args_ok ? (unsigned)atoi(argv[4]) : 0;
+	int again = argc == 6 ? atoi(argv[5]) : seq / 2 > 3 ? seq / 2 : 3;
 	int bad;
 
-	if (seq < 1 || conc < 1 || conc > MAX_CONC || budget_s <= 0 || timeout_s < 1) {
-		fprintf(stderr, "usage: embed_load SEQ MAX_CONC(1-%d) BUDGET_S TIMEOUT_S\n",
+	if (seq < 1 || conc < 1 || conc > MAX_CONC || budget_s <= 0 || timeout_s < 1 ||
+	    again < 1) {
+		fprintf(stderr, "usage: embed_load SEQ MAX_CONC(1-%d) BUDGET_S TIMEOUT_S [AGAIN]\n",
 			MAX_CONC);
 		return 2;
 	}
 	report("start", 0, 0, 1);
 	bad = sequence("sequential", 0, seq, timeout_s);
 	bad |= ramp(seq, conc, budget_s, timeout_s);
-	bad |= sequence("again", 1000, seq / 2 > 3 ? seq / 2 : 3, timeout_s);
+	bad |= sequence("again", 1000, again, timeout_s);
 	return bad;
 }

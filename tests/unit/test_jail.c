@@ -290,6 +290,23 @@ static void test_fork(void)
 	CHECK_EQ(WEXITSTATUS(ws), 100 + SIGUSR1);
 }
 
+/* jail_probe says yes where the jail works (these tests run as root), and the caller's
+ * namespaces and mounts are as they were: everything happened in its child. */
+static void test_probe(void)
+{
+	char before[2][64] = { "", "" }, after[2][64] = { "", "" };
+	const char *ns[2] = { "/proc/self/ns/mnt", "/proc/self/ns/user" }, *step = "unset";
+
+	for (int i = 0; i < 2; i++)
+		CHECK(readlink(ns[i], before[i], sizeof(before[i]) - 1) > 0);
+	if (geteuid() == 0)
+		CHECK_EQ(jail_probe(&step), 0);
+	for (int i = 0; i < 2; i++) {
+		CHECK(readlink(ns[i], after[i], sizeof(after[i]) - 1) > 0);
+		CHECK_STR(after[i], before[i]);
+	}
+}
+
 static void setup(void)
 {
 	int fd;
@@ -320,4 +337,5 @@ static void cleanup(void)
 	CHECK(rmdir(dir) == 0);
 }
 
-HARNESS_MAIN(setup, test_abspath, test_open_plain, test_enter, test_fork, test_api, cleanup)
+HARNESS_MAIN(setup, test_abspath, test_open_plain, test_probe, test_enter, test_fork, test_api,
+	     cleanup)

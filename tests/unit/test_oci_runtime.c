@@ -157,7 +157,7 @@ static void spec_full(void)
 	CHECK_EQ(s.mounts[1].bind, 1);
 	CHECK_EQ(s.mounts[1].read_only, 1);
 	CHECK_EQ(s.mounts[2].bind, 1);	/* no type, "bind" in the options */
-	CHECK_EQ(s.mem_mib, 257);	/* rounded up to whole MiB */
+	CHECK_EQ(s.mem_mib, 224);	/* whole MiB, less the VMM's 32 MiB: both fit the cgroup */
 	CHECK_EQ(s.cpus, 2);		/* 1.5 CPUs of quota: 2 vCPUs */
 	CHECK_STR(s.netns, "/proc/self/ns/net");
 	CHECK_STR(s.annotations, "{\"k\":\"v\"}");
@@ -255,6 +255,25 @@ static void spec_validation(void)
 		{ PROC("\"user\":{}},\"linux\":{\"uidMappings\":[{\"containerID\":0,"
 		       "\"hostID\":1000,\"size\":1}]}"),
 		  "linux.uidMappings: mappings need a user namespace in linux.namespaces" },
+		{ PROC("\"user\":{}},\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"q\"}]}"),
+		  "linux.devices[0].type: q: must be c, b, u or p" },
+		{ PROC("\"user\":{}},\"linux\":{\"devices\":[{\"path\":\"dev/x\",\"type\":\"c\"}]}"),
+		  "linux.devices[0].path: must be an absolute path without .." },
+		{ PROC("\"user\":{}},\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"b\","
+		       "\"major\":8}]}"),
+		  "linux.devices[0] /dev/x: major (0-4095) and minor (0-1048575) are required for "
+		  "type b" },
+		{ PROC("\"user\":{}},\"linux\":{\"devices\":[{\"path\":\"/dev/p\",\"type\":\"p\","
+		       "\"fileMode\":4096}]}"),
+		  "linux.devices[0].fileMode: must be permission bits (0-07777)" },
+		{ PROC("\"user\":{}},\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+		       "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":0}]}"),
+		  "linux.gidMappings[0]: containerID, hostID and size must be 32-bit numbers, size "
+		  "at least 1" },
+		{ PROC("\"user\":{}},\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+		       "\"uidMappings\":[{\"containerID\":0,\"hostID\":-5,\"size\":1}]}"),
+		  "linux.uidMappings[0]: containerID, hostID and size must be 32-bit numbers, size "
+		  "at least 1" },
 		{ WITH("\"process\":{\"cwd\":\"/\"}"), "process.args: must not be empty" },
 		/* numbers runc reads as uint32 are refused out of range, never wrapped */
 		{ PROC("\"user\":{\"uid\":-1}"),
@@ -282,7 +301,10 @@ static void spec_validation(void)
 				     "\"hard\":9}],\"capabilities\":{\"bounding\":[\"CAP_BPF\"]}},"
 				     "\"mounts\":[{\"destination\":\"/t\",\"options\":[\"size=1m\","
 				     "\"rnoexec\"]}],\"linux\":{\"cgroupsPath\":\"system.slice:hvm:c1\","
-				     "\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/self/ns/ipc\"}]"),
+				     "\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/self/ns/ipc\"}],"
+				     "\"devices\":[{\"path\":\"/dev/f\",\"type\":\"p\"},{\"path\":"
+				     "\"/dev/n\",\"type\":\"c\",\"major\":1,\"minor\":3,"
+				     "\"fileMode\":438,\"uid\":0,\"gid\":0}]"),
 				"/b", &s, err, sizeof(err)), 0);
 	oci_spec_free(&s);
 }

@@ -177,7 +177,8 @@ static void bad_network(void)
 	CHECK_EQ(parse(&f, ARGV("--mac", "zz", "--cmd", "true")), -EINVAL);
 }
 
-/* --jail and its ids: off and 65534 by default; the ids need --jail; exec takes none. */
+/* --jail and its ids: not asked for and 65534 by default; the ids need --jail; exec takes
+ * none; --no-jail excludes --jail. (The default for unprivileged runs is hvm-run.c's.) */
 static void jail_flags(void)
 {
 	struct run_flags f;
@@ -195,6 +196,10 @@ static void jail_flags(void)
 	CHECK_EQ(parse(&f, ARGV("--jail", "--gid", "-1", "--cmd", "x")), -EINVAL);
 	CHECK_EQ(parse(&f, ARGV("--jail", "--uid", "4294967295", "--cmd", "x")), -EINVAL);
 	CHECK_EQ(parse(&f, ARGV("exec", "--jail", "--api-socket", "s", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--no-jail", "--cmd", "x")), 0);
+	CHECK(f.no_jail && !f.jail);
+	CHECK_EQ(parse(&f, ARGV("--jail", "--no-jail", "--cmd", "x")), -EINVAL);
+	CHECK_EQ(parse(&f, ARGV("--no-jail", "--uid", "5", "--cmd", "x")), -EINVAL);
 }
 
 /* snapshot, --restore, --cold, --stop: what each needs and what it excludes. */
