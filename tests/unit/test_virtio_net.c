@@ -112,14 +112,7 @@ static int tx_send(const uint8_t *frame, uint32_t len)
 
 static void queue_setup(int q)
 {
-	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
-	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
-	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
-	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
-	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
+	queue_setup_sized(q, 256, QSIZE);
 }
 
 /*

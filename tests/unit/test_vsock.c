@@ -90,15 +90,8 @@ static void rx_fill(void)
 
 static void queue_setup(int q)
 {
-	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
 	/* rx is smaller: the guest pins a 4 KiB buffer per entry from the start */
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), q == RXQ ? 64 : 256);
-	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
-	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
-	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
-	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
+	queue_setup_sized(q, q == RXQ ? 64 : 256, QSIZE);
 }
 
 /* Resets the device and brings it up as Linux would: VERSION_1 only, three queues. */
