@@ -180,10 +180,8 @@ install: all
 	install -m 644 include/hvm.h $(DESTDIR)$(PREFIX)/include/
 	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(MANDIR)/man$$s && \
 		install -m 644 $$m $(MANDIR)/man$$s/ || exit 1; done
-	install -m 644 completion/hvm-run.bash \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hvm-run
-	install -m 644 completion/hvm-oci.bash \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hvm-oci
+	install -m 644 completion/hvm.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hvm-run
+	ln -sf hvm-run $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hvm-oci
 
 # ---- KVM where there is none: the test host (tests/kvmhost/, docs/testhost.md) -----------
 # `make kvmhost CMD='...'` runs CMD from the project root with KVM: on /dev/kvm when it is usable
@@ -249,9 +247,11 @@ test-unit: test-layers $(UNIT_BIN)
 test-layers:
 	$(Q)sh mk/layers.sh --doc
 
-# The man pages lint clean, and hvm-run(1) and `hvm-run --help` list the same flags.
-test-man: $(BUILD)/hvm-run
+# The man pages lint clean, and hvm-run(1) and `hvm-run --help` list the same flags; bash
+# completion offers what each tool's --help lists.
+test-man: $(BUILD)/hvm-run $(BUILD)/hvm-oci
 	$(Q)sh tests/man.sh $(BUILD)
+	$(Q)bash tests/completion.sh $(BUILD)
 
 # The test host itself, forced on, so it is tested where /dev/kvm works too.
 test-kvmhost: $(BUILD)/mkinitramfs

@@ -6,20 +6,20 @@
 
 #include "image.h"
 #include "../core/layout.h"
-#include "../core/log.h"
+#include "../core/err.h"
 
 #define BZ_HDR_OFFSET   0x1f1		/* struct setup_header inside the file and the zero page */
 #define BZ_ENTRY64      0x200		/* 64-bit entry, relative to the payload start */
 #define BZ_MIN_VERSION  0x020c		/* 2.12: first protocol with xloadflags */
 
 int boot_bzimage_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *name,
-		       struct boot_image *img)
+		       struct boot_image *img, struct err *e)
 {
 	struct setup_header hdr;
 	const char *why = NULL;
 
 	if (size < BZ_HDR_OFFSET + sizeof(hdr)) {
-		log_err("%s: truncated bzImage header", name);
+		err_set(e, -ENOEXEC, "%s: truncated bzImage header", name);
 		return -ENOEXEC;
 	}
 	memcpy(&hdr, file + BZ_HDR_OFFSET, sizeof(hdr));
@@ -46,7 +46,7 @@ int boot_bzimage_parse(const uint8_t *file, size_t size, gpa_t low_end, const ch
 			why = "does not fit in guest RAM (try a larger --memory)";
 	}
 	if (why) {
-		log_err("%s: bzImage: %s", name, why);
+		err_set(e, -ENOEXEC, "%s: bzImage: %s", name, why);
 		return -ENOEXEC;
 	}
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/log.h"
+#include "../core/err.h"
 
 /*
  * Workarounds for nested PVM hosts (see docs/platform.md), one reason each. On bare-metal KVM
@@ -26,12 +26,12 @@ static const char *const cmdline_pvm[] = {
 	"rcutree.gp_batch_jiffies=10",	/* one grace period per 400 ms, not one per request */
 };
 
-int boot_cmdline_append(char *out, size_t cap, const char *word)
+int boot_cmdline_append(char *out, size_t cap, const char *word, struct err *e)
 {
 	size_t len = strlen(out), wlen = strlen(word);
 
 	if (len + (len ? 1 : 0) + wlen + 1 > cap) {
-		log_err("kernel command line: longer than %zu bytes", cap - 1);
+		err_set(e, -E2BIG, "kernel command line: longer than %zu bytes", cap - 1);
 		return -E2BIG;
 	}
 	if (len)
@@ -40,17 +40,17 @@ int boot_cmdline_append(char *out, size_t cap, const char *word)
 	return 0;
 }
 
-static int cmdline_add_seed(char *out, size_t cap, const uint8_t *seed)
+static int cmdline_add_seed(char *out, size_t cap, const uint8_t *seed, struct err *e)
 {
 	char word[sizeof("random.seed=") + 2 * CMDLINE_SEED_BYTES];
 	int n = snprintf(word, sizeof(word), "random.seed=");
 
 	for (int i = 0; i < CMDLINE_SEED_BYTES; i++)
 		n += snprintf(word + n, sizeof(word) - (size_t)n, "%02x", seed[i]);
-	return boot_cmdline_append(out, cap, word);
+	return boot_cmdline_append(out, cap, word, e);
 }
 
-int boot_cmdline_build(char *out, size_t cap, const struct cmdline_opts *opts)
+int boot_cmdline_build(char *out, size_t cap, const struct cmdline_opts *opts, struct err *e)
 {
 	/* Without --console the log is kept short: warnings only, and quiet messages unformatted. */
 	const char *const base[] = {
@@ -65,12 +65,12 @@ int boot_cmdline_build(char *out, size_t cap, const struct cmdline_opts *opts)
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]) && !err; i++)
 		if (base[i])
-			err = boot_cmdline_append(out, cap, base[i]);
+			err = boot_cmdline_append(out, cap, base[i], e);
 	for (size_t i = 0; opts->pvm && i < sizeof(cmdline_pvm) / sizeof(cmdline_pvm[0]) && !err; i++)
-		err = boot_cmdline_append(out, cap, cmdline_pvm[i]);
+		err = boot_cmdline_append(out, cap, cmdline_pvm[i], e);
 	if (!err && opts->seed)
-		err = cmdline_add_seed(out, cap, opts->seed);
+		err = cmdline_add_seed(out, cap, opts->seed, e);
 	if (!err && opts->extra && *opts->extra)
-		err = boot_cmdline_append(out, cap, opts->extra);
+		err = boot_cmdline_append(out, cap, opts->extra, e);
 	return err;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/err.h"
+
 #define CMDLINE_SEED_BYTES 32	/* enough for the guest's crng to be ready at once */
 
 struct cmdline_opts {
@@ -14,10 +16,10 @@ struct cmdline_opts {
 	const char *extra;		/* appended verbatim, or NULL */
 };
 
-/* Writes the command line into out (cap bytes); returns 0 or -E2BIG (logged). */
-int boot_cmdline_build(char *out, size_t cap, const struct cmdline_opts *opts);
+/* Writes the command line into out (cap bytes); returns 0 or -E2BIG (why in e). */
+int boot_cmdline_build(char *out, size_t cap, const struct cmdline_opts *opts, struct err *e);
 
-/* Appends " word" to the command line in out; returns 0 or -E2BIG (logged). */
-int boot_cmdline_append(char *out, size_t cap, const char *word);
+/* Appends " word" to the command line in out; returns 0 or -E2BIG (why in e). */
+int boot_cmdline_append(char *out, size_t cap, const char *word, struct err *e);
 
 #endif

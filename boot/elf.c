@@ -5,11 +5,12 @@
 
 #include "image.h"
 #include "../core/layout.h"
-#include "../core/log.h"
+#include "../core/err.h"
 
 #define ELF_MAX_PHDRS 64
 
-static int elf_check_header(const Elf64_Ehdr *eh, size_t size, const char *name)
+static int elf_check_header(const Elf64_Ehdr *eh, size_t size, const char *name,
+			    struct err *e)
 {
 	const char *why = NULL;
 
@@ -30,14 +31,14 @@ static int elf_check_header(const Elf64_Ehdr *eh, size_t size, const char *name)
 	else if (eh->e_phoff % 8)
 		why = "misaligned program headers";
 	if (why) {
-		log_err("%s: %s", name, why);
+		err_set(e, -ENOEXEC, "%s: %s", name, why);
 		return -ENOEXEC;
 	}
 	return 0;
 }
 
 static int elf_add_segment(const Elf64_Phdr *ph, unsigned idx, size_t size, gpa_t low_end,
-			   const char *name, struct boot_image *img)
+			   const char *name, struct boot_image *img, struct err *e)
 {
 	const char *why = NULL;
 
@@ -52,7 +53,8 @@ static int elf_add_segment(const Elf64_Phdr *ph, unsigned idx, size_t size, gpa_
 	else if (img->nseg == BOOT_MAX_SEGMENTS)
 		why = "too many loadable segments";
 	if (why) {
-		log_err("%s: PT_LOAD %u at 0x%llx: %s", name, idx, (unsigned long long)ph->p_paddr, why);
+		err_set(e, -ENOEXEC, "%s: PT_LOAD %u at 0x%llx: %s", name, idx,
+			(unsigned long long)ph->p_paddr, why);
 		return -ENOEXEC;
 	}
 	img->seg[img->nseg++] = (struct boot_segment){
@@ -73,17 +75,17 @@ static int elf_entry_is_loaded(const struct boot_image *img)
 }
 
 int boot_elf_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *name,
-		   struct boot_image *img)
+		   struct boot_image *img, struct err *e)
 {
 	Elf64_Ehdr eh;
 	int err;
 
 	if (size < sizeof(eh)) {
-		log_err("%s: truncated ELF header", name);
+		err_set(e, -ENOEXEC, "%s: truncated ELF header", name);
 		return -ENOEXEC;
 	}
 	memcpy(&eh, file, sizeof(eh));
-	err = elf_check_header(&eh, size, name);
+	err = elf_check_header(&eh, size, name, e);
 	if (err)
 		return err;
 
@@ -96,16 +98,16 @@ int boot_elf_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *
 		memcpy(&ph, file + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		err = elf_add_segment(&ph, i, size, low_end, name, img);
+		err = elf_add_segment(&ph, i, size, low_end, name, img, e);
 		if (err)
 			return err;
 	}
 	if (img->nseg == 0) {
-		log_err("%s: no loadable segments", name);
+		err_set(e, -ENOEXEC, "%s: no loadable segments", name);
 		return -ENOEXEC;
 	}
 	if (!elf_entry_is_loaded(img)) {
-		log_err("%s: entry point 0x%llx is not inside a loaded segment", name,
+		err_set(e, -ENOEXEC, "%s: entry point 0x%llx is not inside a loaded segment", name,
 			(unsigned long long)img->entry);
 		return -ENOEXEC;
 	}

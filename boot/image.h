@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/err.h"
 #include "../core/guest_mem.h"
 
 #define BOOT_MAX_SEGMENTS 8
@@ -32,17 +33,17 @@ struct boot_image {
 
 /*
  * Checks `file` (size bytes, named `name` in messages) and fills a load plan that fits in
- * RAM below low_end. Returns 0, or -ENOEXEC after logging why the file is not a usable kernel.
+ * RAM below low_end. Returns 0, or -ENOEXEC with why the file is not a usable kernel in e.
  */
 int boot_image_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *name,
-		     struct boot_image *img);
+		     struct boot_image *img, struct err *e);
 
 /* ELF64 x86-64 vmlinux; same contract as boot_image_parse. */
 int boot_elf_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *name,
-		   struct boot_image *img);
+		   struct boot_image *img, struct err *e);
 
 /* bzImage with a 64-bit entry (boot protocol 2.12+); same contract as boot_image_parse. */
 int boot_bzimage_parse(const uint8_t *file, size_t size, gpa_t low_end, const char *name,
-		       struct boot_image *img);
+		       struct boot_image *img, struct err *e);
 
 #endif

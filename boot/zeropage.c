@@ -78,15 +78,15 @@ int boot_zeropage_write(const struct guest_mem *mem, const struct boot_image *im
 }
 
 int boot_initrd_place(const struct guest_mem *mem, const struct boot_image *img, uint64_t size,
-		      gpa_t *gpa)
+		      gpa_t *gpa, struct err *e)
 {
 	gpa_t top = guest_mem_low_end(mem);
 
 	if ((uint64_t)img->initrd_addr_max + 1 < top)
 		top = (uint64_t)img->initrd_addr_max + 1;
 	if (size > top || ((top - size) & ~0xfffULL) < img->end) {
-		log_err("initramfs: %llu bytes do not fit between the kernel and the top of RAM "
-			"(try a larger --memory)", (unsigned long long)size);
+		err_set(e, -ENOMEM, "initramfs: %llu bytes do not fit between the kernel and the "
+			"top of RAM (try a larger --memory)", (unsigned long long)size);
 		return -ENOMEM;
 	}
 	*gpa = (top - size) & ~0xfffULL;

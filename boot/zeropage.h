@@ -24,9 +24,9 @@ int boot_zeropage_write(const struct guest_mem *mem, const struct boot_image *im
 
 /*
  * Chooses where an initramfs of `size` bytes goes: the top of low RAM, page aligned, below
- * the kernel's limit and above the kernel. Returns 0 or -ENOMEM (logged).
+ * the kernel's limit and above the kernel. Returns 0 or -ENOMEM (why in e).
  */
 int boot_initrd_place(const struct guest_mem *mem, const struct boot_image *img, uint64_t size,
-		      gpa_t *gpa);
+		      gpa_t *gpa, struct err *e);
 
 #endif

@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "log.h"
 #include "proc_self.h"
 #include "sanitize.h"
@@ -48,20 +49,19 @@
 /* Where the new root is assembled: covered in the jail's own mount namespace only. */
 #define JAIL_BUILD_AT "/tmp"
 
-static int fail(const char *what, const char *why_path)
+static int fail(struct err *e, const char *what, const char *why_path)
 {
 	int err = -errno;
 
-	log_err("jail: %s%s%s: %s", what, why_path ? " " : "", why_path ? why_path : "",
-		strerror(errno));
-	return err;
+	return err_set(e, err, "jail: %s%s%s: %s", what, why_path ? " " : "",
+		       why_path ? why_path : "", strerror(-err));
 }
 
 /* Set once this process is in a user namespace of its own: an unprivileged jail. */
 static int jail_in_userns;
 
-/* Writes text to /proc/self/FILE; 0 or -errno (logged). */
-static int write_proc_self(const char *file, const char *text)
+/* Writes text to /proc/self/FILE; 0 or -errno (why in e). */
+static int write_proc_self(const char *file, const char *text, struct err *e)
 {
 	char path[64];
 	size_t len = strlen(text);
@@ -70,7 +70,7 @@ static int write_proc_self(const char *file, const char *text)
 	snprintf(path, sizeof(path), "/proc/self/%s", file);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
-		err = fail("writing", path);
+		err = fail(e, "writing", path);
 	if (fd >= 0)
 		close(fd);
 	return err;
@@ -80,9 +80,9 @@ static int write_proc_self(const char *file, const char *text)
  * Root has what the jail needs. Anyone else first enters a user namespace of their own that
  * maps only their uid and gid (to themselves): its capabilities make the other namespaces
  * and the minimal root, and reach nothing the caller could not (user_namespaces(7)), as
- * rootless crun and podman do. The process must be single-threaded. 0 or -errno (logged).
+ * rootless crun and podman do. The process must be single-threaded. 0 or -errno (why in e).
  */
-static int jail_privileges(void)
+static int jail_privileges(struct err *e)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -93,18 +93,19 @@ static int jail_privileges(void)
 		return 0;
 	if (unshare(CLONE_NEWUSER) < 0) {
 		err = -errno;
-		log_err("jail: a user namespace for uid %u: %s%s", (unsigned)uid, strerror(-err),
-			err == -EPERM || err == -ENOSPC ? " (unprivileged user namespaces are off here: "
-			"sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces)" : "");
+		err_set(e, err, "jail: a user namespace for uid %u: %s%s", (unsigned)uid,
+			strerror(-err), err == -EPERM || err == -ENOSPC ? " (unprivileged user "
+			"namespaces are off here: sysctl kernel.unprivileged_userns_clone, "
+			"user.max_user_namespaces)" : "");
 		return err;
 	}
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	err = write_proc_self("uid_map", map);
+	err = write_proc_self("uid_map", map, e);
 	if (!err)	/* gid_map needs it: a process can then never drop a group to gain access */
-		err = write_proc_self("setgroups", "deny");
+		err = write_proc_self("setgroups", "deny", e);
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
 	if (!err)
-		err = write_proc_self("gid_map", map);
+		err = write_proc_self("gid_map", map, e);
 	jail_in_userns = !err;
 	return err;
 }
@@ -173,8 +174,9 @@ static void child_side(const sigset_t *forward, const sigset_t *old)
 
 int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 {
+	struct err *e = NULL;	/* no caller's object to fill: said on stderr */
 	sigset_t block = *forward, old;
-	int sv[2], sfd, own, err = jail_privileges();
+	int sv[2], sfd, own, err = jail_privileges(e);
 	pid_t pid;
 
 	if (err)
@@ -182,16 +184,16 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 	sigaddset(&block, SIGCHLD);
 	own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (own < 0)
-		return fail("/proc/self/ns/pid", NULL);
+		return fail(e, "/proc/self/ns/pid", NULL);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		err = fail("socketpair", NULL);
+		err = fail(e, "socketpair", NULL);
 		close(own);
 		return err;
 	}
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	sfd = signalfd(-1, &block, SFD_CLOEXEC);
 	if (sfd < 0 || unshare(CLONE_NEWPID) < 0) {
-		err = fail(sfd < 0 ? "signalfd" : "new PID namespace", NULL);
+		err = fail(e, sfd < 0 ? "signalfd" : "new PID namespace", NULL);
 		goto out;
 	}
 	pid = fork();
@@ -203,7 +205,7 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 		*sig_fd = sv[1];
 		return 0;
 	}
-	err = pid < 0 ? fail("fork", NULL) : 1;
+	err = pid < 0 ? fail(e, "fork", NULL) : 1;
 	/* Our own later children (none in hvm-run) are born in our namespace again; in a user
 	 * namespace of our own that is not ours to choose any more. */
 	if (!jail_in_userns && setns(own, CLONE_NEWPID) < 0)
@@ -234,7 +236,7 @@ static const char *const probe_steps[] = {
 static int probe_try(int i)
 {
 	switch (i) {
-	case 0: return -jail_privileges();	/* its own line is logged, to /dev/null */
+	case 0: return -jail_privileges(NULL);	/* its own line is logged, to /dev/null */
 	case 1: return unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0
 		       ? errno : 0;
 	case 2: return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? errno : 0;
@@ -327,12 +329,12 @@ int jail_abspath(const char *path, char *out, size_t cap)
 	return 0;
 }
 
-int jail_add(struct jail_config *c, const char *path, unsigned flags)
+int jail_add(struct jail_config *c, const char *path, unsigned flags, struct err *e)
 {
 	if (!path)
 		return 0;
 	if (c->nbinds == JAIL_MAX_BINDS) {
-		log_err("jail: %s: more than %d paths", path, JAIL_MAX_BINDS);
+		err_set(e, -E2BIG, "jail: %s: more than %d paths", path, JAIL_MAX_BINDS);
 		return -E2BIG;
 	}
 	c->binds[c->nbinds++] = (struct jail_bind){ .path = path, .flags = flags };
@@ -419,7 +421,7 @@ static void release_preopened(void)
 	npreopened = 0;
 }
 
-static int check_type(const char *path, const struct stat *st, unsigned flags)
+static int check_type(const char *path, const struct stat *st, unsigned flags, struct err *e)
 {
 	const char *want = NULL;
 
@@ -431,26 +433,26 @@ static int check_type(const char *path, const struct stat *st, unsigned flags)
 		want = "a regular file or block device";
 	if (!want)
 		return 0;
-	log_err("jail: %s: not %s", path, want);
+	err_set(e, -EINVAL, "jail: %s: not %s", path, want);
 	return -EINVAL;
 }
 
 /* path (as given) without following a symlink in its last component; fd or -errno. */
-static int open_nofollow(const char *path, int flags, unsigned jflags)
+static int open_nofollow(const char *path, int flags, unsigned jflags, struct err *e)
 {
 	struct stat st;
 	int err, fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		err = -errno;
-		log_err("jail: %s: %s", path, errno == ELOOP ? "is a symbolic link (give the file it "
-			"points to: the jail does not follow links in the paths it is given)" :
-			strerror(errno));
+		err_set(e, err, "jail: %s: %s", path, err == -ELOOP ? "is a symbolic link (give "
+			"the file it points to: the jail does not follow links in the paths it is "
+			"given)" : strerror(-err));
 		if (fd >= 0)
 			close(fd);
 		return err;
 	}
-	err = check_type(path, &st, jflags);
+	err = check_type(path, &st, jflags, e);
 	if (err) {
 		close(fd);
 		return err;
@@ -458,14 +460,14 @@ static int open_nofollow(const char *path, int flags, unsigned jflags)
 	return fd;
 }
 
-static int preopen(const struct jail_bind *b)
+static int preopen(const struct jail_bind *b, struct err *e)
 {
 	int acc = b->flags & (JAIL_RW | JAIL_DEV) ? O_RDWR : O_RDONLY;
 	int fd;
 
 	if (strlen(b->path) >= PATH_MAX)
 		return -ENAMETOOLONG;
-	fd = open_nofollow(b->path, acc, b->flags);
+	fd = open_nofollow(b->path, acc, b->flags, e);
 	if (fd < 0)
 		return fd;
 	strcpy(preopened[npreopened].path, b->path);
@@ -482,7 +484,7 @@ struct jail_src {
 };
 
 /* Opens directory b as a detached, flag-restricted mount. */
-static int clone_source(const struct jail_bind *b, struct jail_src *s)
+static int clone_source(const struct jail_bind *b, struct jail_src *s, struct err *e)
 {
 	struct mount_attr a = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC |
 		MOUNT_ATTR_NODEV | (b->flags & JAIL_RW ? 0 : MOUNT_ATTR_RDONLY) };
@@ -490,84 +492,84 @@ static int clone_source(const struct jail_bind *b, struct jail_src *s)
 
 	s->mnt = -1;
 	if (err) {
-		log_err("jail: %s: %s", b->path, strerror(-err));
+		err_set(e, err, "jail: %s: %s", b->path, strerror(-err));
 		return err;
 	}
-	fd = open_nofollow(s->abs, O_PATH | O_DIRECTORY, b->flags);
+	fd = open_nofollow(s->abs, O_PATH | O_DIRECTORY, b->flags, e);
 	if (fd < 0)
 		return fd;
 	s->mnt = (int)open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (s->mnt < 0)
-		err = fail("bind", s->abs);
+		err = fail(e, "bind", s->abs);
 	if (!err && mount_setattr(s->mnt, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
-		err = fail("mount flags of", s->abs);
+		err = fail(e, "mount flags of", s->abs);
 	close(fd);
 	return err;
 }
 
-static int attach(int root, const struct jail_src *s)
+static int attach(int root, const struct jail_src *s, struct err *e)
 {
 	int t = make_target(root, s->abs), err = 0;
 
 	if (t < 0) {
 		errno = -t;
-		return fail("mount point", s->abs);
+		return fail(e, "mount point", s->abs);
 	}
 	if (move_mount(s->mnt, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		err = fail("mount", s->abs);
+		err = fail(e, "mount", s->abs);
 	close(t);
 	return err;
 }
 
 /* The root: an empty, read-only tmpfs with the directories attached. The sources are
  * cloned first: the tmpfs covers JAIL_BUILD_AT. */
-static int build_root(const struct jail_config *c, struct jail_src *src)
+static int build_root(const struct jail_config *c, struct jail_src *src, struct err *e)
 {
 	int root, err = 0;
 	unsigned n = 0;
 
 	for (unsigned i = 0; !err && i < c->nbinds; i++)
 		if (c->binds[i].flags & JAIL_DIR)
-			err = clone_source(&c->binds[i], &src[n++]);
+			err = clone_source(&c->binds[i], &src[n++], e);
 	if (err)
 		return err;
 	if (mount("hvm-jail", JAIL_BUILD_AT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "size=64k,nr_inodes=64,mode=755") < 0)
-		return fail("tmpfs", JAIL_BUILD_AT);
+		return fail(e, "tmpfs", JAIL_BUILD_AT);
 	root = open(JAIL_BUILD_AT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
-		return fail(JAIL_BUILD_AT, NULL);
+		return fail(e, JAIL_BUILD_AT, NULL);
 	for (unsigned i = 0; !err && i < n; i++)
-		err = attach(root, &src[i]);
+		err = attach(root, &src[i], e);
 	if (!err && (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 		     umount2(".", MNT_DETACH) < 0 || chdir("/") < 0))
-		err = fail("pivot_root", NULL);
+		err = fail(e, "pivot_root", NULL);
 	if (!err && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
 			  MS_NODEV | MS_NOEXEC, NULL) < 0)
-		err = fail("read-only root", NULL);
+		err = fail(e, "read-only root", NULL);
 	close(root);
 	return err;
 }
 
 /* ---- limits and privileges -------------------------------------------------------------- */
 
-static int lower_limit(int resource, rlim_t v, const char *what)
+static int lower_limit(int resource, rlim_t v, const char *what, struct err *e)
 {
 	struct rlimit r;
 
 	if (getrlimit(resource, &r) < 0)
-		return fail("getrlimit", what);
+		return fail(e, "getrlimit", what);
 	if (r.rlim_max != RLIM_INFINITY && r.rlim_max < v)
 		v = r.rlim_max;
 	r.rlim_cur = r.rlim_max = v;
 	if (setrlimit(resource, &r) < 0)
-		return fail("setrlimit", what);
+		return fail(e, "setrlimit", what);
 	return 0;
 }
 
-static int set_limits(const struct jail_config *c)
+static int set_limits(const struct jail_config *c, struct err *e)
 {
-	int err = lower_limit(RLIMIT_NOFILE, JAIL_MAX_FILES, "RLIMIT_NOFILE");
+	int err = lower_limit(RLIMIT_NOFILE, JAIL_MAX_FILES, "RLIMIT_NOFILE", e);
 
 	/*
 	 * Not under ASan (make SANITIZE=1): its shadow reserves terabytes of address space at
@@ -575,16 +577,16 @@ static int set_limits(const struct jail_config *c)
 	 */
 #ifndef HVM_ASAN
 	if (!err && c->max_memory)
-		err = lower_limit(RLIMIT_AS, c->max_memory, "RLIMIT_AS");
+		err = lower_limit(RLIMIT_AS, c->max_memory, "RLIMIT_AS", e);
 #else
 	(void)c;
 #endif
 	if (!err)	/* a core dump would hold guest memory */
-		err = lower_limit(RLIMIT_CORE, 0, "RLIMIT_CORE");
+		err = lower_limit(RLIMIT_CORE, 0, "RLIMIT_CORE", e);
 	return err;
 }
 
-static int drop_privileges(const struct jail_config *c)
+static int drop_privileges(const struct jail_config *c, struct err *e)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
@@ -593,59 +595,59 @@ static int drop_privileges(const struct jail_config *c)
 	memset(d, 0, sizeof(d));
 	prctl(PR_GET_PDEATHSIG, &pdeath);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return fail("clearing ambient capabilities", NULL);
+		return fail(e, "clearing ambient capabilities", NULL);
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-			return fail("dropping capabilities from the bounding set", NULL);
+			return fail(e, "dropping capabilities from the bounding set", NULL);
 	/* In our own user namespace setgroups is denied, and the groups stay (unmapped). */
 	if ((!jail_in_userns && setgroups(0, NULL) < 0) || setresgid(c->gid, c->gid, c->gid) < 0)
-		return fail("setting the gid", NULL);
+		return fail(e, "setting the gid", NULL);
 	if (setresuid(c->uid, c->uid, c->uid) < 0)
-		return fail("setting the uid", NULL);
+		return fail(e, "setting the uid", NULL);
 	/* Leaving uid 0 empties them already; uid 0 kept (--uid 0) still loses them here. */
 	if (syscall(SYS_capset, &h, d) < 0)
-		return fail("dropping capabilities", NULL);
+		return fail(e, "dropping capabilities", NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail("no_new_privs", NULL);
+		return fail(e, "no_new_privs", NULL);
 	/* The uid change cleared it; jail_fork's child still dies with its parent. */
 	if (pdeath && prctl(PR_SET_PDEATHSIG, pdeath) < 0)
-		return fail("parent death signal", NULL);
+		return fail(e, "parent death signal", NULL);
 	return 0;
 }
 
-int jail_enter(const struct jail_config *c)
+int jail_enter(const struct jail_config *c, struct err *e)
 {
 	static struct jail_src src[JAIL_MAX_BINDS];
 	int n, err;
 
 	if ((n = proc_self_count("task")) != 1) {
-		log_err("jail: the process has %d threads; it must be jailed before it starts any "
-			"(credentials and namespaces are per thread)", n);
+		err_set(e, -EBUSY, "jail: the process has %d threads; it must be jailed before it "
+			"starts any (credentials and namespaces are per thread)", n);
 		return -EBUSY;
 	}
-	if ((err = jail_privileges()))
+	if ((err = jail_privileges(e)))
 		return err;
 	release_preopened();
 	for (unsigned i = 0; !err && i < c->nbinds; i++)
 		if (!(c->binds[i].flags & JAIL_DIR))
-			err = preopen(&c->binds[i]);
+			err = preopen(&c->binds[i], e);
 	if (!err && unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-		err = fail("new mount, IPC and UTS namespaces", NULL);
+		err = fail(e, "new mount, IPC and UTS namespaces", NULL);
 	if (!err && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		err = fail("making mounts private", NULL);
+		err = fail(e, "making mounts private", NULL);
 	if (!err && sethostname("hvm", 3) < 0)
 		log_debug("jail: sethostname: %s", strerror(errno));
 	for (unsigned i = 0; i < JAIL_MAX_BINDS; i++)
 		src[i].mnt = -1;
 	if (!err)
-		err = build_root(c, src);
+		err = build_root(c, src, e);
 	for (unsigned i = 0; i < JAIL_MAX_BINDS; i++)
 		if (src[i].mnt >= 0)
 			close(src[i].mnt);
 	if (!err)
-		err = set_limits(c);
+		err = set_limits(c, e);
 	if (!err)
-		err = drop_privileges(c);
+		err = drop_privileges(c, e);
 	if (err)
 		release_preopened();
 	return err;

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "err.h"
+
 #define JAIL_MAX_BINDS   16
 #define JAIL_MAX_FILES   1024		/* RLIMIT_NOFILE: the VMM needs a few dozen fds */
 #define JAIL_MEM_SLACK   (2ULL << 30)	/* RLIMIT_AS beyond guest RAM: thread stacks, arenas,
@@ -46,10 +48,10 @@ struct jail_config {
  * *status its exit code or 128+N for signal N; -errno (logged) when nothing was forked. */
 int jail_fork(const sigset_t *forward, int *sig_fd, int *status);
 
-/* Confines the calling process, which must be single-threaded; 0 or -errno (logged). Paths
+/* Confines the calling process, which must be single-threaded; 0 or -errno (why in e). Paths
  * are resolved now, the last component never through a symlink. Unprivileged, c's uid and
  * gid must be the caller's own: the only ones its user namespace maps. */
-int jail_enter(const struct jail_config *c);
+int jail_enter(const struct jail_config *c, struct err *e);
 
 /* Whether this process could jail itself: tries the namespaces and the tmpfs a jail makes,
  * in a child that then exits, so nothing here changes. 0, or -errno with *step naming what
@@ -63,8 +65,8 @@ int jail_unprivileged(void);
  * once. The VMM opens its files through this, so that jailed it needs no access to them. */
 int jail_open(const char *path, int flags);
 
-/* Adds a bind to c (ignoring NULL paths); 0 or -E2BIG. */
-int jail_add(struct jail_config *c, const char *path, unsigned flags);
+/* Adds a bind to c (ignoring NULL paths); 0 or -E2BIG (why in e). */
+int jail_add(struct jail_config *c, const char *path, unsigned flags, struct err *e);
 
 /* The lexical absolute form of path (cwd prefixed to a relative one; "." and ".." folded,
  * no symlink followed) into out; 0 or -ENAMETOOLONG / -errno of getcwd. */

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "jail.h"
-#include "log.h"
+#include "err.h"
 
 #define KVM_CPUID_MAX_ENTRIES 256
 
@@ -25,11 +25,12 @@ static const struct {
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 };
 
-static int kvm_check_caps(struct kvm *kvm, const char *path)
+static int kvm_check_caps(struct kvm *kvm, const char *path, struct err *e)
 {
 	for (size_t i = 0; i < sizeof(kvm_required_caps) / sizeof(kvm_required_caps[0]); i++) {
 		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, kvm_required_caps[i].cap) <= 0) {
-			log_err("%s: %s not supported by this KVM", path, kvm_required_caps[i].name);
+			err_set(e, -ENOTSUP, "%s: %s not supported by this KVM", path,
+				kvm_required_caps[i].name);
 			return -ENOTSUP;
 		}
 	}
@@ -41,7 +42,7 @@ static int kvm_check_caps(struct kvm *kvm, const char *path)
 	return 0;
 }
 
-static int kvm_get_cpuid(struct kvm *kvm, const char *path)
+static int kvm_get_cpuid(struct kvm *kvm, const char *path, struct err *e)
 {
 	size_t size = sizeof(*kvm->cpuid) + KVM_CPUID_MAX_ENTRIES * sizeof(kvm->cpuid->entries[0]);
 
@@ -51,13 +52,13 @@ static int kvm_get_cpuid(struct kvm *kvm, const char *path)
 	kvm->cpuid->nent = KVM_CPUID_MAX_ENTRIES;
 	if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, kvm->cpuid) < 0) {
 		int err = -errno;
-		log_err("%s: KVM_GET_SUPPORTED_CPUID: %s", path, strerror(errno));
+		err_set(e, err, "%s: KVM_GET_SUPPORTED_CPUID: %s", path, strerror(errno));
 		return err;
 	}
 	return 0;
 }
 
-int kvm_open(struct kvm *kvm, const char *path)
+int kvm_open(struct kvm *kvm, const char *path, struct err *e)
 {
 	int err, version;
 
@@ -65,30 +66,32 @@ int kvm_open(struct kvm *kvm, const char *path)
 	kvm->fd = jail_open(path, O_RDWR | O_CLOEXEC);	/* opened already when jailed */
 	if (kvm->fd < 0) {
 		err = -errno;
-		log_err("%s: %s", path, strerror(errno));
+		err_set(e, err, "%s: %s", path, strerror(errno));
 		return err;
 	}
 	version = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
 	if (version < 0) {
 		err = -errno;
-		log_err("%s: not a KVM device (KVM_GET_API_VERSION: %s)", path, strerror(errno));
+		err_set(e, err, "%s: not a KVM device (KVM_GET_API_VERSION: %s)", path,
+			strerror(errno));
 		goto fail;
 	}
 	if (version != KVM_API_VERSION) {
-		log_err("%s: KVM API version %d, hvm needs %d", path, version, KVM_API_VERSION);
+		err_set(e, -ENOTSUP, "%s: KVM API version %d, hvm needs %d", path, version,
+			KVM_API_VERSION);
 		err = -ENOTSUP;
 		goto fail;
 	}
-	err = kvm_check_caps(kvm, path);
+	err = kvm_check_caps(kvm, path, e);
 	if (err)
 		goto fail;
 	kvm->vcpu_mmap_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size <= 0) {
 		err = -errno;
-		log_err("%s: KVM_GET_VCPU_MMAP_SIZE: %s", path, strerror(errno));
+		err_set(e, err, "%s: KVM_GET_VCPU_MMAP_SIZE: %s", path, strerror(errno));
 		goto fail;
 	}
-	err = kvm_get_cpuid(kvm, path);
+	err = kvm_get_cpuid(kvm, path, e);
 	if (err)
 		goto fail;
 	return 0;

@@ -5,6 +5,8 @@
 #include <linux/kvm.h>
 #include <stddef.h>
 
+#include "err.h"
+
 struct kvm {
 	int fd;
 	int vcpu_mmap_size;	/* size of each vCPU's struct kvm_run mapping */
@@ -12,8 +14,9 @@ struct kvm {
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, the base every vCPU's CPUID starts from */
 };
 
-/* Opens path (normally /dev/kvm) and checks it; returns 0 or -errno with the missing piece logged. */
-int kvm_open(struct kvm *kvm, const char *path);
+/* Opens path (normally /dev/kvm) and checks it; returns 0 or -errno with the missing piece in
+ * e. */
+int kvm_open(struct kvm *kvm, const char *path, struct err *e);
 
 /* Releases what kvm_open acquired. */
 void kvm_close(struct kvm *kvm);

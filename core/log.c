@@ -7,21 +7,11 @@
 #include <string.h>
 
 static atomic_int log_level = LOG_WARN;	/* process-wide: read by every thread */
-static _Thread_local char *log_capture_buf;
-static _Thread_local size_t log_capture_cap;
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 
 void log_set_level(enum log_level level)
 {
 	atomic_store(&log_level, (int)level);
-}
-
-void log_capture(char *buf, size_t cap)
-{
-	log_capture_buf = cap ? buf : NULL;
-	log_capture_cap = cap;
-	if (log_capture_buf)
-		log_capture_buf[0] = '\0';
 }
 
 int log_parse_level(const char *name, enum log_level *level)
@@ -46,14 +36,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (level == LOG_ERROR && log_capture_buf) {
-		if (!log_capture_buf[0]) {	/* the first error is the cause; later ones follow */
-			va_start(ap, fmt);
-			vsnprintf(log_capture_buf, log_capture_cap, fmt, ap);
-			va_end(ap);
-		}
-		return;
-	}
 	if (!log_enabled(level))
 		return;
 	/* Formatted first and written with one call so threads do not interleave mid-line. */

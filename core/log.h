@@ -1,4 +1,8 @@
-/* Logging for the library: one line per failure, "what: why", written where it happens. */
+/*
+ * Logging for the library: one line per failure, "what: why", written where it happens. A
+ * failure whose caller passed an error object (err.h) goes there instead: libhvm's embedder
+ * reads it from the handle, never from state kept per thread.
+ */
 #ifndef HVM_LOG_H
 #define HVM_LOG_H
 
@@ -18,12 +22,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 /* Returns 1 when messages of this level would be printed. */
 int log_enabled(enum log_level level);
-
-/*
- * While buf is set on the calling thread, its ERROR messages are not printed: the first one
- * is kept in buf (libhvm turns it into the handle's hvm_error). NULL ends the capture.
- */
-void log_capture(char *buf, size_t cap);
 
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

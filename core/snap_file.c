@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "log.h"
+#include "err.h"
 
 #define SNAP_STATE_MAGIC "HVMSNAP\0"
 #define SNAP_MEM_MAGIC   "HVMMEM\0\0"
@@ -108,9 +108,9 @@ void snap_state_free(struct snap_state *s)
 
 /* ---- writing ------------------------------------------------------------------------- */
 
-static int snap_fail(const char *dir, const char *file, int err)
+static int snap_fail(const char *dir, const char *file, int err, struct err *e)
 {
-	log_err("snapshot %s/%s: %s", dir, file, strerror(-err));
+	err_set(e, err, "snapshot %s/%s: %s", dir, file, strerror(-err));
 	return err;
 }
 
@@ -220,38 +220,39 @@ static int snap_fill_state(int fd, const void *arg)
 	return err ? err : snap_pwrite(fd, a->s->buf, a->s->len, sizeof(h));
 }
 
-int snap_write(int dirfd, const char *dir, struct snap_state *s, const struct guest_mem *mem)
+int snap_write(int dirfd, const char *dir, struct snap_state *s, const struct guest_mem *mem,
+	       struct err *e)
 {
 	struct snap_write_args a = { .s = s, .mem = mem };
 	int err = s->err;
 
 	if (err)
-		return snap_fail(dir, "state", err);
+		return snap_fail(dir, "state", err, e);
 	if (getrandom(s->id, sizeof(s->id), 0) != (ssize_t)sizeof(s->id))
-		return snap_fail(dir, "state", -EIO);
+		return snap_fail(dir, "state", -EIO, e);
 	s->mem_size = mem->ram_size;
 	err = snap_write_file(dirfd, ".memory.tmp", snap_fill_memory, &a);
 	if (err)
-		return snap_fail(dir, "memory", err);
+		return snap_fail(dir, "memory", err, e);
 	err = snap_write_file(dirfd, ".state.tmp", snap_fill_state, &a);
 	if (err) {
 		unlinkat(dirfd, ".memory.tmp", 0);
-		return snap_fail(dir, "state", err);
+		return snap_fail(dir, "state", err, e);
 	}
 	/* Memory first: until the new state is in place, the ids do not match. */
 	if (renameat(dirfd, ".memory.tmp", dirfd, "memory") < 0) {
 		err = -errno;
 		unlinkat(dirfd, ".memory.tmp", 0);
 		unlinkat(dirfd, ".state.tmp", 0);
-		return snap_fail(dir, "memory", err);
+		return snap_fail(dir, "memory", err, e);
 	}
 	if (renameat(dirfd, ".state.tmp", dirfd, "state") < 0) {
 		err = -errno;
 		unlinkat(dirfd, ".state.tmp", 0);
-		return snap_fail(dir, "state", err);
+		return snap_fail(dir, "state", err, e);
 	}
 	if (fsync(dirfd) < 0)	/* the renames themselves reach the disk */
-		return snap_fail(dir, "state", -errno);
+		return snap_fail(dir, "state", -errno, e);
 	return 0;
 }
 
@@ -273,13 +274,13 @@ static int snap_pread(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int snap_bad(const char *dir, const char *file, const char *why)
+static int snap_bad(const char *dir, const char *file, const char *why, struct err *e)
 {
-	log_err("snapshot %s/%s: %s", dir, file, why);
+	err_set(e, -EINVAL, "snapshot %s/%s: %s", dir, file, why);
 	return -EINVAL;
 }
 
-static int snap_open_file(const char *dir, const char *file, struct stat *st)
+static int snap_open_file(const char *dir, const char *file, struct stat *st, struct err *e)
 {
 	char path[4096];
 	int fd;
@@ -288,74 +289,76 @@ static int snap_open_file(const char *dir, const char *file, struct stat *st)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, st) < 0) {
 		int err = -errno;
-		log_err("snapshot %s: %s", path, strerror(errno));
+		err_set(e, err, "snapshot %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return err;
 	}
 	if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		return snap_bad(dir, file, "not a regular file");
+		return snap_bad(dir, file, "not a regular file", e);
 	}
 	return fd;
 }
 
-static int snap_check_header(const char *dir, const struct snap_header *h, uint64_t file_size)
+static int snap_check_header(const char *dir, const struct snap_header *h, uint64_t file_size,
+			     struct err *e)
 {
 	if (memcmp(h->magic, SNAP_STATE_MAGIC, sizeof(h->magic)))
-		return snap_bad(dir, "state", "not an hvm snapshot (bad magic)");
+		return snap_bad(dir, "state", "not an hvm snapshot (bad magic)", e);
 	if (h->version != SNAP_VERSION || h->header_size != sizeof(*h)) {
-		log_err("snapshot %s/state: format version %u; this hvm reads version %u", dir,
-			h->version, SNAP_VERSION);
-		return -EPROTO;
+		return err_set(e, -EPROTO, "snapshot %s/state: format version %u; this hvm reads "
+			       "version %u", dir, h->version, SNAP_VERSION);
 	}
 	if (h->state_len > SNAP_STATE_MAX || sizeof(*h) + h->state_len != file_size)
-		return snap_bad(dir, "state", "truncated or extended (its size does not match its header)");
+		return snap_bad(dir, "state",
+				"truncated or extended (its size does not match its header)", e);
 	return 0;
 }
 
-static int snap_read_state(const char *dir, struct snap_state *s)
+static int snap_read_state(const char *dir, struct snap_state *s, struct err *e)
 {
 	struct snap_header h;
 	struct stat st;
-	int fd = snap_open_file(dir, "state", &st), err;
+	int fd = snap_open_file(dir, "state", &st, e), err;
 
 	if (fd < 0)
 		return fd;
 	err = snap_pread(fd, &h, sizeof(h), 0);
 	if (err == -ENODATA)
-		err = snap_bad(dir, "state", "truncated (shorter than its header)");
+		err = snap_bad(dir, "state", "truncated (shorter than its header)", e);
 	if (!err)
-		err = snap_check_header(dir, &h, (uint64_t)st.st_size);
+		err = snap_check_header(dir, &h, (uint64_t)st.st_size, e);
 	if (!err && !(s->buf = malloc(h.state_len ? h.state_len : 1)))
 		err = -ENOMEM;
 	if (!err)
 		err = snap_pread(fd, s->buf, h.state_len, sizeof(h));
 	if (!err && snap_crc(&h, s->buf, h.state_len) != h.crc)
-		err = snap_bad(dir, "state", "checksum mismatch (the file is corrupted)");
+		err = snap_bad(dir, "state", "checksum mismatch (the file is corrupted)", e);
 	close(fd);
 	if (err)
-		return err == -ENODATA ? snap_bad(dir, "state", "truncated") : err;
+		return err == -ENODATA ? snap_bad(dir, "state", "truncated", e) : err;
 	s->len = s->cap = h.state_len;
 	s->mem_size = h.mem_size;
 	memcpy(s->id, h.id, sizeof(s->id));
 	return 0;
 }
 
-static int snap_open_memory(const char *dir, const struct snap_state *s)
+static int snap_open_memory(const char *dir, const struct snap_state *s, struct err *e)
 {
 	struct snap_mem_header h;
 	struct stat st;
-	int fd = snap_open_file(dir, "memory", &st), err = 0;
+	int fd = snap_open_file(dir, "memory", &st, e), err = 0;
 
 	if (fd < 0)
 		return fd;
 	if (snap_pread(fd, &h, sizeof(h), 0) || memcmp(h.magic, SNAP_MEM_MAGIC, sizeof(h.magic)))
-		err = snap_bad(dir, "memory", "not an hvm snapshot memory file (bad header)");
+		err = snap_bad(dir, "memory", "not an hvm snapshot memory file (bad header)", e);
 	else if (memcmp(h.id, s->id, sizeof(h.id)) || h.mem_size != s->mem_size)
-		err = snap_bad(dir, "memory", "belongs to another snapshot than the state file");
+		err = snap_bad(dir, "memory", "belongs to another snapshot than the state file", e);
 	else if ((uint64_t)st.st_size != SNAP_MEM_OFFSET + h.mem_size)
-		err = snap_bad(dir, "memory", "truncated or extended (its size is not the guest's RAM)");
+		err = snap_bad(dir, "memory",
+			       "truncated or extended (its size is not the guest's RAM)", e);
 	if (err) {
 		close(fd);
 		return err;
@@ -363,7 +366,7 @@ static int snap_open_memory(const char *dir, const struct snap_state *s)
 	return fd;
 }
 
-int snap_read(const char *dir, struct snap_state *s, int *mem_fd)
+int snap_read(const char *dir, struct snap_state *s, int *mem_fd, struct err *e)
 {
 	struct stat st;
 	int err;
@@ -371,11 +374,11 @@ int snap_read(const char *dir, struct snap_state *s, int *mem_fd)
 	memset(s, 0, sizeof(*s));
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		err = stat(dir, &st) < 0 ? -errno : -ENOTDIR;
-		log_err("snapshot %s: %s", dir, strerror(-err));
+		err_set(e, err, "snapshot %s: %s", dir, strerror(-err));
 		return err;
 	}
-	err = snap_read_state(dir, s);
-	if (!err && (*mem_fd = snap_open_memory(dir, s)) < 0)
+	err = snap_read_state(dir, s, e);
+	if (!err && (*mem_fd = snap_open_memory(dir, s, e)) < 0)
 		err = *mem_fd;
 	if (err)
 		snap_state_free(s);

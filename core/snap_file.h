@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "guest_mem.h"
 
 #define SNAP_VERSION     1
@@ -62,15 +63,16 @@ void snap_state_free(struct snap_state *s);
 /*
  * Writes guest RAM (only pages that are not zero: a sparse file), then the state, into the
  * directory dirfd (named dir in messages), both complete or neither visible as the snapshot.
- * s->id is drawn here. 0 or -errno, logged once as "snapshot DIR/FILE: why".
+ * s->id is drawn here. 0 or -errno, with one line in e: "snapshot DIR/FILE: why".
  */
-int snap_write(int dirfd, const char *dir, struct snap_state *s, const struct guest_mem *mem);
+int snap_write(int dirfd, const char *dir, struct snap_state *s, const struct guest_mem *mem,
+	       struct err *e);
 
 /*
  * Reads and checks dir/state (magic, version, size, checksum) and dir/memory (header, id,
  * size); on success s holds the sections and *mem_fd the open memory file, whose guest RAM
- * starts at SNAP_MEM_OFFSET. 0 or -errno, logged once naming the file and the cause.
+ * starts at SNAP_MEM_OFFSET. 0 or -errno, with one line in e naming the file and the cause.
  */
-int snap_read(const char *dir, struct snap_state *s, int *mem_fd);
+int snap_read(const char *dir, struct snap_state *s, int *mem_fd, struct err *e);
 
 #endif

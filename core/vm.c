@@ -12,17 +12,18 @@
 #include "log.h"
 #include "vcpu.h"
 
-static int vm_ioctl(struct vm *vm, unsigned long req, void *arg, const char *what)
+static int vm_ioctl(struct vm *vm, unsigned long req, void *arg, const char *what,
+		    struct err *e)
 {
 	if (ioctl(vm->fd, req, arg) < 0) {
 		int err = -errno;
-		log_err("%s: %s", what, strerror(errno));
+		err_set(e, err, "%s: %s", what, strerror(errno));
 		return err;
 	}
 	return 0;
 }
 
-static int vm_set_memory(struct vm *vm)
+static int vm_set_memory(struct vm *vm, struct err *e)
 {
 	for (int i = 0; i < 2; i++) {
 		const struct guest_region *r = &vm->mem.region[i];
@@ -34,7 +35,7 @@ static int vm_set_memory(struct vm *vm)
 		};
 
 		if (r->size && vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot,
-					"KVM_SET_USER_MEMORY_REGION"))
+					"KVM_SET_USER_MEMORY_REGION", e))
 			return -EINVAL;
 	}
 	return 0;
@@ -44,7 +45,8 @@ static int vm_set_memory(struct vm *vm)
  * Anonymous RAM, or a snapshot's memory file mapped copy-on-write: pages are read on first
  * touch, shared through the page cache by every VM mapping the same file until one writes.
  */
-static int vm_map_ram(struct vm *vm, uint64_t ram_size, int ram_fd, uint64_t ram_off)
+static int vm_map_ram(struct vm *vm, uint64_t ram_size, int ram_fd, uint64_t ram_off,
+		      struct err *e)
 {
 	/* NORESERVE: a 4 GiB guest costs nothing until it touches its pages. */
 	void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
@@ -53,7 +55,8 @@ static int vm_map_ram(struct vm *vm, uint64_t ram_size, int ram_fd, uint64_t ram
 
 	if (ram == MAP_FAILED) {
 		int err = -errno;
-		log_err("guest RAM (%llu MiB): %s", (unsigned long long)(ram_size >> 20), strerror(errno));
+		err_set(e, err, "guest RAM (%llu MiB): %s", (unsigned long long)(ram_size >> 20),
+			strerror(errno));
 		return err;
 	}
 	madvise(ram, ram_size, MADV_DONTDUMP);	/* keep guest memory out of VMM core dumps */
@@ -63,36 +66,36 @@ static int vm_map_ram(struct vm *vm, uint64_t ram_size, int ram_fd, uint64_t ram
 }
 
 /* KVM's own pages for running real-mode code on VMX; set before the first vCPU exists. */
-static int vm_set_kvm_pages(struct vm *vm)
+static int vm_set_kvm_pages(struct vm *vm, struct err *e)
 {
 	uint64_t idmap = LAYOUT_KVM_IDENTITY_MAP;
 
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0) {
 		int err = -errno;
-		log_err("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		err_set(e, err, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 		return err;
 	}
-	return vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap, "KVM_SET_IDENTITY_MAP_ADDR");
+	return vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap, "KVM_SET_IDENTITY_MAP_ADDR", e);
 }
 
-static int vm_create_irqchip(struct vm *vm)
+static int vm_create_irqchip(struct vm *vm, struct err *e)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	int err = vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
+	int err = vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP", e);
 
 	if (!err)
-		err = vm_ioctl(vm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
+		err = vm_ioctl(vm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2", e);
 	vm->irqchip = !err;
 	return err;
 }
 
-int vm_create(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags)
+int vm_create(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags, struct err *e)
 {
-	return vm_create_mapped(vm, kvm, ram_size, flags, -1, 0);
+	return vm_create_mapped(vm, kvm, ram_size, flags, -1, 0, e);
 }
 
 int vm_create_mapped(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags,
-		     int ram_fd, uint64_t ram_off)
+		     int ram_fd, uint64_t ram_off, struct err *e)
 {
 	int err;
 
@@ -109,26 +112,26 @@ int vm_create_mapped(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned
 	while (vm->fd < 0 && errno == EINTR);
 	if (vm->fd < 0) {
 		err = -errno;
-		log_err("KVM_CREATE_VM: %s", strerror(errno));
+		err_set(e, err, "KVM_CREATE_VM: %s", strerror(errno));
 		return err;
 	}
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {
 		err = -errno;
-		log_err("eventfd: %s", strerror(errno));
+		err_set(e, err, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	/*
 	 * Memory before the irqchip and KVM's TSS/identity pages: on PVM hosts adding a memslot
 	 * after those costs ~7 ms instead of ~0.1 ms.
 	 */
-	err = vm_map_ram(vm, ram_size, ram_fd, ram_off);
+	err = vm_map_ram(vm, ram_size, ram_fd, ram_off, e);
 	if (!err)
-		err = vm_set_memory(vm);
+		err = vm_set_memory(vm, e);
 	if (!err)
-		err = vm_set_kvm_pages(vm);
+		err = vm_set_kvm_pages(vm, e);
 	if (!err && !(flags & VM_NO_IRQCHIP))
-		err = vm_create_irqchip(vm);
+		err = vm_create_irqchip(vm, e);
 	if (err)
 		goto fail;
 	return 0;
@@ -137,10 +140,11 @@ fail:
 	return err;
 }
 
-int vm_create_vcpus(struct vm *vm, unsigned nvcpus)
+int vm_create_vcpus(struct vm *vm, unsigned nvcpus, struct err *e)
 {
 	if (nvcpus == 0 || (int)nvcpus > vm->kvm->max_vcpus) {
-		log_err("%u vCPUs: this KVM allows 1 to %d", nvcpus, vm->kvm->max_vcpus);
+		err_set(e, -EINVAL, "%u vCPUs: this KVM allows 1 to %d", nvcpus,
+			vm->kvm->max_vcpus);
 		return -EINVAL;
 	}
 	vm->vcpu = calloc(nvcpus, sizeof(*vm->vcpu));

@@ -42,15 +42,16 @@ struct vm {
 	unsigned parked;		/* vCPU threads waiting in vm_park */
 };
 
-/* Creates the VM with ram_size bytes of lazily allocated RAM; 0 or -errno (logged). */
-int vm_create(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags);
+/* Creates the VM with ram_size bytes of lazily allocated RAM; 0 or -errno (why in e). */
+int vm_create(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags, struct err *e);
 
 /* Like vm_create, with RAM mapped copy-on-write from ram_fd at ram_off (-1: anonymous). */
 int vm_create_mapped(struct vm *vm, struct kvm *kvm, uint64_t ram_size, unsigned flags,
-		     int ram_fd, uint64_t ram_off);
+		     int ram_fd, uint64_t ram_off, struct err *e);
 
-/* Creates nvcpus vCPUs (not yet running); 0 or -errno (logged). */
-int vm_create_vcpus(struct vm *vm, unsigned nvcpus);
+/* Creates nvcpus vCPUs (not yet running); 0 or -errno (a count KVM refuses: why in e; a
+ * vCPU that fails: logged). */
+int vm_create_vcpus(struct vm *vm, unsigned nvcpus, struct err *e);
 
 /* Starts every vCPU thread; 0 or -errno (logged; started ones are stopped again). */
 int vm_start(struct vm *vm);

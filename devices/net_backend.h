@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "../core/err.h"
+
 /* The largest frame any backend carries (passt's own limit is 65520 + the Ethernet header). */
 #define NET_BACKEND_FRAME_MAX 65536u
 /* The MTU of a backend that does not know better (a socket pair): plain Ethernet's. */
@@ -69,9 +71,9 @@ struct net_port_map {
 /*
  * Attaches to the existing TAP interface ifname, or creates a new one ("hvm%d") when ifname
  * is NULL or empty (needs CAP_NET_ADMIN); the fd is non-blocking and carries plain Ethernet
- * frames. 0 or -errno (logged, naming the interface).
+ * frames. 0 or -errno (why in e, naming the interface).
  */
-int net_tap_open(const char *ifname, struct net_backend **out);
+int net_tap_open(const char *ifname, struct net_backend **out, struct err *e);
 
 /*
  * Wraps a connected SOCK_STREAM socket speaking the passt/QEMU "stream" protocol (each frame
@@ -89,8 +91,9 @@ int net_dgram_open(int fd, struct net_backend **out);
  * Prepares passt (found on PATH) as a child serving a stream backend over a socket pair, with
  * exactly the given ports published and nothing else reachable from the host. passt itself
  * runs from guest_up on (the ports are closed until then); closing the backend stops it.
- * 0, -ENOENT (passt not installed), -EADDRINUSE (a host port is taken), or -errno; logged.
+ * 0, -ENOENT (passt not installed), -EADDRINUSE (a host port is taken), or -errno; why in e.
  */
-int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_backend **out);
+int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_backend **out,
+		    struct err *e);
 
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/err.h"
 #include "../core/log.h"
 
 #define NET_PASST_FD        3		/* where the child finds its end of the socket pair */
@@ -139,8 +140,8 @@ static const struct net_backend_ops net_passt_ops = {
 
 /* ---- before starting: the binary and the host ports ----------------------------------- */
 
-/* Finds passt on PATH; 0 or -ENOENT (logged with the package to install). */
-static int net_passt_find(char *path, size_t cap)
+/* Finds passt on PATH; 0 or -ENOENT (why in e, with the package to install). */
+static int net_passt_find(char *path, size_t cap, struct err *e)
 {
 	const char *env = getenv("PATH");
 	char dirs[4096];
@@ -151,7 +152,7 @@ static int net_passt_find(char *path, size_t cap)
 		if (access(path, X_OK) == 0)
 			return 0;
 	}
-	log_err("passt: not found; install the Debian package 'passt'");
+	err_set(e, -ENOENT, "passt: not found; install the Debian package 'passt'");
 	return -ENOENT;
 }
 
@@ -177,7 +178,8 @@ static int net_passt_try_bind(int family, const struct net_port_map *m)
 	return err == -EADDRNOTAVAIL ? 0 : err;	/* IPv6 present but unconfigured */
 }
 
-static int net_passt_check_ports(const struct net_port_map *maps, unsigned nmaps)
+static int net_passt_check_ports(const struct net_port_map *maps, unsigned nmaps,
+				 struct err *e)
 {
 	for (unsigned i = 0; i < nmaps; i++) {
 		const struct net_port_map *m = &maps[i];
@@ -185,15 +187,15 @@ static int net_passt_check_ports(const struct net_port_map *maps, unsigned nmaps
 		int err;
 
 		if (!m->host_port || !m->guest_port) {
-			log_err("publishing port %u:%u/%s: port 0 cannot be published", m->host_port,
-				m->guest_port, proto);
+			err_set(e, -EINVAL, "publishing port %u:%u/%s: port 0 cannot be published",
+				m->host_port, m->guest_port, proto);
 			return -EINVAL;
 		}
 		err = net_passt_try_bind(AF_INET, m);
 		if (!err)
 			err = net_passt_try_bind(AF_INET6, m);
 		if (err) {
-			log_err("publishing port %u/%s: %s", m->host_port, proto,
+			err_set(e, err, "publishing port %u/%s: %s", m->host_port, proto,
 				err == -EADDRINUSE ? "already in use on the host" : strerror(-err));
 			return err;
 		}
@@ -288,7 +290,7 @@ static void net_passt_child(char **argv, int sock, int err_w, int go_r, pid_t pa
 }
 
 /* Forks the child that runs passt on `sock` once go_r reads a byte; the pid or -errno. */
-static pid_t net_passt_spawn(char **argv, int sock, int err_w, int go_r)
+static pid_t net_passt_spawn(char **argv, int sock, int err_w, int go_r, struct err *e)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -296,7 +298,7 @@ static pid_t net_passt_spawn(char **argv, int sock, int err_w, int go_r)
 		net_passt_child(argv, sock, err_w, go_r, parent);
 	if (pid < 0) {
 		int err = -errno;
-		log_err("passt: fork: %s", strerror(errno));
+		err_set(e, err, "passt: fork: %s", strerror(errno));
 		return err;
 	}
 	return pid;
@@ -333,9 +335,9 @@ static void net_passt_report_exit(struct net_passt *p)
 	log_err("passt (pid %d): %s", (int)p->pid, net_passt_why(p));
 }
 
-/* Starts passt on a fresh socket pair and wraps our end; 0 or -errno (logged). */
+/* Starts passt on a fresh socket pair and wraps our end; 0 or -errno (why in e). */
 static int net_passt_run(struct net_passt *p, const char *path, const struct net_port_map *maps,
-			 unsigned nmaps)
+			 unsigned nmaps, struct err *e)
 {
 	char (*specs)[16] = calloc(nmaps + 1, sizeof(*specs));
 	char **argv = net_passt_argv(path, maps, nmaps, specs);
@@ -350,8 +352,8 @@ static int net_passt_run(struct net_passt *p, const char *path, const struct net
 	else if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(pipefd[1], F_SETFL, O_NONBLOCK) < 0)
 		err = -errno;
 	if (err)
-		log_err("passt: %s", strerror(-err));
-	if (!err && (p->pid = net_passt_spawn(argv, sv[1], pipefd[1], go[0])) < 0)
+		err_set(e, err, "passt: %s", strerror(-err));
+	if (!err && (p->pid = net_passt_spawn(argv, sv[1], pipefd[1], go[0], e)) < 0)
 		err = p->pid;
 	if (!err) {
 		p->go_fd = go[1];
@@ -374,25 +376,26 @@ static int net_passt_run(struct net_passt *p, const char *path, const struct net
 	return err;
 }
 
-int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_backend **out)
+int net_passt_start(const struct net_port_map *maps, unsigned nmaps, struct net_backend **out,
+		    struct err *e)
 {
 	char path[PATH_MAX];
 	struct net_passt *p;
-	int err = net_passt_find(path, sizeof(path));
+	int err = net_passt_find(path, sizeof(path), e);
 
 	if (!err)
-		err = net_passt_check_ports(maps, nmaps);
+		err = net_passt_check_ports(maps, nmaps, e);
 	if (err)
 		return err;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		log_err("passt: out of memory");
+		err_set(e, -ENOMEM, "passt: out of memory");
 		return -ENOMEM;
 	}
 	p->err_fd = p->go_fd = -1;
 	p->be = (struct net_backend){ .ops = &net_passt_ops, .fd = -1,
 				      .mtu = NET_BACKEND_MTU_PASST };
-	err = net_passt_run(p, path, maps, nmaps);
+	err = net_passt_run(p, path, maps, nmaps, e);
 	if (err) {
 		net_passt_close(&p->be);
 		return err;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../core/err.h"
 #include "../core/log.h"
 #include "iov.h"
 
@@ -124,7 +125,7 @@ static const char *net_tap_why(int err, int create)
 	}
 }
 
-int net_tap_open(const char *ifname, struct net_backend **out)
+int net_tap_open(const char *ifname, struct net_backend **out, struct err *e)
 {
 	int create = !ifname || !*ifname;
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
@@ -133,33 +134,35 @@ int net_tap_open(const char *ifname, struct net_backend **out)
 	int fd, err;
 
 	if (!create && strlen(ifname) >= IFNAMSIZ) {
-		log_err("tap %s: interface names have at most %d characters", ifname, IFNAMSIZ - 1);
+		err_set(e, -EINVAL, "tap %s: interface names have at most %d characters", ifname,
+			IFNAMSIZ - 1);
 		return -EINVAL;
 	}
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", create ? "hvm%d" : ifname);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		log_err("/dev/net/tun: %s", strerror(errno));
+		err_set(e, err, "/dev/net/tun: %s", strerror(errno));
 		return err;
 	}
 	/* TUNSETIFF attaches to an existing interface of that name or creates one. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = -errno;
-		log_err("tap %s: %s", create ? "(new)" : ifname, net_tap_why(errno, create));
+		err_set(e, err, "tap %s: %s", create ? "(new)" : ifname,
+			net_tap_why(errno, create));
 		close(fd);
 		return err;
 	}
 	/* The 12-byte header of VIRTIO_F_VERSION_1; no offloads until the guest takes them. */
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
 		err = -errno;
-		log_err("tap %s: virtio-net header: %s", ifr.ifr_name, strerror(errno));
+		err_set(e, err, "tap %s: virtio-net header: %s", ifr.ifr_name, strerror(errno));
 		close(fd);
 		return err;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
-		log_err("tap %s: out of memory", ifr.ifr_name);
+		err_set(e, -ENOMEM, "tap %s: out of memory", ifr.ifr_name);
 		close(fd);
 		return -ENOMEM;
 	}

@@ -175,7 +175,7 @@ static const struct virtio_dev_ops vblk_ops = {
 	.reset = vblk_reset,
 };
 
-static int vblk_open(struct vblk *b, const char *path)
+static int vblk_open(struct vblk *b, const char *path, struct err *e)
 {
 	struct stat st;
 	uint64_t bytes = 0;
@@ -184,13 +184,13 @@ static int vblk_open(struct vblk *b, const char *path)
 	b->fd = jail_open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0 || fstat(b->fd, &st) < 0) {
 		int err = -errno;
-		log_err("%s: %s", path, strerror(errno));
+		err_set(e, err, "%s: %s", path, strerror(errno));
 		return err;
 	}
 	if (S_ISREG(st.st_mode))
 		bytes = (uint64_t)st.st_size;
 	else if (!S_ISBLK(st.st_mode) || ioctl(b->fd, BLKGETSIZE64, &bytes) < 0) {
-		log_err("%s: not a disk image file or block device", path);
+		err_set(e, -EINVAL, "%s: not a disk image file or block device", path);
 		return -EINVAL;
 	}
 	b->sectors = bytes / VBLK_SECTOR;
@@ -198,7 +198,7 @@ static int vblk_open(struct vblk *b, const char *path)
 }
 
 int vblk_attach(struct vblk *b, struct vm *vm, gpa_t base, unsigned irq, const char *path,
-		int read_only, const char *serial)
+		int read_only, const char *serial, struct err *e)
 {
 	int err;
 
@@ -207,7 +207,7 @@ int vblk_attach(struct vblk *b, struct vm *vm, gpa_t base, unsigned irq, const c
 	/* The serial field is 20 bytes, NUL-padded, not NUL-terminated when full. */
 	memcpy(b->serial, serial, strnlen(serial, sizeof(b->serial)));
 	snprintf(b->name, sizeof(b->name), "virtio-blk %s", serial);
-	err = vblk_open(b, path);
+	err = vblk_open(b, path, e);
 	if (!err)
 		err = virtio_mmio_attach(&b->transport, vm, base, irq, &vblk_ops, b);
 	if (err && b->fd >= 0) {

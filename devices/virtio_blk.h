@@ -5,6 +5,7 @@
 #include <linux/virtio_blk.h>
 #include <stdint.h>
 
+#include "../core/err.h"
 #include "virtio_mmio.h"
 
 struct vblk {
@@ -20,10 +21,10 @@ struct vblk {
 
 /*
  * Opens path (read-only when asked) and attaches it as a virtio-blk device at base/irq with
- * the given serial (the guest's /sys/block/vdX/serial); 0 or -errno (logged, naming path).
+ * the given serial (the guest's /sys/block/vdX/serial); 0 or -errno (why in e, naming path).
  */
 int vblk_attach(struct vblk *b, struct vm *vm, gpa_t base, unsigned irq, const char *path,
-		int read_only, const char *serial);
+		int read_only, const char *serial, struct err *e);
 
 /* Stops the device and closes the file. */
 void vblk_detach(struct vblk *b);

@@ -1053,7 +1053,7 @@ static const struct virtio_dev_ops vsock_ops = {
 /* ---- set-up ------------------------------------------------------------------------ */
 
 /* Binds and listens on uds_path, replacing a stale socket file but nothing else. */
-static int vsock_listen(struct vsock *v)
+static int vsock_listen(struct vsock *v, struct err *e)
 {
 	struct sockaddr_un addr;
 	socklen_t len = unix_addr(&addr, v->uds_path);
@@ -1061,26 +1061,24 @@ static int vsock_listen(struct vsock *v)
 
 	if (!unix_is_abstract(v->uds_path) && lstat(v->uds_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			log_err("%s: exists and is not a socket", v->uds_path);
+			err_set(e, -EEXIST, "%s: exists and is not a socket", v->uds_path);
 			return -EEXIST;
 		}
-		if (unlink(v->uds_path) < 0) {
-			log_err("%s: unlink: %s", v->uds_path, strerror(errno));
-			return -errno;
-		}
+		if (unlink(v->uds_path) < 0)
+			return err_set(e, -errno, "%s: unlink: %s", v->uds_path, strerror(errno));
 	}
 	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, len) < 0 ||
 	    listen(v->listen_fd, VSOCK_MAX_CONNS) < 0) {
 		int err = -errno;
-		log_err("%s: %s", v->uds_path, strerror(errno));
+		err_set(e, err, "%s: %s", v->uds_path, strerror(errno));
 		return err;
 	}
 	return 0;
 }
 
 /* The inner epoll with the listener and the timer in it (level-triggered both). */
-static int vsock_setup_poll(struct vsock *v)
+static int vsock_setup_poll(struct vsock *v, struct err *e)
 {
 	struct epoll_event lev = { .events = EPOLLIN, .data.u64 = VSOCK_KEY_LISTEN };
 	struct epoll_event tev = { .events = EPOLLIN, .data.u64 = VSOCK_KEY_TIMER };
@@ -1091,7 +1089,7 @@ static int vsock_setup_poll(struct vsock *v)
 	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->listen_fd, &lev) < 0 ||
 	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->timer_fd, &tev) < 0) {
 		int err = -errno;
-		log_err("virtio-vsock: epoll set-up: %s", strerror(errno));
+		err_set(e, err, "virtio-vsock: epoll set-up: %s", strerror(errno));
 		return err;
 	}
 	return 0;
@@ -1116,7 +1114,7 @@ static void vsock_close_fds(struct vsock *v)
 }
 
 int vsock_attach(struct vsock *v, struct vm *vm, gpa_t base, unsigned irq, uint64_t guest_cid,
-		 const char *uds_path)
+		 const char *uds_path, struct err *e)
 {
 	size_t len = strlen(uds_path);
 	int err;
@@ -1130,18 +1128,19 @@ int vsock_attach(struct vsock *v, struct vm *vm, gpa_t base, unsigned irq, uint6
 	atomic_store(&v->timeout_ms, VSOCK_TIMEOUT_MS);
 	/* 0-2 name the hypervisor, the host and local; the upper 32 bits are reserved. */
 	if (guest_cid < 3 || guest_cid >= UINT32_MAX) {
-		log_err("vsock guest CID %llu: must be 3 to 4294967294", (unsigned long long)guest_cid);
+		err_set(e, -EINVAL, "vsock guest CID %llu: must be 3 to 4294967294",
+			(unsigned long long)guest_cid);
 		return -EINVAL;
 	}
 	if (len == 0 || len >= sizeof(v->uds_path)) {
-		log_err("%s: empty or too long for a Unix socket path", uds_path);
+		err_set(e, -ENAMETOOLONG, "%s: empty or too long for a Unix socket path", uds_path);
 		return -ENAMETOOLONG;
 	}
 	memcpy(v->uds_path, uds_path, len + 1);
-	err = vsock_listen(v);
+	err = vsock_listen(v, e);
 	if (err)
 		goto fail_fds;
-	err = vsock_setup_poll(v);
+	err = vsock_setup_poll(v, e);
 	if (err)
 		goto fail_unlink;
 	err = virtio_mmio_attach(&v->transport, vm, base, irq, &vsock_ops, v);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
+#include "../core/err.h"
 #include "virtio_mmio.h"
 
 #define VSOCK_MAX_CONNS   128		/* host sockets the device serves at once */
@@ -85,10 +86,10 @@ struct vsock {
 /*
  * Creates, binds and listens on uds_path (at most 96 bytes; a stale socket file is replaced,
  * nothing else) and attaches a virtio-vsock device with guest_cid (3 to 2^32-2) at base/irq;
- * 0 or -errno (logged).
+ * 0 or -errno (why in e; the transport's own set-up failures are logged).
  */
 int vsock_attach(struct vsock *v, struct vm *vm, gpa_t base, unsigned irq, uint64_t guest_cid,
-		 const char *uds_path);
+		 const char *uds_path, struct err *e);
 
 /* Stops the I/O thread, closes every socket and unlinks uds_path. */
 void vsock_detach(struct vsock *v);

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../core/log.h"
+#include "../core/err.h"
 
 extern char **environ;
 
@@ -161,7 +161,7 @@ static int key_dir(struct sha256 *s, int dfd, char *rel, size_t len)
 	return err;
 }
 
-int image_quick_key(const char *src, char key[SHA256_HEX])
+int image_quick_key(const char *src, char key[SHA256_HEX], struct err *e)
 {
 	char real[PATH_MAX], rel[PATH_MAX] = "";
 	struct sha256 s;
@@ -170,7 +170,7 @@ int image_quick_key(const char *src, char key[SHA256_HEX])
 
 	if (!realpath(src, real) || lstat(real, &st) < 0) {
 		err = -errno;
-		log_err("%s: %s", src, strerror(-err));
+		err_set(e, err, "%s: %s", src, strerror(-err));
 		return err;
 	}
 	sha256_init(&s);
@@ -183,9 +183,9 @@ int image_quick_key(const char *src, char key[SHA256_HEX])
 		if (fd >= 0)
 			close(fd);
 		if (err)
-			log_err("%s%s: %s", src, rel, strerror(-err));
+			err_set(e, err, "%s%s: %s", src, rel, strerror(-err));
 	} else if (!S_ISREG(st.st_mode)) {
-		log_err("%s: not a directory or a regular file", src);
+		err_set(e, -EINVAL, "%s: not a directory or a regular file", src);
 		err = -EINVAL;
 	}
 	sha256_final_hex(&s, key);
@@ -271,7 +271,8 @@ int image_cache_lookup(const char *cache_dir, const char *key, struct image *out
 /* ---- the converter ------------------------------------------------------------------- */
 
 /* Runs `helper convert src cache_dir` with our stdio; its exit status, 128+N, or -errno. */
-static int run_helper(const char *helper, const char *src, const char *cache_dir)
+static int run_helper(const char *helper, const char *src, const char *cache_dir,
+		      struct err *e)
 {
 	char *argv[] = { (char *)helper, "convert", (char *)src, (char *)cache_dir, NULL };
 	int status, err;
@@ -280,43 +281,45 @@ static int run_helper(const char *helper, const char *src, const char *cache_dir
 	/* posix_spawn reports a failed exec as its own error: one message, ours. */
 	err = posix_spawn(&pid, helper, NULL, NULL, argv, environ);
 	if (err) {
-		log_err("%s: %s", helper, strerror(err));
+		err_set(e, -err, "%s: %s", helper, strerror(err));
 		return -err;
 	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			err = -errno;
-			log_err("waiting for %s: %s", helper, strerror(errno));
+			err_set(e, err, "waiting for %s: %s", helper, strerror(errno));
 			return err;
 		}
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int image_resolve(const char *src, const char *cache_dir, const char *helper, struct image *out)
+int image_resolve(const char *src, const char *cache_dir, const char *helper, struct image *out,
+		  struct err *e)
 {
 	char key[SHA256_HEX];
-	int err = image_quick_key(src, key), status;
+	int err = image_quick_key(src, key, e), status;
 
 	if (err)
 		return err;
 	if (image_cache_lookup(cache_dir, key, out) == 0)
 		return 0;
-	status = run_helper(helper, src, cache_dir);
+	status = run_helper(helper, src, cache_dir, e);
 	if (status < 0)
 		return status;
 	if (status == IMAGE_EXIT_BAD_IMAGE)
 		return -EINVAL;	/* hvm-image has said why */
-	if (status > 128) {
-		log_err("%s: image conversion stopped by %s", src, strsignal(status - 128));
-		return status - 128 == SIGINT ? -EINTR : -EIO;
-	}
+	if (status > 128)
+		return err_set(e, status - 128 == SIGINT ? -EINTR : -EIO,
+			       "%s: image conversion stopped by %s", src, strsignal(status - 128));
 	if (status != 0) {
-		log_err("%s: image conversion failed (hvm-image exit status %d)", src, status);
+		err_set(e, -EIO, "%s: image conversion failed (hvm-image exit status %d)", src,
+			status);
 		return -EIO;
 	}
 	if (image_cache_lookup(cache_dir, key, out) != 0) {
-		log_err("%s: converted, but no usable cache entry appeared in %s", src, cache_dir);
+		err_set(e, -EIO, "%s: converted, but no usable cache entry appeared in %s", src,
+			cache_dir);
 		return -EIO;
 	}
 	return 0;

@@ -17,9 +17,9 @@
 /*
  * The quick key of src: sha256 over its real path and what lstat says about it (every entry,
  * for a directory). No file contents are read, and any change to the source changes it.
- * Returns 0, -ENOENT (logged: "SRC: No such file or directory") or another -errno (logged).
+ * Returns 0, -ENOENT (in e: "SRC: No such file or directory") or another -errno (why in e).
  */
-int image_quick_key(const char *src, char key[SHA256_HEX]);
+int image_quick_key(const char *src, char key[SHA256_HEX], struct err *e);
 
 /*
  * The names in directory dfd (not "." and ".."), sorted, since readdir order differs between

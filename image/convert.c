@@ -278,7 +278,7 @@ static int convert_source(struct convert *c)
 static int convert_in_work(struct convert *c)
 {
 	char before[SHA256_HEX], after[SHA256_HEX];
-	int err = image_quick_key(c->path, before);
+	int err = image_quick_key(c->path, before, NULL);
 
 	if (err)
 		return err == -ENOENT || err == -EINVAL ? CONVERT_BAD : -EIO;
@@ -287,7 +287,7 @@ static int convert_in_work(struct convert *c)
 		err = publish_entry(c);
 	if (!err && convert_stopped())
 		err = convert_err(c, -EINTR, "interrupted");
-	if (!err && (image_quick_key(c->path, after) != 0 || strcmp(before, after) != 0))
+	if (!err && (image_quick_key(c->path, after, NULL) != 0 || strcmp(before, after) != 0))
 		return convert_err(c, -EAGAIN, "changed while it was being converted; try again");
 	return err ? err : publish_index(c, before);
 }

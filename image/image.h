@@ -19,6 +19,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "../core/err.h"
+
 #define IMAGE_DIGEST_HEX 64		/* sha256, lower-case hex */
 
 /* Keys of the config records; each may repeat where it is a list, in order. */
@@ -58,9 +60,10 @@ int image_mkdir_p(const char *path);
  * Resolves src to a cached image: computes the quick key, and when the index has no valid
  * entry runs `helper convert SRC CACHE_DIR` (the hvm-image program) and looks again.
  * Returns 0, -ENOENT (src missing), -EINVAL (conversion refused the image: the helper has
- * printed why) or another -errno; every failure is explained on stderr once.
+ * printed why) or another -errno; every other failure is explained once, in e.
  */
-int image_resolve(const char *src, const char *cache_dir, const char *helper, struct image *out);
+int image_resolve(const char *src, const char *cache_dir, const char *helper, struct image *out,
+		  struct err *e);
 
 /* Frees what image_resolve allocated in out. */
 void image_free(struct image *img);

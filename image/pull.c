@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../core/log.h"
+#include "../core/err.h"
 #include "dir.h"
 #include "image.h"
 #include "sha256.h"
@@ -260,7 +260,7 @@ static int manifest_layers(const char *raw)
  * alone, hashed here as the registry does; plain inspect would fetch the config blob too.
  */
 static int pull_inspect(const struct image_ref *ref, const struct image_pull_opts *o,
-			char hex[SHA256_HEX], int *layers)
+			char hex[SHA256_HEX], int *layers, struct err *e)
 {
 	char *argv[PULL_ARGS], bufs[3][64];
 	struct skopeo_run *r = malloc(sizeof(*r));
@@ -276,10 +276,13 @@ static int pull_inspect(const struct image_ref *ref, const struct image_pull_opt
 	argv[n] = NULL;
 	*r = (struct skopeo_run){ .tick = NULL };
 	st = skopeo_exec(argv, r);
+	if (st < 0)
+		err_set(e, st, "%s", r->why);
 	if (st > 0)
-		log_err("%s: %s", ref->name, pull_why(r));
+		err_set(e, -EIO, "%s: %s", ref->name, pull_why(r));
 	if (st == 0 && (r->out_len == 0 || r->out_len >= sizeof(r->out) - 1)) {
-		log_err("%s: skopeo inspect gave %s manifest", ref->name, r->out_len ? "too big a" : "no");
+		err_set(e, -EIO, "%s: skopeo inspect gave %s manifest", ref->name,
+			r->out_len ? "too big a" : "no");
 		st = -EIO;
 	}
 	if (st == 0) {
@@ -292,7 +295,7 @@ static int pull_inspect(const struct image_ref *ref, const struct image_pull_opt
 
 /* skopeo copy REF (pinned to hex when from a registry) oci:DIR:latest. */
 static int pull_copy(const struct image_ref *ref, const struct image_pull_opts *o,
-		     const char *hex, struct pull_progress *p)
+		     const char *hex, struct pull_progress *p, struct err *e)
 {
 	char *argv[PULL_ARGS], bufs[3][64], src[PATH_MAX + 80], dst[PATH_MAX + 16], digest[80];
 	struct skopeo_run *r;
@@ -318,8 +321,10 @@ static int pull_copy(const struct image_ref *ref, const struct image_pull_opts *
 	st = skopeo_exec(argv, r);
 	if (p->shown)
 		fputs("\r\033[K", stderr);	/* gone when done */
+	if (st < 0)
+		err_set(e, st, "%s", r->why);
 	if (st > 0)
-		log_err("%s: %s", ref->name, pull_why(r));
+		err_set(e, -EIO, "%s: %s", ref->name, pull_why(r));
 	free(r);
 	return st > 0 ? -EIO : st;
 }
@@ -328,25 +333,26 @@ static int pull_copy(const struct image_ref *ref, const struct image_pull_opts *
 
 /* Copies into a work area and renames it to oci/<hex>; an equal one there already wins. */
 static int pull_fetch(const struct image_ref *ref, const struct image_pull_opts *o,
-		      const char *cache, const char *hex, int layers, char *layout, size_t cap)
+		      const char *cache, const char *hex, int layers, char *layout, size_t cap,
+		      struct err *e)
 {
 	struct pull_progress p = { .name = ref->name, .layers = layers };
 	char work[PATH_MAX - 16], oci[PATH_MAX];
 	int lock, err;
 
 	if ((lock = work_create(cache, work, sizeof(work))) < 0) {
-		log_err("%s/tmp: %s", cache, strerror(-lock));
+		err_set(e, lock, "%s/tmp: %s", cache, strerror(-lock));
 		return lock;
 	}
 	snprintf(p.dir, sizeof(p.dir), "%s/layout", work);
 	snprintf(oci, sizeof(oci), "%s/oci", cache);
-	err = pull_copy(ref, o, hex, &p);
+	err = pull_copy(ref, o, hex, &p, e);
 	if (!err && (err = image_mkdir_p(oci)))
-		log_err("%s: %s", oci, strerror(-err));
+		err_set(e, err, "%s: %s", oci, strerror(-err));
 	layout_path(cache, hex, layout, cap);
 	if (!err && rename(p.dir, layout) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
 		err = -errno;
-		log_err("%s: %s", layout, strerror(errno));
+		err_set(e, err, "%s: %s", layout, strerror(errno));
 	}
 	dir_remove_at(AT_FDCWD, work);
 	close(lock);
@@ -354,7 +360,7 @@ static int pull_fetch(const struct image_ref *ref, const struct image_pull_opts 
 }
 
 int image_pull(const struct image_ref *ref, const struct image_pull_opts *o,
-	       const char *cache, char *layout, size_t cap)
+	       const char *cache, char *layout, size_t cap, struct err *e)
 {
 	char hex[SHA256_HEX] = "";
 	int layers = 0, err;
@@ -364,12 +370,12 @@ int image_pull(const struct image_ref *ref, const struct image_pull_opts *o,
 	if (ref->remote && !o->always && !ref->digest[0] && ref_record_read(cache, ref, hex) == 0 &&
 	    layout_cached(cache, hex, layout, cap))
 		return 0;	/* docker's rule: a tag pulled once is used until pulled again */
-	if ((err = pull_inspect(ref, o, hex, &layers)))
+	if ((err = pull_inspect(ref, o, hex, &layers, e)))
 		return err;
 	if (!layout_cached(cache, hex, layout, cap) &&
-	    (err = pull_fetch(ref, o, cache, hex, layers, layout, cap)))
+	    (err = pull_fetch(ref, o, cache, hex, layers, layout, cap, e)))
 		return err;
 	if (ref->remote && (err = ref_record_write(cache, ref, hex)))
-		log_err("%s/refs: %s", cache, strerror(-err));
+		err_set(e, err, "%s/refs: %s", cache, strerror(-err));
 	return err;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "../core/err.h"
 #include "ref.h"
 
 struct image_pull_opts {
@@ -28,11 +29,11 @@ struct image_pull_opts {
 /*
  * Finds or pulls ref into cache_dir; writes the layout's path into layout. A registry is
  * asked only when the reference is not cached yet (or o->always); a digest already in the
- * cache is never fetched again. Returns 0 or -errno, after one line naming the reference and
- * what skopeo or the registry said; nothing half-written stays in the cache.
+ * cache is never fetched again. Returns 0 or -errno, with one line in e naming the reference
+ * and what skopeo or the registry said; nothing half-written stays in the cache.
  */
 int image_pull(const struct image_ref *ref, const struct image_pull_opts *o,
-	       const char *cache_dir, char *layout, size_t cap);
+	       const char *cache_dir, char *layout, size_t cap, struct err *e);
 
 /* Whether progress lines are wanted: stderr is a terminal and HVM_PROGRESS is not "0". */
 int image_progress_wanted(void);

@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../core/log.h"
 
 extern char **environ;
 
@@ -63,7 +62,7 @@ static void skopeo_why(const char *err, char *why, size_t cap)
 	why[o] = '\0';
 }
 
-static int spawn(char *const argv[], int out[2], int err[2], pid_t *pid)
+static int spawn(char *const argv[], int out[2], int err[2], pid_t *pid, char *why, size_t cap)
 {
 	const char *prog = getenv("HVM_SKOPEO");
 	posix_spawn_file_actions_t fa;
@@ -76,8 +75,8 @@ static int spawn(char *const argv[], int out[2], int err[2], pid_t *pid)
 	e = posix_spawnp(pid, prog && *prog ? prog : "skopeo", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (e)
-		log_err("%s: %s (install it: sh mk/deps.sh run)", prog && *prog ? prog : "skopeo",
-			strerror(e));
+		snprintf(why, cap, "%s: %s (install it: sh mk/deps.sh run)",
+			 prog && *prog ? prog : "skopeo", strerror(e));
 	return -e;
 }
 
@@ -118,7 +117,7 @@ int skopeo_exec(char *const argv[], struct skopeo_run *r)
 		close(out[1]);
 		return e;
 	}
-	e = spawn(argv, out, err, &pid);
+	e = spawn(argv, out, err, &pid, r->why, sizeof(r->why));
 	close(out[1]);
 	close(err[1]);
 	if (!e)

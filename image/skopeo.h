@@ -19,8 +19,8 @@ struct skopeo_run {
 
 /*
  * Runs skopeo with argv (argv[0] "skopeo", found on PATH or as $HVM_SKOPEO). Returns its exit
- * status (0 success), or -errno when it could not be run (logged). On a non-zero status r->why
- * holds skopeo's own message without its log prefix.
+ * status (0 success), or -errno when it could not be run (r->why says why, naming the
+ * program). On a non-zero status r->why holds skopeo's own message without its log prefix.
  */
 int skopeo_exec(char *const argv[], struct skopeo_run *r);
 

@@ -4,10 +4,11 @@
  *
  * One opaque handle per VM. Configure it with one call per concern, start it, wait for the
  * command, destroy it. Every call returns 0 or -errno; after a failure hvm_error() says what
- * and why in one line. No call exits, installs handlers for the caller's signals, changes the
- * caller's terminal or touches global state (except the two process-wide settings at the
- * end): two VMs in one process are independent, and each handle may be used from several
- * threads (calls on one handle are serialized by the library).
+ * and why in one line, and hvm_error_kind() which cause it was. No call exits, installs
+ * handlers for the caller's signals, changes the caller's terminal or touches global state
+ * (except the two process-wide settings at the end), and no error is kept per thread: two
+ * VMs in one process are independent, and each handle may be used from several threads
+ * (calls on one handle are serialized by the library).
  *
  * Lifecycle: hvm_create -> hvm_set_* -> hvm_start -> hvm_wait (any number of times, with a
  * timeout) / hvm_kill / hvm_resize -> hvm_destroy. Setters fail with -EBUSY after
@@ -54,6 +55,25 @@ int hvm_create(struct hvm **out);
 /* The last error on this handle as "what: why", or "" when none. Valid until the next call
  * on the handle (copy it when other threads use the handle too). */
 const char *hvm_error(const struct hvm *vm);
+
+/*
+ * What the last error on this handle was about (the same failure hvm_error describes), for
+ * callers that act on the cause rather than show it; the -errno a call returned says how it
+ * failed. Out of memory is HVM_ERROR_RESOURCES whatever the call.
+ */
+enum hvm_error_kind {
+	HVM_ERROR_NONE,		/* no error on the handle */
+	HVM_ERROR_USAGE,	/* a value out of range, a call out of order (-EBUSY, -EALREADY) */
+	HVM_ERROR_KERNEL,	/* the kernel or initramfs: missing, not a kernel, too big */
+	HVM_ERROR_IMAGE,	/* the root image: missing, not an image, its conversion failed */
+	HVM_ERROR_VOLUME,	/* a volume: its file or directory, or its settings */
+	HVM_ERROR_NETWORK,	/* the network settings, or passt or the TAP device failed */
+	HVM_ERROR_COMMAND,	/* the command: none given nor in the image, or its settings */
+	HVM_ERROR_SNAPSHOT,	/* a snapshot to restore or being written */
+	HVM_ERROR_RESOURCES,	/* the host: KVM, memory, the cgroup's limit, sockets, the jail */
+	HVM_ERROR_GUEST,	/* the guest failed after the start (panic, dead agent, timeout) */
+};
+enum hvm_error_kind hvm_error_kind(const struct hvm *vm);
 
 /* ---- what to boot ---------------------------------------------------------------------- */
 
@@ -185,7 +205,9 @@ int hvm_cmdline(struct hvm *vm, char *buf, size_t cap);
 /* ---- running --------------------------------------------------------------------------- */
 
 /* Creates the VM and boots it; returns once the vCPUs run (the command starts when the
- * guest agent is up). -EALREADY when already started; other -errno with hvm_error(). */
+ * guest agent is up). -EALREADY when already started; other -errno with hvm_error() and,
+ * for the cause, hvm_error_kind(): HVM_ERROR_IMAGE, _KERNEL, _VOLUME, _NETWORK, _COMMAND,
+ * _SNAPSHOT (hvm_set_restore) or _RESOURCES. */
 int hvm_start(struct hvm *vm);
 
 /*

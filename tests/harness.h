@@ -6,29 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report.h"
+
 static int harness_failures;
 static int harness_checks;
 
-#define CHECK(cond)							\
-	do {								\
-		harness_checks++;					\
-		if (!(cond)) {						\
-			harness_failures++;				\
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n",	\
-				__FILE__, __LINE__, #cond);		\
-		}							\
-	} while (0)
-
-#define CHECK_EQ(a, b)							\
-	do {								\
-		uint64_t va_ = (uint64_t)(a), vb_ = (uint64_t)(b);	\
-		harness_checks++;					\
-		if (va_ != vb_) {					\
-			harness_failures++;				\
-			fprintf(stderr, "%s:%d: %s == %s failed: 0x%" PRIx64 " != 0x%" PRIx64 "\n", \
-				__FILE__, __LINE__, #a, #b, va_, vb_);	\
-		}							\
-	} while (0)
+#define CHECK(cond)		do { harness_checks++; REPORT_CHECK(harness_failures, cond); } while (0)
+#define CHECK_EQ(a, b)		do { harness_checks++; REPORT_CHECK_EQ(harness_failures, a, b); } while (0)
 
 #define CHECK_STR(a, b)							\
 	do {								\

@@ -8,7 +8,7 @@
 #include "../image/pull.h"
 #include "../image/ref.h"
 #include "../vmm/hvm_internal.h"
-#include "../core/log.h"
+#include "../core/err.h"
 
 #define EXIT_HVM_ERROR 125
 
@@ -28,18 +28,18 @@ static int pull_setup(const struct run_flags *f, struct image_pull_opts *o, char
 static int pull(const struct run_flags *f, const struct image_ref *ref, int always,
 		char *layout, size_t cap)
 {
-	char cache[PATH_MAX], why[1200] = "";
+	char cache[PATH_MAX];
 	struct image_pull_opts o;
+	struct err why;
 	int err;
 
 	if (pull_setup(f, &o, cache, sizeof(cache)))
 		return EXIT_HVM_ERROR;
 	o.always = always;
-	log_capture(why, sizeof(why));	/* the library's one line, said as ours */
-	err = image_pull(ref, &o, cache, layout, cap);
-	log_capture(NULL, 0);
+	err_clear(&why);
+	err = image_pull(ref, &o, cache, layout, cap, &why);	/* its one line, said as ours */
 	if (err)
-		fprintf(stderr, "hvm-run: %s\n", why[0] ? why : strerror(-err));
+		fprintf(stderr, "hvm-run: %s\n", err_is_set(&why) ? why.msg : strerror(-err));
 	return err ? EXIT_HVM_ERROR : 0;
 }
 
@@ -72,7 +72,7 @@ int run_pull(struct run_flags *f)
 	if (f->quiet)
 		setenv("HVM_PROGRESS", "0", 1);
 	if (image_cache_dir(cache, sizeof(cache)) || hvm_data_path(helper, sizeof(helper), "hvm-image") ||
-	    image_resolve(layout, cache, helper, &img))
+	    image_resolve(layout, cache, helper, &img, NULL))
 		return EXIT_HVM_ERROR;
 	printf("%s sha256:%s\n", ref.name, strrchr(layout, '/') + 1);
 	image_free(&img);

@@ -63,18 +63,22 @@ HVM_API int hvm_create(struct hvm **out)
 	return 0;
 }
 
-/* Every setter starts here: takes the lock; -EBUSY (recorded) once the VM was started. */
-static int setter_lock(struct hvm *vm, const char *what)
+/* Every setter starts here: takes the lock; -EBUSY (recorded) once the VM was started. A
+ * failure of the setter is of kind (hvm_error_kind). */
+static int setter_lock(struct hvm *vm, const char *what, enum hvm_error_kind kind)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->error[0] = '\0';
+	vm->call_kind = kind;
 	if (vm->phase != HVM_NEW)
-		return hvm_fail(vm, -EBUSY, "%s: the VM is already started", what);
+		return hvm_fail_as(vm, HVM_ERROR_USAGE, -EBUSY, "%s: the VM is already started",
+				   what);
 	return 0;
 }
 
 static int setter_unlock(struct hvm *vm, int err)
 {
+	vm->call_kind = HVM_ERROR_NONE;	/* calls other than setters: their own kinds */
 	pthread_mutex_unlock(&vm->lock);
 	return err;
 }
@@ -119,67 +123,70 @@ static int set_list(struct hvm *vm, char ***slot, const char *const *list)
 }
 
 /* A string setter's body: value copied into *field under the handle's lock. */
-static int string_setter(struct hvm *vm, const char *fn, char **field, const char *value)
+static int string_setter(struct hvm *vm, const char *fn, enum hvm_error_kind kind, char **field,
+			 const char *value)
 {
-	int err = setter_lock(vm, fn);
+	int err = setter_lock(vm, fn, kind);
 
 	return setter_unlock(vm, err ? err : set_string(vm, field, value));
 }
 
 HVM_API int hvm_set_kernel(struct hvm *vm, const char *path)
 {
-	return string_setter(vm, "hvm_set_kernel", &vm->cfg.kernel, path);
+	return string_setter(vm, "hvm_set_kernel", HVM_ERROR_KERNEL, &vm->cfg.kernel, path);
 }
 
 HVM_API int hvm_set_initrd(struct hvm *vm, const char *path)
 {
-	return string_setter(vm, "hvm_set_initrd", &vm->cfg.initrd, path);
+	return string_setter(vm, "hvm_set_initrd", HVM_ERROR_KERNEL, &vm->cfg.initrd, path);
 }
 
 HVM_API int hvm_set_cmdline_extra(struct hvm *vm, const char *words)
 {
-	return string_setter(vm, "hvm_set_cmdline_extra", &vm->cfg.cmdline_extra, words);
+	return string_setter(vm, "hvm_set_cmdline_extra", HVM_ERROR_KERNEL, &vm->cfg.cmdline_extra,
+			     words);
 }
 
 HVM_API int hvm_set_image(struct hvm *vm, const char *image)
 {
-	return string_setter(vm, "hvm_set_image", &vm->cfg.image, image);
+	return string_setter(vm, "hvm_set_image", HVM_ERROR_IMAGE, &vm->cfg.image, image);
 }
 
 HVM_API int hvm_set_shell_command(struct hvm *vm, const char *command)
 {
-	return string_setter(vm, "hvm_set_shell_command", &vm->cfg.shell, command);
+	return string_setter(vm, "hvm_set_shell_command", HVM_ERROR_COMMAND, &vm->cfg.shell,
+			     command);
 }
 
 HVM_API int hvm_set_workdir(struct hvm *vm, const char *dir)
 {
-	return string_setter(vm, "hvm_set_workdir", &vm->cfg.workdir, dir);
+	return string_setter(vm, "hvm_set_workdir", HVM_ERROR_COMMAND, &vm->cfg.workdir, dir);
 }
 
 HVM_API int hvm_set_user(struct hvm *vm, const char *user)
 {
-	return string_setter(vm, "hvm_set_user", &vm->cfg.user, user);
+	return string_setter(vm, "hvm_set_user", HVM_ERROR_COMMAND, &vm->cfg.user, user);
 }
 
 HVM_API int hvm_set_hostname(struct hvm *vm, const char *name)
 {
-	return string_setter(vm, "hvm_set_hostname", &vm->cfg.hostname, name);
+	return string_setter(vm, "hvm_set_hostname", HVM_ERROR_COMMAND, &vm->cfg.hostname, name);
 }
 
 HVM_API int hvm_set_api_socket(struct hvm *vm, const char *path)
 {
-	return string_setter(vm, "hvm_set_api_socket", &vm->cfg.api_socket, path);
+	return string_setter(vm, "hvm_set_api_socket", HVM_ERROR_USAGE, &vm->cfg.api_socket, path);
 }
 
 HVM_API int hvm_set_restore(struct hvm *vm, const char *dir)
 {
-	return string_setter(vm, "hvm_set_restore", &vm->cfg.restore, dir);
+	return string_setter(vm, "hvm_set_restore", HVM_ERROR_SNAPSHOT, &vm->cfg.restore, dir);
 }
 
 HVM_API int hvm_set_run_extra(struct hvm *vm, const char *json_object)
 {
 	size_t n = json_object ? strlen(json_object) : 0;
-	int err = setter_lock(vm, "hvm_set_run_extra");
+	int err = setter_lock(vm, "hvm_set_run_extra", HVM_ERROR_COMMAND);
 
 	if (!err && json_object && (n < 2 || json_object[0] != '{' || json_object[n - 1] != '}'))
 		err = hvm_fail(vm, -EINVAL, "hvm_set_run_extra: not a JSON object");
@@ -188,12 +195,11 @@ HVM_API int hvm_set_run_extra(struct hvm *vm, const char *json_object)
 
 HVM_API int hvm_set_templates(struct hvm *vm, int mode)
 {
-	int err = setter_lock(vm, "hvm_set_templates");
+	int err = setter_lock(vm, "hvm_set_templates", HVM_ERROR_USAGE);
 
-	if (!err && (mode < HVM_TEMPLATES_OFF || mode > HVM_TEMPLATES_REPEATED)) {
-		log_err("hvm_set_templates: mode %d is none of HVM_TEMPLATES_*", mode);
-		err = -EINVAL;
-	}
+	if (!err && (mode < HVM_TEMPLATES_OFF || mode > HVM_TEMPLATES_REPEATED))
+		err = hvm_fail(vm, -EINVAL, "hvm_set_templates: mode %d is none of HVM_TEMPLATES_*",
+			       mode);
 	if (!err)
 		vm->cfg.templates = mode;
 	return setter_unlock(vm, err);
@@ -201,7 +207,7 @@ HVM_API int hvm_set_templates(struct hvm *vm, int mode)
 
 HVM_API int hvm_set_cpus(struct hvm *vm, unsigned cpus)
 {
-	int err = setter_lock(vm, "hvm_set_cpus");
+	int err = setter_lock(vm, "hvm_set_cpus", HVM_ERROR_USAGE);
 
 	if (!err && (cpus < 1 || cpus > HVM_CPUS_MAX))
 		err = hvm_fail(vm, -EINVAL, "%u vCPUs: must be 1 to %d", cpus, HVM_CPUS_MAX);
@@ -212,7 +218,7 @@ HVM_API int hvm_set_cpus(struct hvm *vm, unsigned cpus)
 
 HVM_API int hvm_set_memory(struct hvm *vm, uint64_t mib)
 {
-	int err = setter_lock(vm, "hvm_set_memory");
+	int err = setter_lock(vm, "hvm_set_memory", HVM_ERROR_USAGE);
 
 	if (!err && (mib < HVM_MEMORY_MIB_MIN || mib > HVM_MEMORY_MIB_MAX))
 		err = hvm_fail(vm, -EINVAL, "%llu MiB of memory: must be %d to %d MiB",
@@ -224,7 +230,7 @@ HVM_API int hvm_set_memory(struct hvm *vm, uint64_t mib)
 
 HVM_API int hvm_set_read_only(struct hvm *vm, int read_only)
 {
-	int err = setter_lock(vm, "hvm_set_read_only");
+	int err = setter_lock(vm, "hvm_set_read_only", HVM_ERROR_IMAGE);
 
 	if (!err)
 		vm->cfg.read_only = !!read_only;
@@ -258,7 +264,7 @@ static int add_volume(struct hvm *vm, const char *host, const char *guest, int r
 HVM_API int hvm_add_volume(struct hvm *vm, const char *host_file, const char *guest_path,
 			   int read_only, uint64_t size_mib)
 {
-	int err = setter_lock(vm, "hvm_add_volume");
+	int err = setter_lock(vm, "hvm_add_volume", HVM_ERROR_VOLUME);
 
 	return setter_unlock(vm, err ? err : add_volume(vm, host_file, guest_path, read_only,
 							  size_mib));
@@ -266,14 +272,14 @@ HVM_API int hvm_add_volume(struct hvm *vm, const char *host_file, const char *gu
 
 HVM_API int hvm_set_args(struct hvm *vm, const char *const *argv)
 {
-	int err = setter_lock(vm, "hvm_set_args");
+	int err = setter_lock(vm, "hvm_set_args", HVM_ERROR_COMMAND);
 
 	return setter_unlock(vm, err ? err : set_list(vm, &vm->cfg.args, argv));
 }
 
 HVM_API int hvm_set_argv(struct hvm *vm, const char *const *argv)
 {
-	int err = setter_lock(vm, "hvm_set_argv");
+	int err = setter_lock(vm, "hvm_set_argv", HVM_ERROR_COMMAND);
 
 	if (!err && argv && !argv[0])
 		err = hvm_fail(vm, -EINVAL, "hvm_set_argv: an empty command line");
@@ -282,7 +288,7 @@ HVM_API int hvm_set_argv(struct hvm *vm, const char *const *argv)
 
 HVM_API int hvm_add_env(struct hvm *vm, const char *key_value)
 {
-	int err = setter_lock(vm, "hvm_add_env");
+	int err = setter_lock(vm, "hvm_add_env", HVM_ERROR_COMMAND);
 
 	if (!err && (!key_value || !strchr(key_value, '=') || key_value[0] == '='))
 		err = hvm_fail(vm, -EINVAL, "environment %s: use KEY=VALUE",
@@ -298,7 +304,7 @@ HVM_API int hvm_add_env(struct hvm *vm, const char *key_value)
 
 HVM_API int hvm_set_stdio(struct hvm *vm, int in_fd, int out_fd, int err_fd)
 {
-	int err = setter_lock(vm, "hvm_set_stdio");
+	int err = setter_lock(vm, "hvm_set_stdio", HVM_ERROR_USAGE);
 
 	if (!err && (in_fd < -1 || out_fd < -1 || err_fd < -1))
 		err = hvm_fail(vm, -EBADF, "hvm_set_stdio: fds are -1 or open descriptors");
@@ -312,7 +318,7 @@ HVM_API int hvm_set_stdio(struct hvm *vm, int in_fd, int out_fd, int err_fd)
 
 HVM_API int hvm_set_tty(struct hvm *vm, int tty, unsigned rows, unsigned cols)
 {
-	int err = setter_lock(vm, "hvm_set_tty");
+	int err = setter_lock(vm, "hvm_set_tty", HVM_ERROR_USAGE);
 
 	if (!err && tty && (!rows || !cols || rows > 0xffff || cols > 0xffff))
 		err = hvm_fail(vm, -EINVAL, "terminal %ux%u: rows and columns are 1 to 65535",
@@ -327,7 +333,7 @@ HVM_API int hvm_set_tty(struct hvm *vm, int tty, unsigned rows, unsigned cols)
 
 HVM_API int hvm_set_console(struct hvm *vm, int fd)
 {
-	int err = setter_lock(vm, "hvm_set_console");
+	int err = setter_lock(vm, "hvm_set_console", HVM_ERROR_USAGE);
 
 	if (!err)
 		vm->cfg.console_fd = fd < 0 ? -1 : fd;
@@ -336,7 +342,7 @@ HVM_API int hvm_set_console(struct hvm *vm, int fd)
 
 HVM_API int hvm_set_timeout(struct hvm *vm, unsigned seconds)
 {
-	int err = setter_lock(vm, "hvm_set_timeout");
+	int err = setter_lock(vm, "hvm_set_timeout", HVM_ERROR_USAGE);
 
 	if (!err)
 		vm->cfg.timeout_s = seconds;
@@ -347,23 +353,19 @@ HVM_API int hvm_set_timeout(struct hvm *vm, unsigned seconds)
 
 HVM_API int hvm_set_net(struct hvm *vm, const char *mode)
 {
-	char why[HVM_ERR_MAX];
-	int err = setter_lock(vm, "hvm_set_net");
+	struct err why;
+	int err = setter_lock(vm, "hvm_set_net", HVM_ERROR_NETWORK);
 
-	if (!err) {
-		log_capture(why, sizeof(why));
-		err = hvm_net_parse_mode(&vm->cfg.net, mode ? mode : "(null)");
-		log_capture(NULL, 0);
-		if (err)
-			hvm_fail(vm, err, "%s", why);
-	}
+	err_clear(&why);
+	if (!err && (err = hvm_net_parse_mode(&vm->cfg.net, mode ? mode : "(null)", &why)))
+		hvm_fail_err(vm, HVM_ERROR_NETWORK, &why, err);
 	return setter_unlock(vm, err);
 }
 
 HVM_API int hvm_add_port(struct hvm *vm, uint16_t host_port, uint16_t guest_port, int udp)
 {
 	struct hvm_net_config *n = &vm->cfg.net;
-	int err = setter_lock(vm, "hvm_add_port");
+	int err = setter_lock(vm, "hvm_add_port", HVM_ERROR_NETWORK);
 
 	if (!err && (!host_port || !guest_port))
 		err = hvm_fail(vm, -EINVAL, "port %u:%u: ports are 1 to 65535", host_port, guest_port);
@@ -401,7 +403,7 @@ HVM_API int hvm_set_net_addr(struct hvm *vm, const char *cidr, const char *gatew
 			     const char *dns)
 {
 	struct hvm_net_config *n = &vm->cfg.net;
-	int err = setter_lock(vm, "hvm_set_net_addr");
+	int err = setter_lock(vm, "hvm_set_net_addr", HVM_ERROR_NETWORK);
 
 	if (!err && cidr && !hvm_net_valid_ipv4(cidr, 1))
 		err = hvm_fail(vm, -EINVAL, "address %s: use an IPv4 address with a prefix length "
@@ -420,7 +422,7 @@ HVM_API int hvm_set_net_addr(struct hvm *vm, const char *cidr, const char *gatew
 HVM_API int hvm_set_mac(struct hvm *vm, const char *mac)
 {
 	struct hvm_net_config *n = &vm->cfg.net;
-	int err = setter_lock(vm, "hvm_set_mac");
+	int err = setter_lock(vm, "hvm_set_mac", HVM_ERROR_NETWORK);
 
 	if (!err && (!mac || net_parse_mac(mac, n->mac) < 0 || (n->mac[0] & 1)))
 		err = hvm_fail(vm, -EINVAL, "MAC %s: use a unicast aa:bb:cc:dd:ee:ff",
@@ -434,7 +436,7 @@ HVM_API int hvm_set_mac(struct hvm *vm, const char *mac)
 
 HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 {
-	int err = setter_lock(vm, "hvm_set_jail");
+	int err = setter_lock(vm, "hvm_set_jail", HVM_ERROR_RESOURCES);
 
 	/* Not root: a user namespace of the caller's own, which maps only the caller's ids. */
 	if (!err && on && geteuid() != 0 &&

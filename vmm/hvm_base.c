@@ -1,6 +1,7 @@
 /*
  * What every part of libhvm uses, below hvm.c and hvm_run.c alike: the error a call leaves on
- * the handle, and where the default data files (kernel, initramfs, image, hvm-image) are.
+ * the handle (its line and its kind), and where the default data files (kernel, initramfs,
+ * image, hvm-image) are.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,13 +14,44 @@
 #include "hvm_export.h"
 #include "hvm_internal.h"
 
+static int hvm_fail_va(struct hvm *vm, enum hvm_error_kind kind, int err, const char *fmt,
+		       va_list ap)
+{
+	vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
+	vm->error_kind = err == -ENOMEM ? HVM_ERROR_RESOURCES : kind;
+	return err;
+}
+
 int hvm_fail(struct hvm *vm, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
+	hvm_fail_va(vm, vm->call_kind ? vm->call_kind : HVM_ERROR_USAGE, err, fmt, ap);
 	va_end(ap);
+	return err;
+}
+
+int hvm_fail_as(struct hvm *vm, enum hvm_error_kind kind, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hvm_fail_va(vm, kind, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int hvm_fail_err(struct hvm *vm, enum hvm_error_kind kind, const struct err *e, int err)
+{
+	/* A step that failed without a word (none of its own to give) still gets one line. */
+	return hvm_fail_as(vm, kind, err, "%s", err_is_set(e) ? e->msg : strerror(-err));
+}
+
+int hvm_stage(struct hvm *vm, enum hvm_error_kind kind, int err)
+{
+	if (err && !vm->error_kind)
+		vm->error_kind = kind;
 	return err;
 }
 
@@ -48,4 +80,11 @@ int hvm_data_path(char *out, size_t cap, const char *name)
 HVM_API const char *hvm_error(const struct hvm *vm)
 {
 	return vm ? vm->error : "no handle";
+}
+
+HVM_API enum hvm_error_kind hvm_error_kind(const struct hvm *vm)
+{
+	if (!vm)
+		return HVM_ERROR_USAGE;
+	return vm->error[0] ? vm->error_kind : HVM_ERROR_NONE;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "hvm_internal.h"
-#include "../core/log.h"
+#include "../core/err.h"
 
 #define CGROUP_ROOT      "/sys/fs/cgroup"
 #define CGROUP_MAX_DEPTH 64	/* a bounded walk up a cgroup path */
@@ -93,7 +93,7 @@ static uint64_t cgroup_memory_limit(char *where, size_t cap)
 	return limit;
 }
 
-int hvm_cgroup_check_memory(uint64_t guest_mib)
+int hvm_cgroup_check_memory(uint64_t guest_mib, struct err *e)
 {
 	char where[PATH_MAX] = "";
 	uint64_t limit = cgroup_memory_limit(where, sizeof(where));
@@ -101,8 +101,9 @@ int hvm_cgroup_check_memory(uint64_t guest_mib)
 
 	if (limit >= need)
 		return 0;
-	log_err("--memory %" PRIu64 " MiB: this process's cgroup allows %" PRIu64 " MiB (%s); "
-		"the guest and the VMM (~%u MiB) would be OOM-killed once the guest used its RAM",
+	err_set(e, -ENOMEM, "--memory %" PRIu64 " MiB: this process's cgroup allows %" PRIu64
+		" MiB (%s); the guest and the VMM (~%u MiB) would be OOM-killed once the guest "
+		"used its RAM",
 		guest_mib, limit >> 20, where, HVM_VMM_OVERHEAD_MIB);
 	return -ENOMEM;
 }

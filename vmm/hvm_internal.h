@@ -19,6 +19,7 @@
 #include "hvm_net.h"
 #include "hvm_share.h"
 #include "machine.h"
+#include "../core/err.h"
 #include "../core/snap_file.h"
 
 #define HVM_EXIT_TIMEOUT   124
@@ -26,7 +27,7 @@
 #define HVM_MAX_EXTRA      4	/* guest connections to the agent port besides the agent's */
 #define HVM_LOG_TAIL       4096	/* console text kept for the post-mortem of a failed guest */
 #define HVM_MAX_PENDING    16	/* signals queued for the service thread */
-#define HVM_ERR_MAX        1024
+#define HVM_ERR_MAX        ERR_MAX
 #define HVM_TEMPLATES_MAX_MIB 2048	/* disk the templates may take; the oldest go first */
 #define HVM_TEMPLATES_MAX  256		/* templates looked at when evicting */
 
@@ -75,7 +76,9 @@ enum hvm_phase { HVM_NEW, HVM_STARTING, HVM_RUNNING, HVM_ENDED };
 struct hvm {
 	pthread_mutex_t lock;		/* serializes API calls and guards the fields below */
 	enum hvm_phase phase;
-	char error[HVM_ERR_MAX];
+	char error[HVM_ERR_MAX];	/* hvm_error: the last call's failure, "" */
+	enum hvm_error_kind error_kind;	/* hvm_error_kind: its cause, once error is set */
+	enum hvm_error_kind call_kind;	/* what a failure of the running setter is about */
 	struct hvm_config cfg;
 
 	/* Set up by hvm_start; afterwards touched by the service thread only. */
@@ -135,45 +138,59 @@ struct hvm {
 	int snap_asked, snap_answered;	/* hvm_snapshot waits for the service thread */
 	int snap_dirfd, snap_stop, snap_result;
 	const char *snap_target;	/* the directory's name, for messages */
-	char snap_error[HVM_ERR_MAX];	/* why the service thread's snapshot failed */
+	struct err snap_error;		/* why the service thread's snapshot failed */
 	int snapshot_stopped;		/* a snapshot with stop ended the VM: status 0 */
 	int status;			/* the run's status, once phase is HVM_ENDED */
 };
 
-/* Records "fmt..." as the handle's error and returns err (a -errno). */
+/* Records "fmt..." as the handle's error, of the running call's kind (vm->call_kind; out of
+ * memory: HVM_ERROR_RESOURCES), and returns err (a -errno). */
 int hvm_fail(struct hvm *vm, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* hvm_fail of the given kind. */
+int hvm_fail_as(struct hvm *vm, enum hvm_error_kind kind, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Records the failure an error object holds (its line, else strerror(-err)) as the handle's
+ * error of kind; returns err. */
+int hvm_fail_err(struct hvm *vm, enum hvm_error_kind kind, const struct err *e, int err);
+
+/* For hvm_start's steps: a failure (err) is of kind unless a step inside it said already;
+ * returns err. */
+int hvm_stage(struct hvm *vm, enum hvm_error_kind kind, int err);
 
 /* hvm_run.c: the service thread's body (machine_start, serve, tear down); arg is the handle. */
 void *hvm_run_thread(void *arg);
 
-/* hvm_run.c: the sockets, callbacks and machine for a configured handle; 0 or -errno. */
-int hvm_run_prepare(struct hvm *vm);
+/* hvm_run.c: the sockets, callbacks and machine for a configured handle; 0 or -errno, why
+ * in e and the cause in vm->error_kind. */
+int hvm_run_prepare(struct hvm *vm, struct err *e);
 
 /* hvm_run.c: frees what hvm_run_prepare and the service thread left (after the join). */
 void hvm_run_cleanup(struct hvm *vm);
 
-/* hvm_cgroup.c: 0, or -ENOMEM (logged, naming the limit) when guest_mib and the VMM do not
- * fit the memory limit of this process's cgroup (v2, or v1's memory controller). */
-int hvm_cgroup_check_memory(uint64_t guest_mib);
+/* hvm_cgroup.c: 0, or -ENOMEM (why in e, naming the limit) when guest_mib and the VMM do
+ * not fit the memory limit of this process's cgroup (v2, or v1's memory controller). */
+int hvm_cgroup_check_memory(uint64_t guest_mib, struct err *e);
 
 /* hvm_jail.c: jails the process around the prepared VM (kernel, disks, sockets' directory,
- * /dev/kvm) before the machine is built; 0 or -errno (logged). */
-int hvm_jail_enter(struct hvm *vm);
+ * /dev/kvm) before the machine is built; 0 or -errno (why in e, or logged by the jail). */
+int hvm_jail_enter(struct hvm *vm, struct err *e);
 
 /* hvm_snapshot.c: reads the snapshot of cfg.restore and plans the machine from it; 0 or
- * -errno (logged). */
-int hvm_restore_prepare(struct hvm *vm);
+ * -errno (why in e). */
+int hvm_restore_prepare(struct hvm *vm, struct err *e);
 
 /* hvm_snapshot.c: frees a restore's state and memory file (after the machine is built, or
  * when it will not be). */
 void hvm_restore_release(struct hvm *vm);
 
 /* hvm_snapshot.c: pauses the machine, writes it to dirfd (named dir), resumes it unless stop
- * (then the VM stops); on the service thread. 0 or -errno (logged). */
-int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop);
+ * (then the VM stops); on the service thread. 0 or -errno (why in e). */
+int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop, struct err *e);
 
-/* hvm_snapshot.c: the control socket next to the api socket; 0 or -errno (logged). */
-int hvm_control_listen(struct hvm *vm);
+/* hvm_snapshot.c: the control socket next to the api socket; 0 or -errno (why in e). */
+int hvm_control_listen(struct hvm *vm, struct err *e);
 
 /* hvm_snapshot.c: serves one connection on the control socket (a snapshot request); returns
  * 1 when the VM should stop now (a snapshot with stop), else 0. */
@@ -193,9 +210,9 @@ int hvm_template_prepare(struct hvm *vm);
  * plan_disks, which tells the directory volumes (a port each). */
 int hvm_template_eligible(const struct hvm *vm);
 
-/* hvm_template.c: the template failed to restore: removes it and builds the machine cold
- * instead; machine_create's result. */
-int hvm_template_fallback(struct hvm *vm);
+/* hvm_template.c: the template failed to restore (why: what failed, said as a warning):
+ * removes it and builds the machine cold instead; machine_create's result (why in e). */
+int hvm_template_fallback(struct hvm *vm, const struct err *why, struct err *e);
 
 /* hvm_template.c: writes the template being made (service thread, the agent ready). */
 void hvm_template_save(struct hvm *vm);
@@ -207,8 +224,8 @@ void hvm_template_abandon(struct hvm *vm);
 void hvm_wake(struct hvm *vm);
 
 /* hvm_run.c: listens on path ('@': abstract), replacing a socket file a killed VMM left
- * behind; the fd or -errno (logged). */
-int hvm_listen_unix(const char *path);
+ * behind; the fd or -errno (why in e). */
+int hvm_listen_unix(const char *path, struct err *e);
 
 /* hvm_base.c: the data file name in $HVM_DATA_DIR, else BINDIR/../lib/hvm when there (installed),
  * else next to the running binary (a build directory); 0 or -errno. */

@@ -16,9 +16,9 @@
 
 #include "../devices/net_backend.h"
 #include "../devices/virtio_net.h"
-#include "../core/log.h"
+#include "../core/err.h"
 
-int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode)
+int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode, struct err *e)
 {
 	if (strcmp(mode, "none") == 0)
 		c->mode = HVM_NET_NONE;
@@ -27,14 +27,14 @@ int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode)
 	else if (strcmp(mode, "tap") == 0 || strncmp(mode, "tap:", 4) == 0) {
 		const char *name = mode[3] == ':' ? mode + 4 : "";
 		if (mode[3] == ':' && (!*name || strlen(name) >= IFNAMSIZ)) {
-			log_err("network %s: the TAP name must be 1 to %d characters", mode,
-				IFNAMSIZ - 1);
+			err_set(e, -EINVAL, "network %s: the TAP name must be 1 to %d characters",
+				mode, IFNAMSIZ - 1);
 			return -EINVAL;
 		}
 		c->mode = HVM_NET_TAP;
 		snprintf(c->tap_name, sizeof(c->tap_name), "%s", name);
 	} else {
-		log_err("network %s: use none, user or tap[:NAME]", mode);
+		err_set(e, -EINVAL, "network %s: use none, user or tap[:NAME]", mode);
 		return -EINVAL;
 	}
 	return 0;
@@ -63,22 +63,23 @@ enum hvm_net_mode hvm_net_resolve(const struct hvm_net_config *c)
 	return c->nports ? HVM_NET_USER : HVM_NET_NONE;
 }
 
-int hvm_net_check(const struct hvm_net_config *c)
+int hvm_net_check(const struct hvm_net_config *c, struct err *e)
 {
 	enum hvm_net_mode m = hvm_net_resolve(c);
 
 	if (c->nports && m != HVM_NET_USER) {
-		log_err("published ports go through user networking; with %s the guest's address "
-			"is reachable directly", m == HVM_NET_NONE ? "none" : "tap");
+		err_set(e, -EINVAL, "published ports go through user networking; with %s the "
+			"guest's address is reachable directly",
+			m == HVM_NET_NONE ? "none" : "tap");
 		return -EINVAL;
 	}
 	if ((c->ip[0] || c->gateway[0] || c->ndns) && m != HVM_NET_TAP) {
-		log_err("guest addresses go with tap networking (user networking gives the guest "
-			"the host's own addresses)");
+		err_set(e, -EINVAL, "guest addresses go with tap networking (user networking "
+			"gives the guest the host's own addresses)");
 		return -EINVAL;
 	}
 	if (c->gateway[0] && !c->ip[0]) {
-		log_err("a gateway needs an address");
+		err_set(e, -EINVAL, "a gateway needs an address");
 		return -EINVAL;
 	}
 	return 0;
@@ -145,7 +146,7 @@ static void host_dns(struct hvm_net_guest *g)
 		fclose(fp);
 }
 
-static int setup_user(const struct hvm_net_config *c, struct hvm_net *n)
+static int setup_user(const struct hvm_net_config *c, struct hvm_net *n, struct err *e)
 {
 	struct net_port_map maps[HVM_NET_MAX_PORTS];
 	char ifname[IFNAMSIZ];
@@ -155,8 +156,8 @@ static int setup_user(const struct hvm_net_config *c, struct hvm_net *n)
 	if (!err)
 		err = host_address(ifname, n->guest.addr, sizeof(n->guest.addr));
 	if (err) {
-		log_err("user networking: the host has no IPv4 default route with an address (%s); "
-			"passt gives the guest the host's own", strerror(-err));
+		err_set(e, err, "user networking: the host has no IPv4 default route with an "
+			"address (%s); passt gives the guest the host's own", strerror(-err));
 		return err;
 	}
 	inet_ntop(AF_INET, &gw, n->guest.gateway, sizeof(n->guest.gateway));
@@ -164,12 +165,12 @@ static int setup_user(const struct hvm_net_config *c, struct hvm_net *n)
 	for (int i = 0; i < c->nports; i++)
 		maps[i] = (struct net_port_map){ .host_port = c->ports[i].host,
 			.guest_port = c->ports[i].guest, .udp = c->ports[i].udp };
-	return net_passt_start(maps, (unsigned)c->nports, &n->backend);
+	return net_passt_start(maps, (unsigned)c->nports, &n->backend, e);
 }
 
-static int setup_tap(const struct hvm_net_config *c, struct hvm_net *n)
+static int setup_tap(const struct hvm_net_config *c, struct hvm_net *n, struct err *e)
 {
-	int err = net_tap_open(c->tap_name[0] ? c->tap_name : NULL, &n->backend);
+	int err = net_tap_open(c->tap_name[0] ? c->tap_name : NULL, &n->backend, e);
 
 	if (err)
 		return err;
@@ -180,9 +181,9 @@ static int setup_tap(const struct hvm_net_config *c, struct hvm_net *n)
 	return 0;
 }
 
-int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n)
+int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n, struct err *e)
 {
-	int err = hvm_net_check(c);
+	int err = hvm_net_check(c, e);
 
 	memset(n, 0, sizeof(*n));
 	n->mode = hvm_net_resolve(c);
@@ -192,7 +193,7 @@ int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n)
 		memcpy(n->mac, c->mac, sizeof(n->mac));
 	else
 		net_random_mac(n->mac);
-	err = n->mode == HVM_NET_USER ? setup_user(c, n) : setup_tap(c, n);
+	err = n->mode == HVM_NET_USER ? setup_user(c, n, e) : setup_tap(c, n, e);
 	if (err)
 		hvm_net_teardown(n);
 	else

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "../core/err.h"
+
 #define HVM_NET_MAX_PORTS 16
 #define HVM_NET_DNS       3
 
@@ -54,7 +56,7 @@ struct hvm_net {
 };
 
 /* mode as the API spells it ("none", "user", "passt", "tap", "tap:NAME") into c; 0 or -EINVAL. */
-int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode);
+int hvm_net_parse_mode(struct hvm_net_config *c, const char *mode, struct err *e);
 
 /* Whether s is an IPv4 address, with a "/N" prefix length when with_prefix. */
 int hvm_net_valid_ipv4(const char *s, int with_prefix);
@@ -62,14 +64,14 @@ int hvm_net_valid_ipv4(const char *s, int with_prefix);
 /* The mode a config resolves to (AUTO becomes USER with published ports, else NONE). */
 enum hvm_net_mode hvm_net_resolve(const struct hvm_net_config *c);
 
-/* Checks the settings against each other; 0, or -EINVAL after logging why. */
-int hvm_net_check(const struct hvm_net_config *c);
+/* Checks the settings against each other; 0, or -EINVAL with why in e. */
+int hvm_net_check(const struct hvm_net_config *c, struct err *e);
 
 /*
  * Resolves the mode, starts passt or opens the TAP, and computes the guest settings.
- * 0 (n->backend NULL for none), or -errno after logging why.
+ * 0 (n->backend NULL for none), or -errno with why in e.
  */
-int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n);
+int hvm_net_setup(const struct hvm_net_config *c, struct hvm_net *n, struct err *e);
 
 /* Frees a backend the machine did not take (stopping passt). */
 void hvm_net_teardown(struct hvm_net *n);

@@ -11,7 +11,7 @@
 #include "hvm_internal.h"
 #include "hvm_volume.h"
 #include "../core/kvm.h"
-#include "../core/log.h"
+#include "../core/err.h"
 
 struct records {
 	char *buf;
@@ -140,7 +140,8 @@ static char **list_join(char *const *head, char *const *tail, int ntail)
  * docker's rules: a shell command or a whole argv replaces everything; arguments replace the
  * image's Cmd and follow its Entrypoint; otherwise Entrypoint + Cmd.
  */
-static char **compose_argv(const struct hvm_config *c, const struct image_config *img)
+static char **compose_argv(const struct hvm_config *c, const struct image_config *img,
+			    struct err *e)
 {
 	static char sh[] = "/bin/sh", dash_c[] = "-c";
 	char **argv;
@@ -155,8 +156,8 @@ static char **compose_argv(const struct hvm_config *c, const struct image_config
 		argv = c->args ? list_join(img->entrypoint, c->args, -1)
 			       : list_join(img->entrypoint, img->cmd, -1);
 	if (argv && !argv[0]) {
-		log_err("%s: no command given and the image sets no Entrypoint or Cmd; give a "
-			"shell command or arguments", c->image ? c->image : "run");
+		err_set(e, -EINVAL, "%s: no command given and the image sets no Entrypoint or "
+			"Cmd; give a shell command or arguments", c->image ? c->image : "run");
 		free(argv);
 		return NULL;
 	}
@@ -184,9 +185,10 @@ static char *splice_extra(char *run_json, const char *extra)
 	return out;
 }
 
-int hvm_request_process(const struct hvm_config *c, const struct image_config *img, char **json)
+int hvm_request_process(const struct hvm_config *c, const struct image_config *img, char **json,
+			struct err *e)
 {
-	char **argv = compose_argv(c, img);
+	char **argv = compose_argv(c, img, e);
 	/* Image Env first, then ours in order: the agent lets later ones win. */
 	char **env = argv ? list_join(img->env, (char *const *)c->env, c->nenv) : NULL;
 	const char *cwd = c->workdir ? c->workdir : img->workdir;

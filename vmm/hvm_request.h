@@ -23,8 +23,9 @@ int hvm_request_boot(struct cpio *out, const struct hvm_config *c, const struct 
 /*
  * Composes the process spec (a RUN frame's JSON) from the configuration and the image's,
  * with docker's rules; *json is malloc'd. Returns 0, -EINVAL when there is no command to
- * run (logged) or -ENOMEM.
+ * run (why in e) or -ENOMEM.
  */
-int hvm_request_process(const struct hvm_config *c, const struct image_config *img, char **json);
+int hvm_request_process(const struct hvm_config *c, const struct image_config *img, char **json,
+			struct err *e);
 
 #endif

@@ -65,39 +65,37 @@ static void on_ready(void *opaque)
 
 /* ---- preparing (caller's thread, lock held) -------------------------------------------- */
 
-static int resolve_image(struct hvm *vm)
+static int resolve_image(struct hvm *vm, struct err *e)
 {
 	char cache[PATH_MAX], helper[PATH_MAX];
 	int err = image_cache_dir(cache, sizeof(cache));
 
-	if (err) {
-		log_err("no cache directory: set XDG_CACHE_HOME or HOME");
-		return err;
-	}
+	if (err)
+		return err_set(e, err, "no cache directory: set XDG_CACHE_HOME or HOME");
 	err = hvm_data_path(helper, sizeof(helper), "hvm-image");
+	if (err)
+		err_set(e, err, "hvm-image: %s", strerror(-err));
 	if (!err)
-		err = image_resolve(vm->cfg.image, cache, helper, &vm->image);
+		err = image_resolve(vm->cfg.image, cache, helper, &vm->image, e);
 	if (!err)
 		vm->image_resolved = 1;
 	return err;
 }
 
 /* No image: the busybox image among the data files, with no run defaults of its own. */
-static int default_image(struct hvm *vm)
+static int default_image(struct hvm *vm, struct err *e)
 {
 	int err = hvm_data_path(vm->image.rootfs, sizeof(vm->image.rootfs), "hvm-rootfs.ext4");
 
-	if (err || access(vm->image.rootfs, R_OK) < 0) {
-		log_err("%s: the default image is missing (run make, or set HVM_DATA_DIR)",
-			vm->image.rootfs);
-		return -ENOENT;
-	}
+	if (err || access(vm->image.rootfs, R_OK) < 0)
+		return err_set(e, -ENOENT, "%s: the default image is missing (run make, or set "
+			       "HVM_DATA_DIR)", vm->image.rootfs);
 	return 0;
 }
 
 /* Disks in guest order: the image (read-only, shared by every VM using it), then volumes;
  * a directory volume is no disk but a 9p share on its own vsock port. */
-static int plan_disks(struct hvm *vm)
+static int plan_disks(struct hvm *vm, struct err *e)
 {
 	struct machine_config *c = &vm->mcfg;
 
@@ -106,10 +104,10 @@ static int plan_disks(struct hvm *vm)
 	};
 	for (int i = 0; i < vm->cfg.nvolumes; i++) {
 		struct hvm_volume *v = &vm->cfg.volumes[i];
-		int err = hvm_volume_prepare(v->host, v->read_only, v->size_mib);
+		int err = hvm_volume_prepare(v->host, v->read_only, v->size_mib, e);
 		if (err == HVM_VOLUME_DIR) {
 			v->port = HVM_SHARE_PORT_BASE + (unsigned)i;
-			err = hvm_share_open(&vm->shares[i], v->host);
+			err = hvm_share_open(&vm->shares[i], v->host, e);
 			if (err)
 				return err;
 			continue;
@@ -140,18 +138,20 @@ static void base_config(struct hvm *vm, struct machine_config *c)
 	};
 }
 
-static int build_config(struct hvm *vm)
+/* The image, disks, network and requests; each failure of the kind of its step. */
+static int build_config(struct hvm *vm, struct err *e)
 {
 	struct machine_config *c = &vm->mcfg;
 	int err;
 
 	base_config(vm, c);
-	err = vm->cfg.image ? resolve_image(vm) : default_image(vm);
+	err = hvm_stage(vm, HVM_ERROR_IMAGE, vm->cfg.image ? resolve_image(vm, e)
+							  : default_image(vm, e));
 	if (!err)
-		err = plan_disks(vm);
+		err = hvm_stage(vm, HVM_ERROR_VOLUME, plan_disks(vm, e));
 	vm->template_boot = !err && hvm_template_eligible(vm);	/* knows the shares from here */
 	if (!err)
-		err = hvm_net_setup(&vm->cfg.net, &vm->net);
+		err = hvm_stage(vm, HVM_ERROR_NETWORK, hvm_net_setup(&vm->cfg.net, &vm->net, e));
 	if (!err && vm->net.backend) {
 		c->net = vm->net.backend;
 		memcpy(c->mac, vm->net.mac, sizeof(c->mac));
@@ -160,32 +160,31 @@ static int build_config(struct hvm *vm)
 		err = hvm_request_boot(&vm->boot, &vm->cfg, &vm->net.guest, !c->console,
 				       vm->template_boot ? &vm->image.config : NULL);
 	if (!err)
-		err = hvm_request_process(&vm->cfg, &vm->image.config, &vm->run_json);
+		err = hvm_stage(vm, HVM_ERROR_COMMAND,
+				hvm_request_process(&vm->cfg, &vm->image.config, &vm->run_json, e));
 	c->initrd_extra = vm->boot.buf;
 	c->initrd_extra_len = vm->boot.len;
 	return err;
 }
 
-int hvm_listen_unix(const char *path)
+int hvm_listen_unix(const char *path, struct err *e)
 {
 	int fd = unix_listen(path, 8, SOCK_NONBLOCK);
 
 	if (fd == -ENAMETOOLONG)
-		log_err("%s: socket path too long", path);
+		err_set(e, fd, "%s: socket path too long", path);
 	else if (fd < 0)
-		log_err("%s: %s", path, strerror(-fd));
+		err_set(e, fd, "%s: %s", path, strerror(-fd));
 	return fd;
 }
 
 /* The vsock bridge's socket: the api socket, or a private abstract one. */
-static int name_sockets(struct hvm *vm)
+static int name_sockets(struct hvm *vm, struct err *e)
 {
 	if (vm->cfg.api_socket && vm->cfg.jail) {	/* jailed, the working directory is / */
 		int err = jail_abspath(vm->cfg.api_socket, vm->vsock_uds, sizeof(vm->vsock_uds));
-		if (err) {
-			log_err("%s: %s", vm->cfg.api_socket, strerror(-err));
-			return err;
-		}
+		if (err)
+			return err_set(e, err, "%s: %s", vm->cfg.api_socket, strerror(-err));
 	} else if (vm->cfg.api_socket) {
 		snprintf(vm->vsock_uds, sizeof(vm->vsock_uds), "%s", vm->cfg.api_socket);
 	} else {
@@ -202,7 +201,7 @@ static int name_sockets(struct hvm *vm)
 
 /* The directory volumes' servers, forked before the jail: they run as the caller, each
  * confined to its directory and its own seccomp list (docs/volumes.md). */
-static int start_shares(struct hvm *vm)
+static int start_shares(struct hvm *vm, struct err *e)
 {
 	/* Unprivileged, the jail keeps the caller's ids: the socket file is already theirs. */
 	uid_t owner = vm->cfg.jail && !jail_unprivileged() ? (uid_t)vm->cfg.jail_uid : (uid_t)-1;
@@ -212,16 +211,16 @@ static int start_shares(struct hvm *vm)
 		if (vm->cfg.volumes[i].port)
 			err = hvm_share_start(&vm->shares[i], vm->vsock_uds,
 					      vm->cfg.volumes[i].port, vm->cfg.volumes[i].read_only,
-					      owner, (gid_t)vm->cfg.jail_gid);
+					      owner, (gid_t)vm->cfg.jail_gid, e);
 	return err;
 }
 
 /* The agent's port next to the bridge's socket, and the control socket. */
-static int setup_sockets(struct hvm *vm)
+static int setup_sockets(struct hvm *vm, struct err *e)
 {
 	snprintf(vm->agent_uds, sizeof(vm->agent_uds), "%s_%d", vm->vsock_uds, PROTO_PORT_MAIN);
-	vm->listen_fd = hvm_listen_unix(vm->agent_uds);
-	return vm->listen_fd < 0 ? vm->listen_fd : hvm_control_listen(vm);
+	vm->listen_fd = hvm_listen_unix(vm->agent_uds, e);
+	return vm->listen_fd < 0 ? vm->listen_fd : hvm_control_listen(vm, e);
 }
 
 /* Builds the machine and starts the service thread with every signal blocked: library
@@ -235,7 +234,42 @@ static void attach_host_side(struct hvm *vm, struct machine_config *c)
 	c->ready_opaque = vm;
 }
 
-static int create_machine(struct hvm *vm)
+/* The part of the machine that failed to build, as the cause hvm_error_kind gives. */
+static enum hvm_error_kind machine_kind(const struct hvm *vm)
+{
+	switch (vm->machine.failed) {
+	case MACHINE_PART_CONFIG:
+		return HVM_ERROR_USAGE;
+	case MACHINE_PART_KERNEL:
+		return HVM_ERROR_KERNEL;
+	case MACHINE_PART_ROOT_DISK:
+		return HVM_ERROR_IMAGE;
+	case MACHINE_PART_DISK:
+		return HVM_ERROR_VOLUME;
+	case MACHINE_PART_SNAPSHOT:
+		return HVM_ERROR_SNAPSHOT;
+	default:
+		return HVM_ERROR_RESOURCES;
+	}
+}
+
+/* The restore of a snapshot or template; a template that fails is dropped and the run
+ * boots (its failure a warning, not the start's error). */
+static int restore_machine(struct hvm *vm, struct err *e)
+{
+	struct err why;
+	int err;
+
+	err_clear(&why);
+	err = machine_restore(&vm->machine, &vm->mcfg, &vm->snap, vm->snap_mem_fd, vm->snap_dir,
+			      vm->cfg.restore ? e : &why);
+	vm->metrics.restored_us = clock_now_us();
+	if (err && !vm->cfg.restore)
+		err = hvm_template_fallback(vm, &why, e);
+	return err;
+}
+
+static int create_machine(struct hvm *vm, struct err *e)
 {
 	sigset_t all, old;
 	int err;
@@ -245,49 +279,41 @@ static int create_machine(struct hvm *vm)
 	vm->net.backend = NULL;	/* the machine owns it from here, whatever happens */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (vm->restored) {
-		err = machine_restore(&vm->machine, &vm->mcfg, &vm->snap, vm->snap_mem_fd,
-				      vm->snap_dir);
-		vm->metrics.restored_us = clock_now_us();
-		if (err && !vm->cfg.restore)	/* a template: dropped, and the run boots */
-			err = hvm_template_fallback(vm);
-	} else {
-		err = machine_create(&vm->machine, &vm->mcfg);
-	}
+	err = vm->restored ? restore_machine(vm, e) : machine_create(&vm->machine, &vm->mcfg, e);
+	hvm_stage(vm, machine_kind(vm), err);
 	vm->machine_made = !err;
 	vm->metrics.kvm_ready_us = vm->machine.kvm_ready_us;
 	if (!err && (err = -pthread_create(&vm->thread, NULL, hvm_run_thread, vm)))
-		log_err("the service thread: %s", strerror(-err));
+		err_set(e, err, "the service thread: %s", strerror(-err));
 	vm->thread_started = !err;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
 }
 
-int hvm_run_prepare(struct hvm *vm)
+int hvm_run_prepare(struct hvm *vm, struct err *e)
 {
-	int err = vm->cfg.restore ? hvm_restore_prepare(vm) : build_config(vm);
+	int err = vm->cfg.restore ? hvm_stage(vm, HVM_ERROR_SNAPSHOT, hvm_restore_prepare(vm, e))
+				  : build_config(vm, e);
 
 	if (!err)	/* the machine's RAM: the configured one, or a snapshot's */
-		err = hvm_cgroup_check_memory(vm->mcfg.mem_mib);
+		err = hvm_cgroup_check_memory(vm->mcfg.mem_mib, e);
 	if (!err && hvm_template_eligible(vm))
 		err = hvm_template_prepare(vm);
 
 	vm->ready_fd = err ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!err && vm->ready_fd < 0) {
-		err = -errno;
-		log_err("eventfd: %s", strerror(errno));
-	}
+	if (!err && vm->ready_fd < 0)
+		err = err_set(e, -errno, "eventfd: %s", strerror(errno));
 	if (!err)
-		err = name_sockets(vm);
+		err = name_sockets(vm, e);
 	if (!err)
-		err = start_shares(vm);
+		err = start_shares(vm, e);
 	if (!err && vm->cfg.jail)	/* everything outside the jail is open or made by now */
-		err = hvm_jail_enter(vm);
+		err = hvm_jail_enter(vm, e);
 	if (!err)
-		err = setup_sockets(vm);
+		err = setup_sockets(vm, e);
 	if (!err)
-		err = create_machine(vm);
-	return err;
+		err = create_machine(vm, e);
+	return hvm_stage(vm, HVM_ERROR_RESOURCES, err);	/* the host's, unless a step said */
 }
 
 /* ---- serving (service thread) ------------------------------------------------------------ */
@@ -366,10 +392,9 @@ static int take_requests(struct hvm *vm)
 		status = deliver(vm, vm->pending[i]);
 	vm->npending = 0;
 	if (vm->snap_asked && !vm->snap_answered && !status) {
-		vm->snap_error[0] = '\0';
-		log_capture(vm->snap_error, sizeof(vm->snap_error));
-		vm->snap_result = hvm_snapshot_now(vm, vm->snap_dirfd, vm->snap_target, vm->snap_stop);
-		log_capture(NULL, 0);
+		err_clear(&vm->snap_error);
+		vm->snap_result = hvm_snapshot_now(vm, vm->snap_dirfd, vm->snap_target,
+						   vm->snap_stop, &vm->snap_error);
 		vm->snapshot_stopped = !vm->snap_result && vm->snap_stop;
 		vm->snap_answered = 1;
 		pthread_cond_broadcast(&vm->answered);
@@ -487,9 +512,9 @@ static int panic_reason(struct hvm *vm)
 	p += sizeof(mark) - 1;
 	len = (int)strcspn(p, "\r\n");
 	/* init is the agent: its death panics the kernel with this text. */
-	hvm_fail(vm, 0, "the guest kernel panicked: %.*s%s", len, p,
-		 strncmp(p, "Attempted to kill init!", 23) ? "" :
-		 " (the guest agent, PID 1, died)");
+	hvm_fail_as(vm, HVM_ERROR_GUEST, 0, "the guest kernel panicked: %.*s%s", len, p,
+		    strncmp(p, "Attempted to kill init!", 23) ? "" :
+		    " (the guest agent, PID 1, died)");
 	return 1;
 }
 
@@ -504,8 +529,9 @@ static int lost_guest(struct hvm *vm)
 	vm->tail_text[n] = '\0';
 	pthread_mutex_lock(&vm->lock);
 	if (!panic_reason(vm))
-		hvm_fail(vm, 0, "the guest stopped (%s) without reporting an exit status",
-			 vm_state_name(vm_state(&vm->machine.vm)));
+		hvm_fail_as(vm, HVM_ERROR_GUEST, 0,
+			    "the guest stopped (%s) without reporting an exit status",
+			    vm_state_name(vm_state(&vm->machine.vm)));
 	pthread_mutex_unlock(&vm->lock);
 	return HVM_EXIT_ERROR;
 }
@@ -514,7 +540,8 @@ static int timed_out(struct hvm *vm)
 {
 	vm_stop(&vm->machine.vm, VM_STOP_HOST);
 	pthread_mutex_lock(&vm->lock);
-	hvm_fail(vm, 0, "timeout of %u s expired: VM stopped", vm->cfg.timeout_s);
+	hvm_fail_as(vm, HVM_ERROR_GUEST, 0, "timeout of %u s expired: VM stopped",
+		    vm->cfg.timeout_s);
 	pthread_mutex_unlock(&vm->lock);
 	return HVM_EXIT_TIMEOUT;
 }
@@ -531,7 +558,7 @@ static int run_status(struct hvm *vm)
 		return lost_guest(vm);
 	if (a->error) {
 		pthread_mutex_lock(&vm->lock);
-		hvm_fail(vm, 0, "%s", a->why);
+		hvm_fail_as(vm, HVM_ERROR_GUEST, 0, "%s", a->why);
 		pthread_mutex_unlock(&vm->lock);
 	}
 	return a->status;	/* the command's own status, or 125 after an error */
@@ -629,12 +656,12 @@ static void finish(struct hvm *vm, int status)
 }
 
 /* Tells hvm_start how the boot went. */
-static void report_start(struct hvm *vm, int err, const char *why)
+static void report_start(struct hvm *vm, int err, const struct err *why)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->start_result = err;
 	if (err)
-		hvm_fail(vm, err, "%s", why[0] ? why : strerror(-err));
+		hvm_fail_err(vm, HVM_ERROR_RESOURCES, why, err);
 	else
 		vm->phase = HVM_RUNNING;
 	vm->start_known = 1;
@@ -645,17 +672,18 @@ static void report_start(struct hvm *vm, int err, const char *why)
 void *hvm_run_thread(void *arg)
 {
 	struct hvm *vm = arg;
-	char why[HVM_ERR_MAX];
+	struct err why;
 	int err;
 
-	log_capture(why, sizeof(why));
+	err_clear(&why);
 	/* This thread's list goes on last: the vCPU threads inherit it and stack their own.
 	 * (The hook where hvm-run's main thread used to install SECCOMP_MAIN.) */
 	err = seccomp_install(SECCOMP_MAIN);
-	if (!err)
-		err = machine_start(&vm->machine);
-	log_capture(NULL, 0);
-	report_start(vm, err, why);
+	if (err)
+		err_set(&why, err, "seccomp: the service thread's allow-list: %s", strerror(-err));
+	if (!err && (err = machine_start(&vm->machine)))
+		err_set(&why, err, "starting the vCPUs: %s", strerror(-err));
+	report_start(vm, err, &why);
 	finish(vm, err ? HVM_EXIT_ERROR : serve_vm(vm));
 	return NULL;
 }
@@ -664,7 +692,7 @@ void *hvm_run_thread(void *arg)
 
 HVM_API int hvm_start(struct hvm *vm)
 {
-	char why[HVM_ERR_MAX];
+	struct err why;
 	int err;
 
 	pthread_mutex_lock(&vm->lock);
@@ -674,12 +702,12 @@ HVM_API int hvm_start(struct hvm *vm)
 		return err;
 	}
 	vm->error[0] = '\0';
+	vm->error_kind = HVM_ERROR_NONE;	/* the steps name the cause (hvm_stage) */
 	vm->phase = HVM_STARTING;
-	log_capture(why, sizeof(why));
-	err = hvm_run_prepare(vm);
-	log_capture(NULL, 0);
+	err_clear(&why);
+	err = hvm_run_prepare(vm, &why);
 	if (err)
-		hvm_fail(vm, err, "%s", why[0] ? why : strerror(-err));
+		hvm_fail_err(vm, vm->error_kind, &why, err);
 	while (!err && !vm->start_known)
 		pthread_cond_wait(&vm->started, &vm->lock);
 	if (!err)
@@ -841,6 +869,7 @@ HVM_API const char *hvm_console_tail(struct hvm *vm)
 HVM_API int hvm_cmdline(struct hvm *vm, char *buf, size_t cap)
 {
 	struct machine_config c;
+	struct err too_long;	/* the caller's buffer, said below: not the guest's limit */
 	int err;
 
 	pthread_mutex_lock(&vm->lock);
@@ -851,7 +880,8 @@ HVM_API int hvm_cmdline(struct hvm *vm, char *buf, size_t cap)
 	c.vsock_uds = "";	/* only whether there is one counts here */
 	/* Likewise the network backend: a placeholder that is never used. */
 	c.net = hvm_net_resolve(&vm->cfg.net) == HVM_NET_NONE ? NULL : (struct net_backend *)buf;
-	err = machine_cmdline(&c, buf, cap);
+	err_clear(&too_long);
+	err = machine_cmdline(&c, buf, cap, &too_long);
 	if (err)
 		err = hvm_fail(vm, -ENOSPC, "the kernel command line is longer than %zu bytes", cap);
 	pthread_mutex_unlock(&vm->lock);

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../core/log.h"
+#include "../core/err.h"
 #include "../core/seccomp.h"
 #include "../core/unix_addr.h"
 #include "hvm_internal.h"
@@ -26,12 +26,12 @@ void hvm_share_init(struct hvm_share *sh)
 	*sh = (struct hvm_share){ .dirfd = -1, .listen_fd = -1, .lifeline = -1 };
 }
 
-int hvm_share_open(struct hvm_share *sh, const char *dir)
+int hvm_share_open(struct hvm_share *sh, const char *dir, struct err *e)
 {
 	sh->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (sh->dirfd < 0) {
 		int err = -errno;
-		log_err("volume %s: %s", dir, strerror(errno));
+		err_set(e, err, "volume %s: %s", dir, strerror(errno));
 		return err;
 	}
 	return 0;
@@ -125,24 +125,24 @@ static void share_child(struct hvm_share *sh, int lifeline, int read_only, pid_t
 }
 
 int hvm_share_start(struct hvm_share *sh, const char *uds, unsigned port, int read_only,
-		    uid_t owner_uid, gid_t owner_gid)
+		    uid_t owner_uid, gid_t owner_gid, struct err *e)
 {
 	pid_t vmm = getpid();
 	int pipe[2];
 
 	snprintf(sh->path, sizeof(sh->path), "%s_%u", uds, port);
-	sh->listen_fd = hvm_listen_unix(sh->path);
+	sh->listen_fd = hvm_listen_unix(sh->path, e);
 	if (sh->listen_fd < 0)
 		return sh->listen_fd;
 	if (owner_uid != (uid_t)-1 && !unix_is_abstract(sh->path) &&
 	    chown(sh->path, owner_uid, owner_gid) < 0) {
 		int err = -errno;
-		log_err("%s: %s", sh->path, strerror(errno));
+		err_set(e, err, "%s: %s", sh->path, strerror(errno));
 		return err;
 	}
 	if (pipe2(pipe, O_CLOEXEC) < 0) {
 		int err = -errno;
-		log_err("9p share server: pipe: %s", strerror(errno));
+		err_set(e, err, "9p share server: pipe: %s", strerror(errno));
 		return err;
 	}
 	sh->lifeline = pipe[1];
@@ -153,7 +153,7 @@ int hvm_share_start(struct hvm_share *sh, const char *uds, unsigned port, int re
 	if (sh->pid < 0) {
 		int err = -errno;
 		sh->pid = 0;
-		log_err("9p share server: fork: %s", strerror(errno));
+		err_set(e, err, "9p share server: fork: %s", strerror(errno));
 		return err;
 	}
 	close(sh->listen_fd);	/* the server's now: the guest's connection goes to it */

@@ -10,6 +10,8 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include "../core/err.h"
+
 #define HVM_SHARE_PORT_BASE 1100	/* host vsock port of directory volume i: base + i */
 
 struct hvm_share {
@@ -23,16 +25,16 @@ struct hvm_share {
 /* Marks sh unused. */
 void hvm_share_init(struct hvm_share *sh);
 
-/* Opens the host directory dir for a share; 0 or -errno (logged). */
-int hvm_share_open(struct hvm_share *sh, const char *dir);
+/* Opens the host directory dir for a share; 0 or -errno (why in e). */
+int hvm_share_open(struct hvm_share *sh, const char *dir, struct err *e);
 
 /*
  * Listens on "<uds>_<port>" and forks the server for sh's directory, refusing every change
  * when read_only. With owner_uid not (uid_t)-1 the socket file is given to that user and
- * group (a jailed VMM connects as them). 0 or -errno (logged).
+ * group (a jailed VMM connects as them). 0 or -errno (why in e).
  */
 int hvm_share_start(struct hvm_share *sh, const char *uds, unsigned port, int read_only,
-		    uid_t owner_uid, gid_t owner_gid);
+		    uid_t owner_uid, gid_t owner_gid, struct err *e);
 
 /* Kills and reaps the server, removes its socket, closes the directory. */
 void hvm_share_stop(struct hvm_share *sh);

@@ -26,21 +26,21 @@
 
 /* ---- restoring (hvm_start, caller's thread) -------------------------------------------- */
 
-int hvm_restore_prepare(struct hvm *vm)
+int hvm_restore_prepare(struct hvm *vm, struct err *e)
 {
 	struct machine_config *c = &vm->mcfg;
 	int err;
 
 	snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", vm->cfg.restore);
-	err = snap_read(vm->snap_dir, &vm->snap, &vm->snap_mem_fd);
+	err = snap_read(vm->snap_dir, &vm->snap, &vm->snap_mem_fd, e);
 	vm->metrics.snapshot_read_us = clock_now_us();
 	if (err)
 		return err;
 	*c = (struct machine_config){ .console = vm->cfg.console_fd >= 0 };
-	err = machine_config_from_snapshot(&vm->snap, vm->snap_dir, c);
+	err = machine_config_from_snapshot(&vm->snap, vm->snap_dir, c, e);
 	/* The back ends are new: a network as this run configures it (the same kind). */
 	if (!err)
-		err = hvm_net_setup(&vm->cfg.net, &vm->net);
+		err = hvm_stage(vm, HVM_ERROR_NETWORK, hvm_net_setup(&vm->cfg.net, &vm->net, e));
 	if (!err && vm->net.backend)
 		c->net = vm->net.backend;
 	vm->restored = !err;
@@ -60,28 +60,25 @@ void hvm_restore_release(struct hvm *vm)
 
 /* ---- taking one (service thread) ------------------------------------------------------- */
 
-int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop)
+int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop, struct err *e)
 {
 	struct vm *kvm_vm = &vm->machine.vm;
 	int was_paused = 0, err;
 
 	for (int i = 0; i < vm->cfg.nvolumes; i++)
-		if (vm->cfg.volumes[i].port) {	/* a live 9p connection cannot be saved */
-			log_err("snapshot %s: the VM shares the host directory %s (no snapshots of "
-				"VMs with directory volumes)", dir, vm->cfg.volumes[i].host);
-			return -EOPNOTSUPP;
-		}
+		if (vm->cfg.volumes[i].port)	/* a live 9p connection cannot be saved */
+			return err_set(e, -EOPNOTSUPP, "snapshot %s: the VM shares the host "
+				       "directory %s (no snapshots of VMs with directory volumes)",
+				       dir, vm->cfg.volumes[i].host);
 	err = vm_pause(kvm_vm);
 
 	if (err == -EALREADY) {	/* hvm_pause'd: it stays paused */
 		was_paused = 1;
 		err = 0;
 	}
-	if (err) {
-		log_err("snapshot %s: the VM has stopped", dir);
-		return -ESRCH;
-	}
-	err = machine_snapshot(&vm->machine, &vm->mcfg, dirfd, dir);
+	if (err)
+		return err_set(e, -ESRCH, "snapshot %s: the VM has stopped", dir);
+	err = machine_snapshot(&vm->machine, &vm->mcfg, dirfd, dir, e);
 	if (!err && stop)
 		vm_stop(kvm_vm, VM_STOP_HOST);
 	else if (!was_paused)
@@ -90,29 +87,33 @@ int hvm_snapshot_now(struct hvm *vm, int dirfd, const char *dir, int stop)
 }
 
 /* DIR for a snapshot, created 0700 when missing, opened as a directory: the fd or -errno
- * (logged as "snapshot DIR: why"). */
-static int snap_open_dir(const char *dir)
+ * (why in e as "snapshot DIR: why"). */
+static int snap_open_dir(const char *dir, struct err *e)
 {
 	int fd = mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 :
 		 open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0) {
-		fd = -errno;
-		log_err("snapshot %s: %s", dir, strerror(errno));
-	}
+	if (fd < 0)
+		fd = err_set(e, -errno, "snapshot %s: %s", dir, strerror(errno));
 	return fd;
 }
 
 /* hvm_snapshot from another thread: like hvm_pause, the service thread does it. */
 HVM_API int hvm_snapshot(struct hvm *vm, const char *dir, int stop)
 {
+	struct err why;
 	int dirfd, err;
 
 	if (!dir)
 		return -EINVAL;
-	dirfd = snap_open_dir(dir);
-	if (dirfd < 0)
-		return hvm_fail(vm, dirfd, "snapshot %s: %s", dir, strerror(-dirfd));
+	err_clear(&why);
+	dirfd = snap_open_dir(dir, &why);
+	if (dirfd < 0) {
+		pthread_mutex_lock(&vm->lock);
+		hvm_fail_err(vm, HVM_ERROR_SNAPSHOT, &why, dirfd);
+		pthread_mutex_unlock(&vm->lock);
+		return dirfd;
+	}
 	pthread_mutex_lock(&vm->lock);
 	err = vm->phase == HVM_RUNNING ? 0 : -ESRCH;
 	while (!err && vm->snap_asked && vm->phase == HVM_RUNNING)	/* one at a time */
@@ -131,9 +132,9 @@ HVM_API int hvm_snapshot(struct hvm *vm, const char *dir, int stop)
 		pthread_cond_broadcast(&vm->answered);
 	}
 	if (err == -ESRCH)
-		hvm_fail(vm, err, "hvm_snapshot: the VM is not running");
+		hvm_fail_as(vm, HVM_ERROR_USAGE, err, "hvm_snapshot: the VM is not running");
 	else if (err)
-		hvm_fail(vm, err, "%s", vm->snap_error[0] ? vm->snap_error : strerror(-err));
+		hvm_fail_err(vm, HVM_ERROR_SNAPSHOT, &vm->snap_error, err);
 	pthread_mutex_unlock(&vm->lock);
 	close(dirfd);
 	return err;
@@ -141,12 +142,12 @@ HVM_API int hvm_snapshot(struct hvm *vm, const char *dir, int stop)
 
 /* ---- the control socket ---------------------------------------------------------------- */
 
-int hvm_control_listen(struct hvm *vm)
+int hvm_control_listen(struct hvm *vm, struct err *e)
 {
 	if (!vm->cfg.api_socket)
 		return 0;
 	snprintf(vm->ctl_path, sizeof(vm->ctl_path), "%s%s", vm->vsock_uds, CTL_SUFFIX);
-	vm->ctl_fd = hvm_listen_unix(vm->ctl_path);
+	vm->ctl_fd = hvm_listen_unix(vm->ctl_path, e);
 	return vm->ctl_fd < 0 ? vm->ctl_fd : 0;
 }
 
@@ -190,9 +191,10 @@ static int ctl_receive(int fd, char *line, size_t cap, int *dirfd)
 /* "SNAPSHOT [stop] DIR\n" with DIR's fd: the snapshot, answered "OK" or "ERROR why". */
 static int ctl_snapshot(struct hvm *vm, int fd)
 {
-	char line[CTL_LINE_MAX], why[HVM_ERR_MAX] = "", answer[HVM_ERR_MAX + 16];
+	char line[CTL_LINE_MAX], answer[HVM_ERR_MAX + 16];
 	int dirfd, stop = 0, err = ctl_receive(fd, line, sizeof(line), &dirfd);
 	char *dir = line + 9;
+	struct err why;
 
 	if (!err && (strncmp(line, "SNAPSHOT ", 9) || dirfd < 0 || !strchr(line, '\n')))
 		err = -EPROTO;
@@ -200,16 +202,15 @@ static int ctl_snapshot(struct hvm *vm, int fd)
 		stop = 1;
 		dir += 5;
 	}
+	err_clear(&why);
 	if (!err) {
 		dir[strcspn(dir, "\n")] = '\0';
-		log_capture(why, sizeof(why));
-		err = hvm_snapshot_now(vm, dirfd, dir, stop);
-		log_capture(NULL, 0);
+		err = hvm_snapshot_now(vm, dirfd, dir, stop, &why);
 	}
 	if (err == -EPROTO || err == -ETIMEDOUT)
-		snprintf(why, sizeof(why), "control socket: not a snapshot request");
+		err_set(&why, err, "control socket: not a snapshot request");
 	int n = snprintf(answer, sizeof(answer), err ? "ERROR %s\n" : "OK\n",
-			 why[0] ? why : strerror(-err));
+			 err_is_set(&why) ? why.msg : strerror(-err));
 	if (write(fd, answer, (size_t)n) < 0)
 		log_debug("control socket: answer: %s", strerror(errno));
 	if (dirfd >= 0)
@@ -289,7 +290,7 @@ HVM_API int hvm_snapshot_socket(const char *api_socket, const char *dir, int sto
 		log_err("snapshot: %s: socket path too long", path);
 		return -ENAMETOOLONG;
 	}
-	dirfd = snap_open_dir(dir);
+	dirfd = snap_open_dir(dir, NULL);	/* no handle: said on stderr */
 	if (dirfd < 0)
 		return dirfd;
 	if (!realpath(dir, abs_dir)) {

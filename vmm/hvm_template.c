@@ -264,16 +264,17 @@ static void templates_evict(int parentfd)
 	}
 }
 
-/* A template of this key exists: plan the run as its restore. 0, or -errno to boot. */
-static int template_use(struct hvm *vm, const char *dir)
+/* A template of this key exists: plan the run as its restore. 0, or -errno (why in e) to
+ * boot. */
+static int template_use(struct hvm *vm, const char *dir, struct err *e)
 {
-	int err = snap_read(dir, &vm->snap, &vm->snap_mem_fd);
+	int err = snap_read(dir, &vm->snap, &vm->snap_mem_fd, e);
 
 	vm->metrics.snapshot_read_us = clock_now_us();
 	vm->cold_mcfg = vm->mcfg;	/* for hvm_template_fallback */
 	snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", dir);
 	if (!err)
-		err = machine_config_from_snapshot(&vm->snap, dir, &vm->mcfg);
+		err = machine_config_from_snapshot(&vm->snap, dir, &vm->mcfg, e);
 	if (err) {
 		hvm_restore_release(vm);
 		vm->mcfg = vm->cold_mcfg;
@@ -335,6 +336,7 @@ int hvm_template_eligible(const struct hvm *vm)
 int hvm_template_prepare(struct hvm *vm)
 {
 	char dir[PATH_MAX - SHA256_HEX - 1], path[PATH_MAX];
+	struct err why;
 	int parentfd;
 
 	vm->metrics.start = "cold";
@@ -351,11 +353,13 @@ int hvm_template_prepare(struct hvm *vm)
 	if (faccessat(parentfd, vm->template_key, F_OK, 0) < 0)
 		template_adopt(vm, parentfd);
 	if (faccessat(parentfd, vm->template_key, F_OK, 0) == 0) {
-		if (template_use(vm, path) == 0) {
+		err_clear(&why);
+		if (template_use(vm, path, &why) == 0) {
 			close(parentfd);
 			return 0;
 		}
-		log_warn("template %s: unusable; removed, booting cold", vm->template_key);
+		log_warn("template %s: unusable (%s); removed, booting cold", vm->template_key,
+			 why.msg);
 	}
 	template_remove(parentfd, vm->template_key);	/* an unusable one, if any */
 	if (vm->cfg.templates == HVM_TEMPLATES_REPEATED && !template_seen(parentfd, vm->template_key)) {
@@ -366,12 +370,13 @@ int hvm_template_prepare(struct hvm *vm)
 	return 0;
 }
 
-int hvm_template_fallback(struct hvm *vm)
+int hvm_template_fallback(struct hvm *vm, const struct err *why, struct err *e)
 {
 	char dir[PATH_MAX];
 	int parentfd;
 
-	log_warn("template %s: failed to restore; removed, booting cold", vm->template_key);
+	log_warn("template %s: failed to restore (%s); removed, booting cold", vm->template_key,
+		 err_is_set(why) ? why->msg : "no reason given");
 	if (templates_dir(dir, sizeof(dir)) == 0 &&
 	    (parentfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		template_remove(parentfd, vm->template_key);
@@ -380,7 +385,7 @@ int hvm_template_fallback(struct hvm *vm)
 	hvm_restore_release(vm);
 	vm->metrics.start = "cold";
 	vm->mcfg = vm->cold_mcfg;
-	return machine_create(&vm->machine, &vm->mcfg);
+	return machine_create(&vm->machine, &vm->mcfg, e);
 }
 
 void hvm_template_save(struct hvm *vm)
@@ -389,7 +394,7 @@ void hvm_template_save(struct hvm *vm)
 	int err;
 
 	snprintf(name, sizeof(name), "template %s", vm->template_key);
-	err = hvm_snapshot_now(vm, vm->template_dirfd, name, 0);
+	err = hvm_snapshot_now(vm, vm->template_dirfd, name, 0, NULL);	/* said on stderr */
 	if (vm->template_parentfd < 0) {	/* jailed: staged, or emptied for the next run */
 		if (err)
 			template_empty(vm->template_dirfd);

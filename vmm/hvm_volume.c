@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../core/log.h"
+#include "../core/err.h"
 
 #define EXT_SUPER_MAGIC_OFFSET 1080	/* superblock at 1024, s_magic at +56 */
 #define EXT_SUPER_MAGIC        0xef53
@@ -43,29 +43,29 @@ static int run_mke2fs(const char *path)
 	return 0;
 }
 
-static int volume_create(const char *host, uint64_t size_mib)
+static int volume_create(const char *host, uint64_t size_mib, struct err *e)
 {
 	int fd = open(host, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int err = 0;
 
 	if (fd < 0) {
 		err = -errno;
-		log_err("volume %s: %s", host, strerror(errno));
+		err_set(e, err, "volume %s: %s", host, strerror(errno));
 		return err;
 	}
 	if (ftruncate(fd, (off_t)(size_mib << 20)) < 0) {
 		err = -errno;
-		log_err("volume %s: %s", host, strerror(errno));
+		err_set(e, err, "volume %s: %s", host, strerror(errno));
 	}
 	close(fd);
 	if (!err && (err = run_mke2fs(host)))
-		log_err("volume %s: formatting the new volume failed", host);
+		err_set(e, err, "volume %s: formatting the new volume failed", host);
 	if (err)
 		unlink(host);	/* never leave a half-made volume behind */
 	return err;
 }
 
-int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib)
+int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib, struct err *e)
 {
 	struct stat st;
 	int fd, ok;
@@ -73,20 +73,20 @@ int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib)
 	if (stat(host, &st) < 0) {
 		if (errno != ENOENT) {
 			int err = -errno;
-			log_err("volume %s: %s", host, strerror(-err));
+			err_set(e, err, "volume %s: %s", host, strerror(-err));
 			return err;
 		}
 		if (read_only) {
-			log_err("volume %s: no such file (a read-only volume must exist)",
-				host);
+			err_set(e, -ENOENT,
+				"volume %s: no such file (a read-only volume must exist)", host);
 			return -ENOENT;
 		}
-		return volume_create(host, size_mib);
+		return volume_create(host, size_mib, e);
 	}
 	if (S_ISDIR(st.st_mode))
 		return HVM_VOLUME_DIR;	/* shared over 9p (hvm_share.h) */
 	if (!S_ISREG(st.st_mode)) {	/* opening a FIFO would block, a device is no image */
-		log_err("volume %s: neither a directory nor a disk image file", host);
+		err_set(e, -EINVAL, "volume %s: neither a directory nor a disk image file", host);
 		return -EINVAL;
 	}
 	fd = open(host, O_RDONLY | O_CLOEXEC);
@@ -94,7 +94,7 @@ int hvm_volume_prepare(const char *host, int read_only, uint64_t size_mib)
 	if (fd >= 0)
 		close(fd);
 	if (!ok) {
-		log_err("volume %s: %s", host,
+		err_set(e, -EINVAL, "volume %s: %s", host,
 			fd < 0 ? strerror(errno) : "not an ext2/3/4 file system (to have hvm create "
 			"one, give a path that does not exist yet)");
 		return -EINVAL;

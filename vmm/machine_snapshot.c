@@ -77,7 +77,7 @@ static unsigned machine_transports(struct machine *m, struct virtio_mmio **t)
 }
 
 static int machine_describe(struct machine *m, const struct machine_config *cfg,
-			    struct snap_machine *d)
+			    struct snap_machine *d, struct err *e)
 {
 	*d = (struct snap_machine){
 		.cpus = cfg->cpus, .ndisks = m->nblk, .mem_mib = cfg->mem_mib,
@@ -91,7 +91,8 @@ static int machine_describe(struct machine *m, const struct machine_config *cfg,
 		struct stat st;
 		if (fstat(m->blk[i].fd, &st) < 0 ||
 		    strlen(cfg->disks[i].path) >= sizeof(k->path)) {
-			log_err("snapshot: disk %s: cannot record its identity", cfg->disks[i].path);
+			err_set(e, -EINVAL, "snapshot: disk %s: cannot record its identity",
+				cfg->disks[i].path);
 			return -EINVAL;
 		}
 		*k = (struct snap_disk){ .read_only = (uint32_t)cfg->disks[i].read_only,
@@ -104,7 +105,7 @@ static int machine_describe(struct machine *m, const struct machine_config *cfg,
 
 /* Everything but RAM, into s; the vCPUs parked and the device threads held. */
 static int machine_capture(struct machine *m, const struct machine_config *cfg,
-			   struct snap_state *s)
+			   struct snap_state *s, struct err *e)
 {
 	struct virtio_mmio *t[MACHINE_MAX_DISKS + 2];
 	uint32_t msrs[SNAP_MAX_MSRS];
@@ -113,7 +114,7 @@ static int machine_capture(struct machine *m, const struct machine_config *cfg,
 	struct serial_state uart;
 	struct snap_vcpu *cpu = malloc(sizeof(*cpu));
 	int n = snap_msr_list(m->kvm.fd, msrs, SNAP_MAX_MSRS);
-	int err = n < 0 ? n : cpu ? machine_describe(m, cfg, &d) : -ENOMEM;
+	int err = n < 0 ? n : cpu ? machine_describe(m, cfg, &d, e) : -ENOMEM;
 	unsigned nt = machine_transports(m, t);
 
 	snap_state_reserve(s, SNAP_SECTION_BYTES(sizeof(d)) + SNAP_SECTION_BYTES(sizeof(vm)) +
@@ -142,7 +143,7 @@ static int machine_capture(struct machine *m, const struct machine_config *cfg,
 }
 
 int machine_snapshot(struct machine *m, const struct machine_config *cfg, int dirfd,
-		     const char *dir)
+		     const char *dir, struct err *e)
 {
 	struct virtio_mmio *t[MACHINE_MAX_DISKS + 2];
 	unsigned nt = machine_transports(m, t);
@@ -152,9 +153,9 @@ int machine_snapshot(struct machine *m, const struct machine_config *cfg, int di
 	/* Devices write guest RAM on their own threads: none may run while RAM is read. */
 	for (unsigned i = 0; i < nt; i++)
 		io_thread_hold(&t[i]->io);
-	err = machine_capture(m, cfg, &s);
+	err = machine_capture(m, cfg, &s, e);
 	if (!err)
-		err = snap_write(dirfd, dir, &s, &m->vm.mem);
+		err = snap_write(dirfd, dir, &s, &m->vm.mem, e);
 	for (unsigned i = 0; i < nt; i++)
 		io_thread_release(&t[i]->io);
 	snap_state_free(&s);
@@ -163,21 +164,21 @@ int machine_snapshot(struct machine *m, const struct machine_config *cfg, int di
 
 /* ---- restoring ------------------------------------------------------------------------ */
 
-static int machine_bad(const char *dir, const char *why)
+static int machine_bad(const char *dir, const char *why, struct err *e)
 {
-	log_err("snapshot %s/state: %s", dir, why);
+	err_set(e, -EINVAL, "snapshot %s/state: %s", dir, why);
 	return -EINVAL;
 }
 
 int machine_config_from_snapshot(const struct snap_state *s, const char *dir,
-				 struct machine_config *cfg)
+				 struct machine_config *cfg, struct err *e)
 {
 	const struct snap_machine *d = snap_state_find(s, SNAP_SEC_MACHINE, 0, sizeof(*d));
 
 	if (!d)
-		return machine_bad(dir, "no machine section of this hvm's size");
+		return machine_bad(dir, "no machine section of this hvm's size", e);
 	if (d->ndisks > MACHINE_MAX_DISKS)
-		return machine_bad(dir, "too many disks");
+		return machine_bad(dir, "too many disks", e);
 	cfg->cpus = d->cpus;
 	cfg->mem_mib = d->mem_mib;
 	cfg->ndisks = d->ndisks;
@@ -186,72 +187,77 @@ int machine_config_from_snapshot(const struct snap_state *s, const char *dir,
 	for (unsigned i = 0; i < d->ndisks; i++) {
 		const struct snap_disk *k = &d->disk[i];
 		if (!memchr(k->path, 0, sizeof(k->path)) || !memchr(k->serial, 0, sizeof(k->serial)))
-			return machine_bad(dir, "a disk name is not terminated");
+			return machine_bad(dir, "a disk name is not terminated", e);
 		cfg->disks[i] = (struct machine_disk){ .path = k->path, .read_only = (int)k->read_only,
 						       .serial = k->serial };
 	}
-	return machine_config_check(cfg);
+	return machine_config_check(cfg, e);
 }
 
 /* The host and the disks must be those the guest saw; RAM's size that of the memory file. */
 static int machine_check_match(struct machine *m, const struct snap_machine *d,
-			       const struct snap_state *s, const char *dir)
+			       const struct snap_state *s, const char *dir, struct err *e)
 {
 	if (d->pvm != kvm_host_is_pvm() || d->cpuid_crc != machine_cpuid_crc(&m->kvm))
-		return machine_bad(dir, "taken on a host whose CPU or KVM differs from this one");
+		return machine_bad(dir, "taken on a host whose CPU or KVM differs from this one",
+				   e);
 	if (d->mem_mib << 20 != s->mem_size)
-		return machine_bad(dir, "its memory size does not match its memory file");
+		return machine_bad(dir, "its memory size does not match its memory file", e);
 	if (d->has_vsock != (uint32_t)m->has_vsock || d->has_net != (uint32_t)m->has_net)
-		return machine_bad(dir, "its devices differ from the ones given now");
+		return machine_bad(dir, "its devices differ from the ones given now", e);
 	for (unsigned i = 0; i < m->nblk; i++) {
 		struct stat st;
 		if (fstat(m->blk[i].fd, &st) < 0 || (uint64_t)st.st_size != d->disk[i].size ||
 		    st.st_dev != d->disk[i].dev || st.st_ino != d->disk[i].ino) {
-			log_err("snapshot %s: disk %s changed since the snapshot (size or identity)",
-				dir, d->disk[i].path);
+			err_set(e, -EINVAL, "snapshot %s: disk %s changed since the snapshot "
+				"(size or identity)", dir, d->disk[i].path);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-static int machine_load(struct machine *m, const struct snap_state *s, const char *dir)
+static int machine_load(struct machine *m, const struct snap_state *s, const char *dir,
+			struct err *e)
 {
 	struct virtio_mmio *t[MACHINE_MAX_DISKS + 2];
 	const struct snap_machine *d = snap_state_find(s, SNAP_SEC_MACHINE, 0, sizeof(*d));
 	const struct snap_vm *vm = snap_state_find(s, SNAP_SEC_VM, 0, sizeof(*vm));
 	const struct serial_state *uart = snap_state_find(s, SNAP_SEC_SERIAL, 0, sizeof(*uart));
-	int err = d && vm && uart ? machine_check_match(m, d, s, dir) :
-		  machine_bad(dir, "a section is missing or of another size");
+	int err = d && vm && uart ? machine_check_match(m, d, s, dir, e) :
+		  machine_bad(dir, "a section is missing or of another size", e);
 
 	/* The irqchip first: devices restored next may raise their lines at once. */
 	if (!err)
 		err = snap_vm_load(&m->vm, vm);
 	for (unsigned i = 0; !err && i < m->vm.nvcpus; i++) {
 		const struct snap_vcpu *c = snap_state_find(s, SNAP_SEC_VCPU, i, sizeof(*c));
-		err = c ? snap_vcpu_load(&m->vm.vcpu[i], c) : machine_bad(dir, "a vCPU is missing");
+		err = c ? snap_vcpu_load(&m->vm.vcpu[i], c)
+			: machine_bad(dir, "a vCPU is missing", e);
 	}
 	if (!err && serial_load(&m->com1, uart))
-		err = machine_bad(dir, "invalid UART state");
+		err = machine_bad(dir, "invalid UART state", e);
 	for (unsigned i = 0, nt = machine_transports(m, t); !err && i < nt; i++) {
 		const struct virtio_mmio_state *vs = snap_state_find(s, SNAP_SEC_VIRTIO, i, sizeof(*vs));
-		err = vs ? virtio_mmio_load(t[i], vs) : machine_bad(dir, "a device is missing");
+		err = vs ? virtio_mmio_load(t[i], vs) : machine_bad(dir, "a device is missing", e);
 	}
 	return err;
 }
 
 int machine_restore(struct machine *m, const struct machine_config *cfg,
-		    const struct snap_state *s, int mem_fd, const char *dir)
+		    const struct snap_state *s, int mem_fd, const char *dir, struct err *e)
 {
 	uint64_t t0 = clock_now_us(), built;
-	int err = machine_build(m, cfg, mem_fd);
+	int err = machine_build(m, cfg, mem_fd, e);
 
 	if (err)
 		return err;
 	built = clock_now_us();
-	err = machine_load(m, s, dir);
-	if (err)
+	err = machine_load(m, s, dir, e);
+	if (err) {
 		machine_destroy_parts(m);
+		m->failed = MACHINE_PART_SNAPSHOT;
+	}
 	log_debug("restore: VM, vCPUs and devices built in %llu us, their state loaded in %llu us",
 		  (unsigned long long)(built - t0), (unsigned long long)(clock_now_us() - built));
 	return err;

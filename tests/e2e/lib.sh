@@ -61,4 +61,13 @@ guest_disk() {
 		mke2fs -q -t ext4 -d "$WORK/t" "$WORK/t.img" 8M >/dev/null
 }
 
+# oci_setup: how the hvm-oci suites start: OCI its absolute path (engines are handed it), o
+# and e the output files, a cache of their own; without a built hvm-oci the suite ends, failed.
+oci_setup() {
+	o=$WORK/o e=$WORK/e
+	OCI=$(cd "$BUILD" && pwd)/hvm-oci
+	export XDG_CACHE_HOME=$WORK/cache
+	if [ ! -x "$OCI" ]; then bad "hvm-oci built" "$OCI missing"; finish; exit; fi
+}
+
 finish() { echo "# e2e: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }

@@ -4,10 +4,7 @@
 # containerd's ctr with --runc-binary. Each engine runs on private storage the test starts and tears down itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
-o=$WORK/o e=$WORK/e
-OCI=$(cd "$BUILD" && pwd)/hvm-oci
-export XDG_CACHE_HOME=$WORK/cache
-if [ ! -x "$OCI" ]; then bad "hvm-oci built" "$OCI missing"; finish; exit; fi
+oci_setup
 calibrate
 R="$OCI --root $WORK/state --log $WORK/oci.log --log-format json"
 

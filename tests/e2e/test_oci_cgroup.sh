@@ -6,10 +6,7 @@
 # it is installed. Works on cgroup v2 (the test host) and v1/hybrid (a host's /sys/fs/cgroup).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
-o=$WORK/o e=$WORK/e
-OCI=$(cd "$BUILD" && pwd)/hvm-oci
-export XDG_CACHE_HOME=$WORK/cache
-if [ ! -x "$OCI" ]; then bad "hvm-oci built" "$OCI missing"; finish; exit; fi
+oci_setup
 if [ "$(id -u)" != 0 ]; then echo "# not root: no cgroup to make"; finish; exit; fi
 calibrate
 R="$OCI --root $WORK/state --log $WORK/oci.log --log-format json"

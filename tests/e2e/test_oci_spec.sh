@@ -4,10 +4,7 @@
 # Where runc works on this machine the same bundle goes through it too, as the reference.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
-o=$WORK/o e=$WORK/e
-OCI=$(cd "$BUILD" && pwd)/hvm-oci
-export XDG_CACHE_HOME=$WORK/cache
-if [ ! -x "$OCI" ]; then bad "hvm-oci built" "$OCI missing"; finish; exit; fi
+oci_setup
 R="$OCI --root $WORK/state --log $WORK/oci.log"
 B=$WORK/bundle; mkdir -p $B; bb_rootfs $B/rootfs
 for a in sleep test grep umask ls env sort hostname stat tr sed; do ln -sf busybox $B/rootfs/bin/$a; done

@@ -72,7 +72,7 @@ python3 -c "import sys; sys.exit(not abs(int('$(cat $o)' or 0) - $now) <= 3)" &&
 printf 'garbage' | dd of="$t/state" bs=1 seek=100 conv=notrunc 2>/dev/null
 vm $o $e --metrics-json $WORK/m4.json --cmd 'echo four'
 [ $RC -eq 0 ] && [ "$(cat $o)" = four ] && [ "$(jget $WORK/m4.json start)" = cold ] &&
-	grep -q "template .*: unusable; removed, booting cold" $e &&
+	grep -q "template .*: unusable (snapshot .*/state: checksum mismatch .*); removed, booting cold" $e &&
 	ok "a damaged template is dropped with a warning and the run boots" ||
 	bad "a damaged template is dropped with a warning and the run boots" "exit $RC: $(head -c 300 $e)"
 vm $o $e --metrics-json $WORK/m5.json --cmd 'echo five'

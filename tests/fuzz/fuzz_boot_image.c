@@ -56,10 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		guest_mem_init(&mem, ram, RAM);
 		log_set_level(LOG_ERROR);	/* rejected files still log errors: run.sh closes stderr */
 	}
-	if (boot_image_parse(data, size, guest_mem_low_end(&mem), "fuzz", &img) < 0)
+	if (boot_image_parse(data, size, guest_mem_low_end(&mem), "fuzz", &img, NULL) < 0)
 		return 0;
 	load(data, size, &img);
-	if (boot_initrd_place(&mem, &img, initrd.size, &initrd.gpa) < 0)
+	if (boot_initrd_place(&mem, &img, initrd.size, &initrd.gpa, NULL) < 0)
 		initrd.size = 0;
 	else if (!guest_ptr(&mem, initrd.gpa, initrd.size) || initrd.gpa < img.end)
 		fail("initramfs placed outside RAM or over the kernel");

@@ -65,7 +65,7 @@ static void host_side(uint8_t flags, const uint8_t *rec, size_t len)
 		c.args = args;
 	if (image_config_parse((const char *)rec, len, &cfg) < 0)
 		return;
-	if (hvm_request_process(&c, &cfg, &json) == 0) {
+	if (hvm_request_process(&c, &cfg, &json, NULL) == 0) {
 		if (agent_parse((const uint8_t *)json, strlen(json), &rs, &j) != 0)
 			fail("the agent refuses a RUN body the host composed");
 		cJSON_Delete(j);

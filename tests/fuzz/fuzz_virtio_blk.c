@@ -25,7 +25,7 @@ static void setup(void)
 	if (fd < 0 || ftruncate(fd, DISK_BYTES) < 0)
 		abort();
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (vblk_attach(&dev, &fuzz_vm, FUZZ_MMIO, 5, path, 0, "fuzz-serial") < 0)
+	if (vblk_attach(&dev, &fuzz_vm, FUZZ_MMIO, 5, path, 0, "fuzz-serial", NULL) < 0)
 		abort();
 	close(fd);	/* the device opened its own */
 	fuzz_dev_sync(&dev.transport);

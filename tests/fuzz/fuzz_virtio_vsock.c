@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	tx = (struct vring_avail *)(fuzz_ram + FUZZ_AVAIL(1));
 	fuzz_vm.mmio.count = 0;		/* the previous input's device is gone */
-	if (vsock_attach(&dev, &fuzz_vm, FUZZ_MMIO, 5, GUEST_CID, uds) < 0)
+	if (vsock_attach(&dev, &fuzz_vm, FUZZ_MMIO, 5, GUEST_CID, uds, NULL) < 0)
 		abort();
 	fuzz_dev_sync(&dev.transport);
 	/* The guest's first packets only: tx avail->idx lowered to byte 1's count. */

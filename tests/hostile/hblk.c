@@ -20,7 +20,7 @@ int hblk_up(struct hblk *b, unsigned k, int read_only)
 	if (fd < 0 || ftruncate(fd, H_DISK_SECTORS * 512) < 0)
 		return 0;
 	close(fd);
-	if (vblk_attach(&b->dev, &hdrv_vm, H_MMIO(k), 5 + k, b->path, read_only, "hostile"))
+	if (vblk_attach(&b->dev, &hdrv_vm, H_MMIO(k), 5 + k, b->path, read_only, "hostile", NULL))
 		return 0;
 	b->g = (struct hdrv){ .t = &b->dev.transport, .slot = H_SLOT(k), .rings = H_SLOT(k),
 			     .nq = 1, .qsize = 16 };

@@ -236,7 +236,7 @@ static void a_queue_not_ready(void)
 
 	net_up();
 	vs_up();
-	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim", NULL) == 0);
 	driver_ok_bare(&vb, &victim_blk.transport, SLOT(0), F_BASE);
 	driver_ok_bare(&nd, &net.transport, SLOT(2), (1ULL << VIRTIO_NET_F_MAC) | F_BASE);
 	driver_ok_bare(&vd, &vs.transport, SLOT(3), F_BASE);

@@ -7,31 +7,13 @@
 #ifndef HVM_TEST_HOSTILE_HRUN_H
 #define HVM_TEST_HOSTILE_HRUN_H
 
-#include <inttypes.h>
-#include <stdint.h>
-#include <stdio.h>
+#include "../report.h"
 
 extern int hrun_failures;		/* the running class's failed checks */
 extern const char *hrun_dir;		/* the run's temporary directory */
 
-#define EXPECT(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			hrun_failures++;				\
-			fprintf(stderr, "%s:%d: EXPECT(%s) failed\n",	\
-				__FILE__, __LINE__, #cond);		\
-		}							\
-	} while (0)
-
-#define EXPECT_EQ(a, b)							\
-	do {								\
-		uint64_t va_ = (uint64_t)(a), vb_ = (uint64_t)(b);	\
-		if (va_ != vb_) {					\
-			hrun_failures++;				\
-			fprintf(stderr, "%s:%d: %s == %s failed: 0x%" PRIx64 " != 0x%" PRIx64 "\n", \
-				__FILE__, __LINE__, #a, #b, va_, vb_);	\
-		}							\
-	} while (0)
+#define EXPECT(cond)		REPORT_CHECK(hrun_failures, cond)
+#define EXPECT_EQ(a, b)		REPORT_CHECK_EQ(hrun_failures, a, b)
 
 struct hrun_class {
 	const char *name;	/* what `make test-hostile` prints */

@@ -18,7 +18,7 @@ char hvs_uds[96];
 int hvs_up(void)
 {
 	snprintf(hvs_uds, sizeof(hvs_uds), "%s/v%d.sock", hrun_dir, (int)getpid());
-	if (vsock_attach(&hvs, &hdrv_vm, H_MMIO(3), 8, GUEST_CID, hvs_uds))
+	if (vsock_attach(&hvs, &hdrv_vm, H_MMIO(3), 8, GUEST_CID, hvs_uds, NULL))
 		return 0;
 	hvs_g = (struct hdrv){ .t = &hvs.transport, .slot = H_SLOT(3), .rings = H_SLOT(3),
 			    .nq = 3, .qsize = 64 };

@@ -115,14 +115,14 @@ void bystander_up(void)
 
 	if (up++)
 		return;
-	EXPECT(vblk_attach(&bystander_blk, &hdrv_vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander") == 0);
+	EXPECT(vblk_attach(&bystander_blk, &hdrv_vm, MMIO_BASE + 0x1000, 6, disk_path, 1, "bystander", NULL) == 0);
 	drv_init(&by, &bystander_blk.transport, SLOT(1), 1, F_BASE);
 }
 
 /* The victim blk device in slot 0, the bystander (read-only, same image) in slot 1. */
 void blk_up(void)
 {
-	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim") == 0);
+	EXPECT(vblk_attach(&victim_blk, &hdrv_vm, MMIO_BASE, 5, disk_path, 0, "victim", NULL) == 0);
 	drv_init(&vb, &victim_blk.transport, SLOT(0), 1, F_BASE);
 	bystander_up();
 }

@@ -24,7 +24,7 @@ void vs_rx_post(uint16_t head)
 void vs_up(void)
 {
 	snprintf(uds, sizeof(uds), "%.70s/v.sock", hrun_dir);
-	EXPECT(vsock_attach(&vs, &hdrv_vm, MMIO_BASE + 0x3000, 8, GUEST_CID, uds) == 0);
+	EXPECT(vsock_attach(&vs, &hdrv_vm, MMIO_BASE + 0x3000, 8, GUEST_CID, uds, NULL) == 0);
 	drv_init(&vd, &vs.transport, SLOT(3), 3, F_BASE);
 	for (uint16_t i = 0; i < QSIZE; i++)
 		vs_rx_post(i);

@@ -1,9 +1,10 @@
 /*
  * libhvm's public API (include/hvm.h) on the real kernel and agent: two VMs in one process
  * running different commands at once, each output through its own pipes; the documented
- * errors (bad kernel, setters after start, double start, wait timeout, kill); a snapshot
- * resumed by a second handle and a template's warm start; and the
- * process's fds and threads back to where they were once every handle is destroyed.
+ * errors (bad kernel, setters after start, double start, wait timeout, kill) and hvm_start's
+ * causes (hvm_error_kind) for what fails before a boot; a snapshot resumed by a second handle
+ * and a template's warm start; and the process's fds and threads back to where they were
+ * once every handle is destroyed.
  * The data files come from the build directory this binary sits in (HVM_DATA_DIR).
  */
 #include <errno.h>
@@ -95,9 +96,114 @@ static void bad_kernel(void)
 	CHECK_EQ(hvm_set_kernel(vm, "/nonexistent/vmlinux"), 0);
 	CHECK_EQ(hvm_start(vm), -ENOENT);
 	CHECK(strstr(hvm_error(vm), "/nonexistent/vmlinux") != NULL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_KERNEL);
 	CHECK_EQ(hvm_wait(vm, 0, &status), 0);
 	CHECK_EQ(status, 125);
 	CHECK_EQ(hvm_start(vm), -EALREADY);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	hvm_destroy(vm);
+}
+
+/*
+ * hvm_start, failing before anything boots: the -errno says how, hvm_error_kind which cause,
+ * hvm_error one line naming the thing. configure(vm) sets up the failure.
+ */
+static void expect_start_error(const char *what, int (*configure)(struct hvm *vm), int err,
+			       enum hvm_error_kind kind, const char *names)
+{
+	struct hvm *vm = NULL;
+	int status = -1;
+
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_NONE);
+	CHECK_EQ(configure(vm), 0);
+	if (hvm_start(vm) != err || hvm_error_kind(vm) != kind || !strstr(hvm_error(vm), names))
+		fprintf(stderr, "%s: hvm_start %s (kind %d)\n", what, hvm_error(vm),
+			hvm_error_kind(vm));
+	CHECK_EQ(hvm_error_kind(vm), kind);
+	CHECK(strstr(hvm_error(vm), names) != NULL);
+	CHECK(strchr(hvm_error(vm), '\n') == NULL);
+	CHECK_EQ(hvm_wait(vm, 0, &status), 0);
+	CHECK_EQ(status, 125);
+	hvm_destroy(vm);
+}
+
+static int missing_image(struct hvm *vm)
+{
+	return hvm_set_image(vm, "/nonexistent/image.tar") || hvm_set_shell_command(vm, "true");
+}
+
+static int missing_command(struct hvm *vm)
+{
+	(void)vm;	/* the built-in image sets no Entrypoint or Cmd: none given, none there */
+	return 0;
+}
+
+static int ports_without_user_net(struct hvm *vm)
+{
+	return hvm_set_net(vm, "none") || hvm_add_port(vm, 8080, 80, 0) ||
+	       hvm_set_shell_command(vm, "true");
+}
+
+static int missing_read_only_volume(struct hvm *vm)
+{
+	return hvm_add_volume(vm, "/nonexistent/vol.img", "/data", HVM_VOLUME_RO, 0) ||
+	       hvm_set_shell_command(vm, "true");
+}
+
+static int missing_snapshot(struct hvm *vm)
+{
+	return hvm_set_restore(vm, "/nonexistent/snapshot");
+}
+
+static int not_a_kernel(struct hvm *vm)
+{
+	return hvm_set_kernel(vm, "/etc/passwd") || hvm_set_shell_command(vm, "true");
+}
+
+static int missing_initrd(struct hvm *vm)
+{
+	return hvm_set_initrd(vm, "/nonexistent/initrd.cpio") || hvm_set_shell_command(vm, "true");
+}
+
+static void start_error_causes(void)
+{
+	expect_start_error("image", missing_image, -ENOENT, HVM_ERROR_IMAGE,
+			   "/nonexistent/image.tar: No such file or directory");
+	expect_start_error("command", missing_command, -EINVAL, HVM_ERROR_COMMAND,
+			   "no command given");
+	expect_start_error("network", ports_without_user_net, -EINVAL, HVM_ERROR_NETWORK,
+			   "published ports go through user networking");
+	expect_start_error("volume", missing_read_only_volume, -ENOENT, HVM_ERROR_VOLUME,
+			   "volume /nonexistent/vol.img: no such file");
+	expect_start_error("snapshot", missing_snapshot, -ENOENT, HVM_ERROR_SNAPSHOT,
+			   "snapshot /nonexistent/snapshot: No such file or directory");
+	expect_start_error("kernel", not_a_kernel, -ENOEXEC, HVM_ERROR_KERNEL,
+			   "/etc/passwd: not a kernel");
+	expect_start_error("initramfs", missing_initrd, -ENOENT, HVM_ERROR_KERNEL,
+			   "/nonexistent/initrd.cpio: No such file or directory");
+}
+
+/* A setter's failure is of its own kind; a good call clears it. */
+static void setter_error_kinds(void)
+{
+	struct hvm *vm = NULL;
+
+	CHECK_EQ(hvm_create(&vm), 0);
+	CHECK_EQ(hvm_set_net(vm, "bogus"), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_NETWORK);
+	CHECK_STR(hvm_error(vm), "network bogus: use none, user or tap[:NAME]");
+	CHECK_EQ(hvm_add_env(vm, "NOVALUE"), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_COMMAND);
+	CHECK_EQ(hvm_add_volume(vm, "/tmp/x.img", "relative", 0, 0), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_VOLUME);
+	CHECK_EQ(hvm_set_cpus(vm, 0), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	CHECK_EQ(hvm_pause(vm), -EINVAL);	/* not started: not the last setter's kind */
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	CHECK_EQ(hvm_set_cpus(vm, 1), 0);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_NONE);
+	CHECK_EQ(hvm_error_kind(NULL), HVM_ERROR_USAGE);
 	hvm_destroy(vm);
 }
 
@@ -343,6 +449,8 @@ static void templates_on_repeat(void)
 
 	CHECK_EQ(hvm_create(&vm), 0);
 	CHECK_EQ(hvm_set_templates(vm, 3), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	CHECK(strstr(hvm_error(vm), "mode 3") != NULL);	/* on the handle, not on stderr */
 	hvm_destroy(vm);
 	cache_begin(cache);
 	for (int i = 0; i < 3; i++) {
@@ -388,7 +496,8 @@ static void setup(void)
 	baseline();
 }
 
-HARNESS_MAIN(setup, bad_settings, bad_kernel, two_vms_at_once, running_vm, pause_and_resume,
+HARNESS_MAIN(setup, bad_settings, bad_kernel, start_error_causes, setter_error_kinds,
+	     two_vms_at_once, running_vm, pause_and_resume,
 	     kill_paused, destroy_running, snapshot_and_restore, templates_through_the_api,
 	     templates_on_repeat,
 	     back_to_baseline)

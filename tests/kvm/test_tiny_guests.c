@@ -41,10 +41,10 @@ static void capture_byte(void *opaque, uint8_t byte)
 static int guest_create(struct vm *vm, const uint8_t *code, size_t len, unsigned cpus,
 			unsigned flags)
 {
-	int err = vm_create(vm, &kvm, RAM, flags);
+	int err = vm_create(vm, &kvm, RAM, flags, NULL);
 
 	if (!err)
-		err = vm_create_vcpus(vm, cpus);
+		err = vm_create_vcpus(vm, cpus, NULL);
 	if (!err)
 		err = boot_cpu_tables_write(&vm->mem);
 	if (!err) {
@@ -261,7 +261,7 @@ static void open_kvm(void)
 		fprintf(stderr, "SKIP: /dev/kvm not usable here\n");
 		exit(HARNESS_SKIP);
 	}
-	CHECK_EQ(kvm_open(&kvm, "/dev/kvm"), 0);
+	CHECK_EQ(kvm_open(&kvm, "/dev/kvm", NULL), 0);
 }
 
 HARNESS_MAIN(open_kvm, serial_then_reset, triple_fault, hlt_without_irqchip, mmio_and_unclaimed,

@@ -31,7 +31,7 @@ static void good_bzimage(void)
 	struct boot_image img;
 
 	fake_bzimage();
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "bz", &img), 0);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "bz", &img, NULL), 0);
 	CHECK_EQ(img.kind, BOOT_BZIMAGE);
 	CHECK_EQ(img.entry, LAYOUT_HIGH_MEM + 0x200);
 	CHECK_EQ(img.nseg, 1);
@@ -48,17 +48,19 @@ static void bad_bzimages(void)
 	struct boot_image img;
 
 	fake_bzimage()->version = 0x0204;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "old", &img), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "old", &img, NULL), -ENOEXEC);
 	fake_bzimage()->xloadflags = 0;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "32-bit only", &img), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "32-bit only", &img, NULL),
+		 -ENOEXEC);
 	fake_bzimage()->boot_flag = 0;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "no flag", &img), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "no flag", &img, NULL), -ENOEXEC);
 	fake_bzimage()->setup_sects = 200;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "setup past EOF", &img), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "setup past EOF", &img, NULL),
+		 -ENOEXEC);
 	fake_bzimage()->init_size = 0xffffffff;
-	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "too big", &img), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, sizeof(file), RAM_END, "too big", &img, NULL), -ENOEXEC);
 	fake_bzimage();
-	CHECK_EQ(boot_image_parse(file, 0x1f1 + 10, RAM_END, "truncated", &img), -ENOEXEC);
+	CHECK_EQ(boot_image_parse(file, 0x1f1 + 10, RAM_END, "truncated", &img, NULL), -ENOEXEC);
 }
 
 HARNESS_MAIN(good_bzimage, bad_bzimages)

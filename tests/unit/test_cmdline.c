@@ -20,7 +20,7 @@ static void bare_metal(void)
 	char cl[LAYOUT_CMDLINE_MAX];
 	struct cmdline_opts o = { 0 };
 
-	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o), 0);
+	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o, NULL), 0);
 	CHECK(has_word(cl, "console"));
 	CHECK(has_word(cl, "reboot"));
 	CHECK(has_word(cl, "quiet"));
@@ -38,7 +38,7 @@ static void pvm_host(void)
 	char cl[LAYOUT_CMDLINE_MAX];
 	struct cmdline_opts o = { .pvm = 1, .console = 1 };
 
-	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o), 0);
+	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o, NULL), 0);
 	CHECK(has_word(cl, "noxsave"));
 	CHECK(has_word(cl, "clearcpuid"));
 	CHECK(strstr(cl, "popcnt") != NULL);
@@ -56,7 +56,7 @@ static void seed_and_extra(void)
 
 	for (int i = 0; i < CMDLINE_SEED_BYTES; i++)
 		seed[i] = (uint8_t)(0xa0 + i);
-	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o), 0);
+	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o, NULL), 0);
 	CHECK(strstr(cl, "random.seed=a0a1a2a3") != NULL);
 	const char *s = strstr(cl, "random.seed=");
 	CHECK_EQ(strcspn(s + strlen("random.seed="), " "), 2 * CMDLINE_SEED_BYTES);
@@ -69,7 +69,7 @@ static void too_long(void)
 	char cl[64];
 	struct cmdline_opts o = { .pvm = 1 };
 
-	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o), -E2BIG);
+	CHECK_EQ(boot_cmdline_build(cl, sizeof(cl), &o, NULL), -E2BIG);
 }
 
 HARNESS_MAIN(bare_metal, pvm_host, seed_and_extra, too_long)

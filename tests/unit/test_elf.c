@@ -44,7 +44,7 @@ static void fake_elf_init(struct fake_elf *f)
 
 static int parse(struct fake_elf *f, size_t size, struct boot_image *img)
 {
-	return boot_image_parse(f->bytes, size, RAM_END, "test-kernel", img);
+	return boot_image_parse(f->bytes, size, RAM_END, "test-kernel", img, NULL);
 }
 
 static void good_vmlinux(void)
@@ -108,9 +108,10 @@ static void not_a_kernel(void)
 	static const char text[] = "root:x:0:0:root:/root:/bin/bash\n";
 	struct boot_image img;
 
-	CHECK_EQ(boot_image_parse((const uint8_t *)text, sizeof(text), RAM_END, "passwd", &img),
+	CHECK_EQ(boot_image_parse((const uint8_t *)text, sizeof(text), RAM_END, "passwd", &img,
+				  NULL), -ENOEXEC);
+	CHECK_EQ(boot_image_parse((const uint8_t *)"\177ELF", 4, RAM_END, "stub", &img, NULL),
 		 -ENOEXEC);
-	CHECK_EQ(boot_image_parse((const uint8_t *)"\177ELF", 4, RAM_END, "stub", &img), -ENOEXEC);
 }
 
 /* Random bytes behind an ELF magic, as the acceptance test's junk file: never accepted. */
@@ -124,7 +125,8 @@ static void random_junk(void)
 		for (size_t i = 0; i < sizeof(junk); i++)
 			junk[i] = (uint8_t)rand();
 		memcpy(junk, ELFMAG, SELFMAG);
-		CHECK_EQ(boot_image_parse(junk, sizeof(junk), RAM_END, "junk", &img), -ENOEXEC);
+		CHECK_EQ(boot_image_parse(junk, sizeof(junk), RAM_END, "junk", &img, NULL),
+			 -ENOEXEC);
 	}
 }
 
@@ -139,7 +141,8 @@ static void built_vmlinux(void)
 		return;
 	const uint8_t *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	CHECK(p != MAP_FAILED);
-	CHECK_EQ(boot_image_parse(p, (size_t)st.st_size, LAYOUT_MIN_RAM, "build/vmlinux", &img), 0);
+	CHECK_EQ(boot_image_parse(p, (size_t)st.st_size, LAYOUT_MIN_RAM, "build/vmlinux", &img,
+				  NULL), 0);
 	CHECK_EQ(img.kind, BOOT_VMLINUX);
 	CHECK(img.entry >= LAYOUT_HIGH_MEM);
 	munmap((void *)p, (size_t)st.st_size);

@@ -217,28 +217,28 @@ static void quick_keys(void)
 	fresh();
 	snprintf(src, sizeof(src), "%s/src", tmp);
 	sh("mkdir -p %s/sub && echo one > %s/sub/f && ln -s /nowhere %s/l", src, src, src);
-	CHECK_EQ(image_quick_key(src, k1), 0);
-	CHECK_EQ(image_quick_key(src, k2), 0);
+	CHECK_EQ(image_quick_key(src, k1, NULL), 0);
+	CHECK_EQ(image_quick_key(src, k2, NULL), 0);
 	CHECK_STR(k1, k2);
 	sh("echo two > %s/sub/f && touch -d @1000000000 %s/sub/f", src, src);	/* same size */
-	CHECK_EQ(image_quick_key(src, k2), 0);
+	CHECK_EQ(image_quick_key(src, k2, NULL), 0);
 	CHECK(strcmp(k1, k2) != 0);
 	memcpy(k1, k2, sizeof(k1));
 	sh("echo longer > %s/sub/f && touch -d @1000000000 %s/sub/f", src, src);	/* same mtime */
-	CHECK_EQ(image_quick_key(src, k2), 0);
+	CHECK_EQ(image_quick_key(src, k2, NULL), 0);
 	CHECK(strcmp(k1, k2) != 0);
 	memcpy(k1, k2, sizeof(k1));
 	sh("ln -sf /elsewhere %s/l", src);
-	CHECK_EQ(image_quick_key(src, k2), 0);
+	CHECK_EQ(image_quick_key(src, k2, NULL), 0);
 	CHECK(strcmp(k1, k2) != 0);
 	/* A file: its stat, not its bytes. */
 	sh("echo x > %s/file.tar", tmp);
 	snprintf(src, sizeof(src), "%s/file.tar", tmp);
-	CHECK_EQ(image_quick_key(src, k1), 0);
+	CHECK_EQ(image_quick_key(src, k1, NULL), 0);
 	sh("touch -d @1000000000 %s", src);
-	CHECK_EQ(image_quick_key(src, k2), 0);
+	CHECK_EQ(image_quick_key(src, k2, NULL), 0);
 	CHECK(strcmp(k1, k2) != 0);
-	CHECK_EQ(image_quick_key("/nonexistent/image", k1), -ENOENT);
+	CHECK_EQ(image_quick_key("/nonexistent/image", k1, NULL), -ENOENT);
 }
 
 /* ---- layers ----------------------------------------------------------------------------- */
@@ -487,7 +487,7 @@ static void tar_roundtrip_and_reuse(void)
 	snprintf(img, sizeof(img), "%s/img.tar.gz", tmp);
 	CHECK_EQ(convert_image(img, cache), 0);
 	CHECK_STR(ext4_ls(only_rootfs(), "/etc"), "h2 hostname ");
-	CHECK_EQ(image_quick_key(img, key), 0);
+	CHECK_EQ(image_quick_key(img, key, NULL), 0);
 	CHECK_EQ(image_cache_lookup(cache, key, &out), 0);
 	CHECK(out.config.cmd == NULL && out.config.entrypoint == NULL);
 	CHECK_EQ(access(out.rootfs, R_OK), 0);
@@ -622,19 +622,20 @@ static void resolve_with_helper(void)
 	snprintf(img, sizeof(img), "%s/t.tar", tmp);
 	make_tar(img, t);
 	chmod(script, 0755);
-	CHECK_EQ(image_resolve(img, cache, script, &out), -EINVAL);
+	CHECK_EQ(image_resolve(img, cache, script, &out, NULL), -EINVAL);
 	write_text(script, "#!/bin/sh\nexit 0\n");	/* claims success, leaves nothing */
-	CHECK_EQ(image_resolve(img, cache, script, &out), -EIO);
-	CHECK_EQ(image_resolve(img, cache, "/nonexistent/hvm-image", &out), -ENOENT);
-	CHECK_EQ(image_resolve("/nonexistent/image", cache, script, &out), -ENOENT);
+	CHECK_EQ(image_resolve(img, cache, script, &out, NULL), -EIO);
+	CHECK_EQ(image_resolve(img, cache, "/nonexistent/hvm-image", &out, NULL), -ENOENT);
+	CHECK_EQ(image_resolve("/nonexistent/image", cache, script, &out, NULL), -ENOENT);
 	if (access(helper, X_OK) != 0) {
 		fprintf(stderr, "note: %s not built, the real helper is not exercised\n", helper);
 		return;
 	}
-	CHECK_EQ(image_resolve(img, cache, helper, &out), 0);
+	CHECK_EQ(image_resolve(img, cache, helper, &out, NULL), 0);
 	CHECK_STR(ext4_ls(out.rootfs, "/etc"), "x ");
 	image_free(&out);
-	CHECK_EQ(image_resolve(img, cache, script, &out), 0);	/* a hit: no helper needed */
+	/* A hit: no helper needed. */
+	CHECK_EQ(image_resolve(img, cache, script, &out, NULL), 0);
 	image_free(&out);
 }
 

@@ -78,8 +78,8 @@ static struct jail_config config(void)
 {
 	struct jail_config c = { .uid = 65534, .gid = 65534, .max_memory = 1ULL << 32 };
 
-	jail_add(&c, file, 0);
-	jail_add(&c, sockdir, JAIL_DIR | JAIL_RW);
+	jail_add(&c, file, 0, NULL);
+	jail_add(&c, sockdir, JAIL_DIR | JAIL_RW, NULL);
 	return c;
 }
 
@@ -118,7 +118,7 @@ static int jailed(void)
 	char buf[16] = "", path[160];
 	int fd;
 
-	CHECK_EQ(jail_enter(&c), 0);
+	CHECK_EQ(jail_enter(&c, NULL), 0);
 	CHECK_EQ(getuid(), 65534);
 	CHECK_EQ(getgid(), 65534);
 	CHECK_EQ(geteuid(), 65534);
@@ -157,7 +157,7 @@ static int jailed_unprivileged(void)
 		return 100;
 	prctl(PR_SET_DUMPABLE, 1);	/* as a user's own process is: it owns its /proc files */
 	CHECK_EQ(jail_unprivileged(), 1);
-	CHECK_EQ(jail_enter(&c), 0);
+	CHECK_EQ(jail_enter(&c, NULL), 0);
 	CHECK_EQ(getuid(), 1234);
 	CHECK_EQ(getgid(), 1234);
 	CHECK_EQ(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
@@ -178,8 +178,8 @@ static int symlink_refused(void)
 {
 	struct jail_config c = { .uid = 65534, .gid = 65534 };
 
-	jail_add(&c, link_path, 0);
-	CHECK_EQ(jail_enter(&c), -ELOOP);
+	jail_add(&c, link_path, 0, NULL);
+	CHECK_EQ(jail_enter(&c, NULL), -ELOOP);
 	return 0;
 }
 
@@ -195,7 +195,7 @@ static int threads_refused(void)
 	pthread_t t;
 
 	CHECK_EQ(pthread_create(&t, NULL, idle, NULL), 0);
-	CHECK_EQ(jail_enter(&c), -EBUSY);
+	CHECK_EQ(jail_enter(&c, NULL), -EBUSY);
 	return 0;
 }
 

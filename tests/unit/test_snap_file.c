@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "../harness.h"
-#include "../../core/log.h"
 #include "../../core/snap_file.h"
 
 #define RAM (4u << 20)
@@ -39,7 +38,7 @@ static void make_snapshot(struct snap_state *s, struct guest_mem *mem)
 	snap_state_add(s, SNAP_SEC_VCPU, 1, b, sizeof(b));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 	CHECK(dirfd >= 0);
-	CHECK_EQ(snap_write(dirfd, dir, s, mem), 0);
+	CHECK_EQ(snap_write(dirfd, dir, s, mem, NULL), 0);
 	close(dirfd);
 }
 
@@ -57,17 +56,18 @@ static void remove_snapshot(void)
 /* snap_read of the directory, expecting err and (when err) a message containing want. */
 static void expect_read(int err, const char *want)
 {
-	char why[512] = "";
+	struct err why;
 	struct snap_state s;
 	int mem_fd = -1;
 
-	log_capture(why, sizeof(why));
-	int got = snap_read(dir, &s, &mem_fd);
-	log_capture(NULL, 0);
+	err_clear(&why);
+	int got = snap_read(dir, &s, &mem_fd, &why);
 	CHECK_EQ(got, err);
-	if (want && !strstr(why, want))
-		fprintf(stderr, "message: %s\n", why);
-	CHECK(!want || strstr(why, want) != NULL);
+	CHECK_EQ(why.code, err);	/* the error object holds the failure's own code */
+	if (want && !strstr(why.msg, want))
+		fprintf(stderr, "message: %s\n", why.msg);
+	CHECK(!want || strstr(why.msg, want) != NULL);
+	CHECK(strchr(why.msg, '\n') == NULL);
 	if (!got) {
 		snap_state_free(&s);
 		close(mem_fd);
@@ -104,7 +104,7 @@ static void reads_back_what_was_written(void)
 	int mem_fd = -1;
 
 	make_snapshot(&w, &mem);
-	CHECK_EQ(snap_read(dir, &r, &mem_fd), 0);
+	CHECK_EQ(snap_read(dir, &r, &mem_fd, NULL), 0);
 	CHECK_EQ(r.mem_size, (uint64_t)RAM);
 	CHECK(memcmp(r.id, w.id, sizeof(r.id)) == 0);
 	CHECK_STR((const char *)snap_state_find(&r, SNAP_SEC_MACHINE, 0, 6), "first");
@@ -192,7 +192,7 @@ static void failed_write_leaves_no_snapshot(void)
 {
 	struct snap_state s = { 0 };
 	struct guest_mem mem;
-	char why[512] = "";
+	struct err why;
 	int dirfd;
 
 	free(ram);
@@ -203,18 +203,17 @@ static void failed_write_leaves_no_snapshot(void)
 	CHECK(mkdtemp(dir) != NULL);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 	CHECK_EQ(chmod(dir, 0500), 0);
-	log_capture(why, sizeof(why));
-	int err = geteuid() == 0 ? -EACCES : snap_write(dirfd, dir, &s, &mem);
-	log_capture(NULL, 0);
+	err_clear(&why);
+	int err = geteuid() == 0 ? -EACCES : snap_write(dirfd, dir, &s, &mem, &why);
 	CHECK_EQ(err, -EACCES);
-	CHECK(geteuid() == 0 || strstr(why, "memory: Permission denied") != NULL);
+	CHECK(geteuid() == 0 || strstr(why.msg, "memory: Permission denied") != NULL);
 	chmod(dir, 0700);
 	/* Root is not stopped by a mode: a state that fails to add is refused before any file. */
 	s.err = -E2BIG;
-	log_capture(why, sizeof(why));
-	err = snap_write(dirfd, dir, &s, &mem);
-	log_capture(NULL, 0);
+	err_clear(&why);
+	err = snap_write(dirfd, dir, &s, &mem, &why);
 	CHECK_EQ(err, -E2BIG);
+	CHECK_EQ(why.code, -E2BIG);
 	close(dirfd);
 	expect_read(-ENOENT, "state: No such file or directory");
 	snap_state_free(&s);

@@ -112,14 +112,7 @@ static int tx_send(const uint8_t *frame, uint32_t len)
 
 static void queue_setup(int q)
 {
-	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
-	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
-	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
-	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
-	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
+	queue_setup_sized(q, 256, QSIZE);
 }
 
 /*
@@ -931,7 +924,7 @@ static void tap_vanishing_drops_and_counts(void)
 	}
 	if (!tap_make(name))
 		return;
-	CHECK_EQ(net_tap_open(name, &be), 0);
+	CHECK_EQ(net_tap_open(name, &be, NULL), 0);
 	if (!be)
 		return;
 	CHECK_STR(be->name, name);
@@ -1027,7 +1020,7 @@ static void passt_answers_and_publishes_only_what_it_is_told(void)
 		fprintf(stderr, "skip: passt is not installed (Debian package 'passt')\n");
 		return;
 	}
-	CHECK_EQ(net_passt_start(&map, 1, &be), 0);
+	CHECK_EQ(net_passt_start(&map, 1, &be, NULL), 0);
 	/* Until the guest's network is up, passt does not run: the published port is closed. */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	a.sin_port = htons(18123);
@@ -1097,7 +1090,7 @@ static void passt_reports_a_taken_port(void)
 	}
 	CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
 	fprintf(stderr, "(an error about port 18125 follows; it is expected)\n");
-	CHECK_EQ(net_passt_start(&map, 1, &be), -EADDRINUSE);
+	CHECK_EQ(net_passt_start(&map, 1, &be, NULL), -EADDRINUSE);
 	close(fd);
 }
 

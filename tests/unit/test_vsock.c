@@ -90,15 +90,8 @@ static void rx_fill(void)
 
 static void queue_setup(int q)
 {
-	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
 	/* rx is smaller: the guest pins a 4 KiB buffer per entry from the start */
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), q == RXQ ? 64 : 256);
-	reg_write(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
-	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
-	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
-	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
-	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
+	queue_setup_sized(q, q == RXQ ? 64 : 256, QSIZE);
 }
 
 /* Resets the device and brings it up as Linux would: VERSION_1 only, three queues. */
@@ -325,7 +318,7 @@ static void dev_attach(void)
 	memset(&vm, 0, sizeof(vm));
 	vm.fd = -1;		/* no KVM: ioeventfd/irqfd fail, the transport falls back */
 	guest_mem_init(&vm.mem, ram, RAM);
-	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds), 0);
+	CHECK_EQ(vsock_attach(&dev, &vm, MMIO_BASE, 5, GUEST_CID, uds, NULL), 0);
 	driver_transport = &dev.transport;
 }
 
@@ -388,12 +381,14 @@ static void attach_checks_the_path(void)
 	dev_down();
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp), -ENAMETOOLONG);
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds), -EINVAL);	/* the host's */
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 1ULL << 32, uds), -EINVAL);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, longp, NULL),
+		 -ENAMETOOLONG);
+	/* CID 2 is the host's. */
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 2, uds, NULL), -EINVAL);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, 1ULL << 32, uds, NULL), -EINVAL);
 	fd = open(uds, O_CREAT | O_WRONLY, 0600);	/* a regular file is never replaced */
 	close(fd);
-	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, uds), -EEXIST);
+	CHECK_EQ(vsock_attach(v, &vm, MMIO_BASE + 0x1000, 6, GUEST_CID, uds, NULL), -EEXIST);
 	unlink(uds);
 	/* A stale socket file (its owner gone) is replaced. */
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);

@@ -84,16 +84,17 @@ static void initrd_placement(void)
 	struct boot_image img = { .end = 0x2000000, .initrd_addr_max = 0x7fffffff };
 	gpa_t gpa;
 
-	CHECK_EQ(boot_initrd_place(&mem, &img, 5000, &gpa), 0);
+	CHECK_EQ(boot_initrd_place(&mem, &img, 5000, &gpa, NULL), 0);
 	CHECK_EQ(gpa % 4096, 0);
 	CHECK(gpa + 5000 <= RAM);
 	CHECK(gpa >= RAM - 3 * 4096);
 	img.initrd_addr_max = 0x2ffffff;	/* an old kernel's limit wins over the top of RAM */
-	CHECK_EQ(boot_initrd_place(&mem, &img, 5000, &gpa), 0);
+	CHECK_EQ(boot_initrd_place(&mem, &img, 5000, &gpa, NULL), 0);
 	CHECK(gpa + 5000 <= 0x3000000);
 	img.initrd_addr_max = 0x7fffffff;
-	CHECK_EQ(boot_initrd_place(&mem, &img, RAM - 0x1000000, &gpa), -ENOMEM);	/* hits kernel */
-	CHECK_EQ(boot_initrd_place(&mem, &img, UINT64_MAX, &gpa), -ENOMEM);
+	/* Down into the kernel. */
+	CHECK_EQ(boot_initrd_place(&mem, &img, RAM - 0x1000000, &gpa, NULL), -ENOMEM);
+	CHECK_EQ(boot_initrd_place(&mem, &img, UINT64_MAX, &gpa, NULL), -ENOMEM);
 }
 
 HARNESS_MAIN(setup, e820_small_guest, e820_large_guest, zero_page_fields, long_cmdline_rejected,

@@ -6,11 +6,13 @@
 #ifndef HVM_TEST_VIRTIO_DRIVER_H
 #define HVM_TEST_VIRTIO_DRIVER_H
 
+#include <linux/virtio_mmio.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "../../core/clock.h"
 #include "../../devices/virtio_mmio.h"
+#include "../harness.h"
 
 #define DRIVER_RING(q) (0x1000ULL + (q) * 0x3000ULL)
 
@@ -37,6 +39,20 @@ static uint32_t reg_read(uint64_t off)
 static uint64_t deadline_us(int ms)
 {
 	return clock_now_us() + (uint64_t)ms * 1000;
+}
+
+/* Sets queue q up at DRIVER_RING(q) with qsize entries, checking that the device offers
+ * num_max, and makes it ready. Needs the test's CHECK_EQ (harness.h). */
+static void queue_setup_sized(int q, uint32_t num_max, uint32_t qsize)
+{
+	reg_write(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX), num_max);
+	reg_write(VIRTIO_MMIO_QUEUE_NUM, qsize);
+	reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DRIVER_RING(q));
+	reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(DRIVER_RING(q) + 0x1000));
+	reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(DRIVER_RING(q) + 0x2000));
+	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY), 1);
 }
 
 /* Waits until used(q)->idx reaches or passes `want` (16-bit arithmetic); 1 on time. */
