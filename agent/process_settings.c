@@ -1,10 +1,10 @@
 /*
  * The OCI settings a RUN request may carry beside its command (docs/agent-protocol.md):
- * whole-VM ones applied by the agent before it forks (sysctl, domain name, device nodes,
- * masked and read-only paths, then the createContainer and startContainer hooks), and the
- * process's own applied in the child around its user namespace and user switch (rlimits,
- * OOM score, umask, capabilities, supplementary groups, no_new_privs). A request without
- * them changes nothing.
+ * whole-VM ones applied by the agent before it forks (the root's propagation, sysctl, domain
+ * name, device nodes, masked and read-only paths, then the createContainer and startContainer
+ * hooks), and the process's own applied in the child around its user namespace and user
+ * switch (rlimits, OOM score, umask, capabilities, supplementary groups, no_new_privs). A
+ * request without them changes nothing.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -65,6 +65,34 @@ static int apply_sysctl(const cJSON *sysctl, char *why, size_t cap)
 		}
 	}
 	return 0;
+}
+
+/* linux.rootfsPropagation on the guest's root, as runc sets it on the container's before any
+ * other mount; the r- words recursive. Absent or "": left as the agent mounted it (private). */
+static int apply_propagation(const cJSON *prop, char *why, size_t cap)
+{
+	static const struct {
+		const char *word;
+		unsigned long flags;
+	} kinds[] = {
+		{ "private", MS_PRIVATE }, { "slave", MS_SLAVE }, { "shared", MS_SHARED },
+		{ "unbindable", MS_UNBINDABLE },
+	};
+	const char *w = cJSON_IsString(prop) ? prop->valuestring : "";
+	int rec = w[0] == 'r';
+
+	if (!w[0])
+		return 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(w + rec, kinds[i].word) != 0)
+			continue;
+		if (mount(NULL, "/", NULL, kinds[i].flags | (rec ? MS_REC : 0), NULL) == 0)
+			return 0;
+		snprintf(why, cap, "linux.rootfsPropagation %s: %s", w, strerror(errno));
+		return -errno;
+	}
+	snprintf(why, cap, "linux.rootfsPropagation %s: unknown", w);
+	return -EINVAL;
 }
 
 /* runc's masking: /dev/null over a file, an empty read-only tmpfs over a directory. */
@@ -136,7 +164,10 @@ static int run_guest_hooks(const cJSON *run, char *why, size_t cap)
 int settings_apply_vm(const cJSON *run, char *why, size_t cap)
 {
 	const cJSON *domain = GET(run, "domainname");
-	int err = apply_sysctl(GET(run, "sysctl"), why, cap);
+	int err = apply_propagation(GET(run, "rootfsPropagation"), why, cap);
+
+	if (!err)
+		err = apply_sysctl(GET(run, "sysctl"), why, cap);
 
 	if (!err && cJSON_IsString(domain) &&
 	    setdomainname(domain->valuestring, strlen(domain->valuestring)) < 0) {

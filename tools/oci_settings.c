@@ -95,6 +95,7 @@ char *oci_settings_build(const cJSON *doc)
 	copy(out, "uidMappings", GET(l, "uidMappings"));
 	copy(out, "gidMappings", GET(l, "gidMappings"));
 	copy(out, "domainname", GET(doc, "domainname"));
+	copy(out, "rootfsPropagation", GET(l, "rootfsPropagation"));
 	add_hooks(out, GET(doc, "hooks"));
 	text = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);
@@ -112,21 +113,40 @@ static const struct {
 	{ "linux", "mountLabel", "the guest kernel has no SELinux" },
 	{ "linux", "seccomp", "the guest kernel is the boundary; the VMM's own threads run under "
 	  "hvm's seccomp lists (docs/seccomp.md)" },
-	{ "linux", "rootfsPropagation", "the guest root shares no mounts with the host" },
 	{ "linux", "intelRdt", "not applied to the VMM" },
 	{ "linux", "personality", "not applied in the guest" },
 	{ "process", "ioPriority", "not applied in the guest" },
 	{ "process", "scheduler", "not applied in the guest" },
 };
 
+/* linux.resources members no cgroup file of the VMM's gets, and why: each non-empty one is one
+ * warning. (devices is not among them: every engine sends it, and the guest's devices are
+ * its own kernel's, made from linux.devices.) */
+static const struct {
+	const char *key, *why;
+} resources_left_out[] = {
+	{ "hugepageLimits", "guest RAM is the VMM's ordinary memory, under memory.limit" },
+	{ "network", "the guest's traffic leaves through passt or a TAP device, not the "
+	  "container's sockets" },
+	{ "rdma", "no RDMA device reaches the guest" },
+	{ "unified", "hvm-oci writes the cgroup files of the fields it knows only" },
+};
+
 void oci_settings_warn(const cJSON *doc)
 {
-	const cJSON *ns;
+	const cJSON *ns, *res = GET(GET(doc, "linux"), "resources");
 
 	for (size_t i = 0; i < sizeof(left_out) / sizeof(left_out[0]); i++)
 		if (GET(GET(doc, left_out[i].parent), left_out[i].key))
 			oci_warn("%s.%s: not applied: %s", left_out[i].parent, left_out[i].key,
 				 left_out[i].why);
+	for (size_t i = 0; i < sizeof(resources_left_out) / sizeof(resources_left_out[0]); i++) {
+		const cJSON *v = GET(res, resources_left_out[i].key);
+		if (v && !cJSON_IsNull(v) && (!(cJSON_IsArray(v) || cJSON_IsObject(v)) ||
+					      cJSON_GetArraySize(v) > 0))
+			oci_warn("linux.resources.%s: not applied: %s", resources_left_out[i].key,
+				 resources_left_out[i].why);
+	}
 	cJSON_ArrayForEach(ns, GET(GET(doc, "linux"), "namespaces")) {
 		const cJSON *type = GET(ns, "type"), *path = GET(ns, "path");
 		if (cJSON_IsString(path) && path->valuestring[0] &&

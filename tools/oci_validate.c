@@ -39,10 +39,26 @@ static const char *const mount_flags[] = {
 	"nosymfollow", "rnosymfollow", "notmpcopyup", "defaults", "noacl", "acl", "user_xattr",
 };
 
+/* linux.rootfsPropagation: runc's words (the r- ones recursive). */
+static const char *const propagations[] = {
+	"private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
+};
+
 static const char *const cap_sets[] = { "bounding", "effective", "inheritable", "permitted",
 					"ambient" };
 
 #define OCI_MAPPINGS_MAX 340	/* lines of one /proc/PID/uid_map the kernel accepts */
+
+/* 1 when word is one of the n in list. */
+static int in_list(const char *word, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], word) == 0)
+			return 1;
+	return 0;
+}
+
+#define IN_LIST(word, array) in_list(word, array, sizeof(array) / sizeof(array[0]))
 
 __attribute__((format(printf, 3, 4)))
 static int refuse(char *err, int errcap, const char *fmt, ...)
@@ -175,13 +191,6 @@ static int check_namespaces(const cJSON *a, char *err, int errcap)
 	return 0;
 }
 
-static int known_mount_flag(const char *o)
-{
-	for (size_t i = 0; i < sizeof(mount_flags) / sizeof(mount_flags[0]); i++)
-		if (strcmp(mount_flags[i], o) == 0)
-			return 1;
-	return 0;
-}
 
 static int check_mounts(const cJSON *a, char *err, int errcap)
 {
@@ -201,7 +210,7 @@ static int check_mounts(const cJSON *a, char *err, int errcap)
 		cJSON_ArrayForEach(o, opts) {
 			const char *v = cJSON_IsString(o) ? o->valuestring : NULL;
 			const char *eq = v ? strchr(v, '=') : NULL;
-			if (!v || !v[0] || (eq ? eq == v : !known_mount_flag(v)))
+			if (!v || !v[0] || (eq ? eq == v : !IN_LIST(v, mount_flags)))
 				return refuse(err, errcap, "mounts[%d].options: invalid mount option "
 					      "%s for %s", i, v ? v : "(not a string)",
 					      dst->valuestring);
@@ -345,11 +354,17 @@ static int check_mappings(const char *name, const cJSON *a, char *err, int errca
 static int check_linux(const cJSON *l, char *err, int errcap)
 {
 	const cJSON *sysctl = GET(l, "sysctl"), *s, *ns = GET(l, "namespaces"), *n;
+	const cJSON *prop = GET(l, "rootfsPropagation");
 	int userns = 0;
 
 	if (check_namespaces(ns, err, errcap) || check_cgroups_path(GET(l, "cgroupsPath"), err,
 								   errcap))
 		return -EINVAL;
+	if (prop && !(cJSON_IsString(prop) && (!prop->valuestring[0] ||
+						 IN_LIST(prop->valuestring, propagations))))
+		return refuse(err, errcap, "linux.rootfsPropagation: %s: not one of private, "
+			      "slave, shared, unbindable (or r- before each)",
+			      cJSON_IsString(prop) ? prop->valuestring : "not a string");
 	if (sysctl && !cJSON_IsObject(sysctl))
 		return refuse(err, errcap, "linux.sysctl: must be an object");
 	cJSON_ArrayForEach(s, sysctl)

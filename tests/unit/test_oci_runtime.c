@@ -14,6 +14,8 @@
 #include "../../include/hvm.h"
 #include "../../tools/oci_cli.h"
 #include "../../tools/oci_files.h"
+#include "../../tools/oci_log.h"
+#include "../../tools/oci_settings.h"
 #include "../../tools/oci_spec.h"
 #include "../../tools/oci_state.h"
 #include "../harness.h"
@@ -274,6 +276,12 @@ static void spec_validation(void)
 		       "\"uidMappings\":[{\"containerID\":0,\"hostID\":-5,\"size\":1}]}"),
 		  "linux.uidMappings[0]: containerID, hostID and size must be 32-bit numbers, size "
 		  "at least 1" },
+		{ PROC("\"user\":{}},\"linux\":{\"rootfsPropagation\":\"rsideways\"}"),
+		  "linux.rootfsPropagation: rsideways: not one of private, slave, shared, "
+		  "unbindable (or r- before each)" },
+		{ PROC("\"user\":{}},\"linux\":{\"rootfsPropagation\":1}"),
+		  "linux.rootfsPropagation: not a string: not one of private, slave, shared, "
+		  "unbindable (or r- before each)" },
 		{ WITH("\"process\":{\"cwd\":\"/\"}"), "process.args: must not be empty" },
 		/* numbers runc reads as uint32 are refused out of range, never wrapped */
 		{ PROC("\"user\":{\"uid\":-1}"),
@@ -304,7 +312,8 @@ static void spec_validation(void)
 				     "\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/self/ns/ipc\"}],"
 				     "\"devices\":[{\"path\":\"/dev/f\",\"type\":\"p\"},{\"path\":"
 				     "\"/dev/n\",\"type\":\"c\",\"major\":1,\"minor\":3,"
-				     "\"fileMode\":438,\"uid\":0,\"gid\":0}]"),
+				     "\"fileMode\":438,\"uid\":0,\"gid\":0}],"
+				     "\"rootfsPropagation\":\"runbindable\""),
 				"/b", &s, err, sizeof(err)), 0);
 	oci_spec_free(&s);
 }
@@ -477,6 +486,34 @@ static void write_file(const char *path, const char *text)
 	close(fd);
 }
 
+/* oci_settings_warn: one warning in --log per field a VM does not apply, none for an empty
+ * one or for resources.devices (every engine sends it). */
+static void settings_warnings(void)
+{
+	char path[] = "/tmp/hvm-warn-XXXXXX", *text;
+	int fd = mkstemp(path);
+	cJSON *doc = cJSON_Parse("{\"process\":{\"apparmorProfile\":\"p\"},\"linux\":{"
+				 "\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2MB\","
+				 "\"limit\":1}],\"rdma\":{},\"unified\":{\"memory.high\":\"1\"},"
+				 "\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]},"
+				 "\"rootfsPropagation\":\"shared\"}}");
+
+	CHECK(fd >= 0 && doc);
+	close(fd);
+	CHECK_EQ(oci_log_open(path, 0, 0), 0);
+	oci_settings_warn(doc);
+	CHECK_EQ(oci_log_open(NULL, 0, 0), 0);
+	text = oci_read_file(path);
+	CHECK(text && strstr(text, "process.apparmorProfile: not applied"));
+	CHECK(text && strstr(text, "linux.resources.hugepageLimits: not applied: guest RAM"));
+	CHECK(text && strstr(text, "linux.resources.unified: not applied"));
+	CHECK(text && !strstr(text, "rdma") && !strstr(text, "devices"));
+	CHECK(text && !strstr(text, "rootfsPropagation"));	/* applied in the guest now */
+	free(text);
+	cJSON_Delete(doc);
+	unlink(path);
+}
+
 static void files_copied_inside_root(void)
 {
 	char *dir = tmpdir(), root[128], src[128], outside[128], p[192], *text;
@@ -513,4 +550,4 @@ static void files_copied_inside_root(void)
 
 HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors,
 	     cli_pause_resume, spec_full, spec_limits_and_errors, spec_validation, hooks_run_one, process_json, state_round_trip,
-	     state_dead_and_zombie, state_paused, files_copied_inside_root)
+	     state_dead_and_zombie, state_paused, files_copied_inside_root, settings_warnings)
