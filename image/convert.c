@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/mkdir_p.h"
 #include "cache.h"
 #include "convert.h"
 #include "pull.h"
@@ -84,7 +85,7 @@ static int work_open(struct convert *c, int *lock_fd)
 
 	for (const char *sub = "images\0index\0tmp\0"; *sub && !err; sub += strlen(sub) + 1) {
 		snprintf(path, sizeof(path), "%s/%s", c->cache_dir, sub);
-		if ((err = image_mkdir_p(path)))
+		if ((err = mkdir_p(path, 0700, 0700)))
 			return convert_err(c, err, "%s: %s", path, strerror(-err));
 	}
 	snprintf(path, sizeof(path), "%s/tmp", c->cache_dir);

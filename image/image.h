@@ -53,9 +53,6 @@ struct image {
  */
 int image_cache_dir(char *buf, size_t cap);
 
-/* Creates path and its missing parents, mode 0700; 0 or -errno (an existing one is fine). */
-int image_mkdir_p(const char *path);
-
 /*
  * Resolves src to a cached image: computes the quick key, and when the index has no valid
  * entry runs `helper convert SRC CACHE_DIR` (the hvm-image program) and looks again.

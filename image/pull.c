@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "../core/err.h"
+#include "../core/mkdir_p.h"
 #include "dir.h"
 #include "image.h"
 #include "sha256.h"
@@ -91,7 +92,7 @@ static int ref_record_write(const char *cache, const struct image_ref *ref, cons
 	int fd, err;
 
 	snprintf(dir, sizeof(dir), "%s/refs", cache);
-	if ((err = image_mkdir_p(dir)))
+	if ((err = mkdir_p(dir, 0700, 0700)))
 		return err;
 	ref_record_path(cache, ref, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s/.new-XXXXXX", dir);
@@ -142,7 +143,7 @@ static int work_create(const char *cache, char *work, size_t cap)
 	int fd, err;
 
 	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", cache);
-	if ((err = image_mkdir_p(tmpdir)) < 0)
+	if ((err = mkdir_p(tmpdir, 0700, 0700)) < 0)
 		return err;
 	sweep(tmpdir);
 	if (snprintf(work, cap, "%s/pull.XXXXXX", tmpdir) >= (int)cap || !mkdtemp(work))
@@ -347,7 +348,7 @@ static int pull_fetch(const struct image_ref *ref, const struct image_pull_opts 
 	snprintf(p.dir, sizeof(p.dir), "%s/layout", work);
 	snprintf(oci, sizeof(oci), "%s/oci", cache);
 	err = pull_copy(ref, o, hex, &p, e);
-	if (!err && (err = image_mkdir_p(oci)))
+	if (!err && (err = mkdir_p(oci, 0700, 0700)))
 		err_set(e, err, "%s: %s", oci, strerror(-err));
 	layout_path(cache, hex, layout, cap);
 	if (!err && rename(p.dir, layout) < 0 && errno != EEXIST && errno != ENOTEMPTY) {

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/mkdir_p.h"
 #include "../image/image.h"
 #include "../vmm/hvm_internal.h"
 #include "run_check.h"
@@ -135,7 +136,7 @@ void check_cache(struct check_ctx *c, struct check_item *it)
 		return;
 	}
 	snprintf(probe, sizeof(probe), "%s/.check-XXXXXX", dir);
-	if ((err = image_mkdir_p(dir)) || (fd = mkstemp(probe)) < 0) {
+	if ((err = mkdir_p(dir, 0700, 0700)) || (fd = mkstemp(probe)) < 0) {
 		check_set(it, CHECK_FAIL, "%s: %s", dir, strerror(err ? -err : errno));
 		check_fix(it, "make it writable, or set XDG_CACHE_HOME to a writable directory");
 		return;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/mkdir_p.h"
 #include "../include/hvm.h"
 #include "oci_cgroup.h"
 #include "oci_cgroup_cmd.h"
@@ -82,24 +83,6 @@ static void cache_home(void)
 		setenv("XDG_CACHE_HOME", "/var/cache", 0);
 }
 
-/* mkdir -p: engines pass a --root whose parents may not exist yet. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int make_state_dir(const struct oci_cli *c, char *dir, size_t cap)
 {
 	int err = oci_state_dir(c->root, c->id, dir, cap);
@@ -108,7 +91,7 @@ static int make_state_dir(const struct oci_cli *c, char *dir, size_t cap)
 		oci_err("invalid container id: %s", c->id);
 		return err;
 	}
-	err = mkdir_p(c->root, 0711);
+	err = mkdir_p(c->root, 0755, 0711);	/* engines pass a --root whose parents may not exist yet */
 	if (err) {
 		oci_err("root %s: %s", c->root, strerror(-err));
 		return err;

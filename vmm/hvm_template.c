@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/mkdir_p.h"
 #include "../image/sha256.h"
 #include "../core/clock.h"
 #include "hvm_internal.h"
@@ -344,7 +345,7 @@ int hvm_template_prepare(struct hvm *vm)
 		return 0;
 	template_key(vm, vm->template_key);
 	snprintf(path, sizeof(path), "%s/%s", dir, vm->template_key);
-	image_mkdir_p(dir);	/* a failure shows at the open */
+	mkdir_p(dir, 0700, 0700);	/* a failure shows at the open */
 	parentfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (parentfd < 0) {
 		log_warn("templates: %s: %s; no template saved", dir, strerror(errno));
