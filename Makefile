@@ -131,8 +131,9 @@ $(BUILD)/hvm-exec-timer: $(BUILD)/obj/bench/exec_timer.o
 
 # The agent is PID 1 in the guest: static, and small because the guest kernel copies every
 # byte of the initramfs with emulated instructions on nested hosts.
-AGENT_SRC := $(wildcard agent/*.c) $(wildcard proto/*.c)
+AGENT_SRC := $(wildcard agent/*.c) $(wildcard proto/*.c) core/mkdir_p.c
 $(BUILD)/hvm-agent: $(AGENT_SRC) $(wildcard agent/*.h) $(wildcard proto/*.h) core/layout.h \
+		   core/mkdir_p.h \
 		   $(BUILD)/obj/agent/cjson.o \
 		   $(BUILD)/agent-include/.stamp
 	@mkdir -p $(BUILD)

@@ -5,12 +5,14 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "../core/mkdir_p.h"
 #include "agent.h"
 
 #define GET(obj, key) cJSON_GetObjectItemCaseSensitive(obj, key)
@@ -33,16 +35,17 @@ static unsigned number(const cJSON *n, unsigned fallback)
 	       (unsigned)n->valuedouble : fallback;
 }
 
-/* Makes the directories above path (all but its last component), 0755. */
+/* Makes the directories above path (all but its last component), 0755; a failure shows when
+ * the node is made. */
 static void make_parents(const char *path)
 {
-	char dir[512];
+	char dir[PATH_MAX], *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(dir, 0755);
-		*s = '/';
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir_p(dir, 0755, 0755);
 	}
 }
 

@@ -16,6 +16,7 @@
 
 #include <linux/vm_sockets.h>
 
+#include "../core/mkdir_p.h"
 #include "agent.h"
 
 #define ROOT_LOWER "/hvm/lower"
@@ -55,28 +56,10 @@ static int disk_by_serial(const char *serial, char *dev, size_t cap)
 	return -ENODEV;
 }
 
-/* mkdir -p; 0 or -errno. */
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		if (!(*p = c))
-			return 0;
-	}
-}
-
 static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
 		    const char *opts, char *why, size_t cap)
 {
-	int err = mkdirs(dst);
+	int err = mkdir_p(dst, 0755, 0755);
 
 	if (!err && mount(src, dst, type, flags, opts) < 0)
 		err = -errno;
@@ -164,7 +147,7 @@ static int rootfs_stack(const struct boot_request *req, const char **root, char 
 		return err;
 	*root = ROOT_NEW;
 	err = do_mount("tmpfs", ROOT_RW, "tmpfs", MS_NOSUID, "mode=0755", why, cap);
-	if (!err && (mkdirs(ROOT_RW "/upper") || mkdirs(ROOT_RW "/work")))
+	if (!err && (mkdir_p(ROOT_RW "/upper", 0755, 0755) || mkdir_p(ROOT_RW "/work", 0755, 0755)))
 		err = -errno;
 	if (!err)
 		err = do_mount("overlay", ROOT_NEW, "overlay", 0,
