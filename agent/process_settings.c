@@ -1,10 +1,10 @@
 /*
  * The OCI settings a RUN request may carry beside its command (docs/agent-protocol.md):
  * whole-VM ones applied by the agent before it forks (the root's propagation, sysctl, domain
- * name, device nodes, masked and read-only paths, then the createContainer and startContainer
- * hooks), and the process's own applied in the child around its user namespace and user
- * switch (rlimits, OOM score, umask, capabilities, supplementary groups, no_new_privs). A
- * request without them changes nothing.
+ * name, mounts, device nodes, masked and read-only paths, then the createContainer and
+ * startContainer hooks), and the process's own applied in the child around its user
+ * namespace and user switch (rlimits, OOM score, umask, capabilities, supplementary groups,
+ * no_new_privs). A request without them changes nothing.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../core/mkdir_p.h"
 #include "agent.h"
 #include "hook.h"
 
@@ -93,6 +94,77 @@ static int apply_propagation(const cJSON *prop, char *why, size_t cap)
 	}
 	snprintf(why, cap, "linux.rootfsPropagation %s: unknown", w);
 	return -EINVAL;
+}
+
+/* The mount(8) words of an OCI mount's options, as flags to set or clear. */
+static const struct {
+	const char *word;
+	unsigned long set, clear;
+} mount_words[] = {
+	{ "ro", MS_RDONLY, 0 },		 { "rw", 0, MS_RDONLY },
+	{ "nosuid", MS_NOSUID, 0 },	 { "suid", 0, MS_NOSUID },
+	{ "nodev", MS_NODEV, 0 },	 { "dev", 0, MS_NODEV },
+	{ "noexec", MS_NOEXEC, 0 },	 { "exec", 0, MS_NOEXEC },
+	{ "sync", MS_SYNCHRONOUS, 0 },	 { "async", 0, MS_SYNCHRONOUS },
+	{ "dirsync", MS_DIRSYNC, 0 },	 { "mand", MS_MANDLOCK, 0 },
+	{ "nomand", 0, MS_MANDLOCK },	 { "noatime", MS_NOATIME, 0 },
+	{ "atime", 0, MS_NOATIME },	 { "nodiratime", MS_NODIRATIME, 0 },
+	{ "diratime", 0, MS_NODIRATIME }, { "relatime", MS_RELATIME, 0 },
+	{ "norelatime", 0, MS_RELATIME }, { "strictatime", MS_STRICTATIME, 0 },
+};
+
+/* options into flags and the file system's data ("key=value" ones, comma-separated); other
+ * words (defaults, propagation, tmpcopyup, ...) change nothing here. -E2BIG past cap. */
+static int mount_options(const cJSON *options, unsigned long *flags, char *data, size_t cap)
+{
+	const cJSON *o;
+	size_t used = 0;
+
+	*flags = 0;
+	data[0] = '\0';
+	cJSON_ArrayForEach(o, options) {
+		const char *w = cJSON_IsString(o) ? o->valuestring : "";
+		int n;
+		for (size_t i = 0; i < sizeof(mount_words) / sizeof(mount_words[0]); i++)
+			if (strcmp(w, mount_words[i].word) == 0)
+				*flags = (*flags & ~mount_words[i].clear) | mount_words[i].set;
+		if (!strchr(w, '='))
+			continue;
+		n = snprintf(data + used, cap - used, "%s%s", used ? "," : "", w);
+		if (n < 0 || (size_t)n >= cap - used)
+			return -E2BIG;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* The config's tmpfs, proc, sysfs, devpts and mqueue mounts the guest lacks (hvm-oci sends
+ * only those), each at its destination, made first if missing. */
+static int apply_mounts(const cJSON *mounts, char *why, size_t cap)
+{
+	const cJSON *m;
+	char data[1024];
+
+	cJSON_ArrayForEach(m, mounts) {
+		const cJSON *dst = GET(m, "destination"), *type = GET(m, "type");
+		const cJSON *src = GET(m, "source");
+		unsigned long flags;
+		int err;
+		if (!cJSON_IsString(dst) || !cJSON_IsString(type))
+			continue;
+		err = mount_options(GET(m, "options"), &flags, data, sizeof(data));
+		if (!err)
+			err = mkdir_p(dst->valuestring, 0755, 0755);
+		if (!err && mount(cJSON_IsString(src) ? src->valuestring : type->valuestring,
+				  dst->valuestring, type->valuestring, flags, data) < 0)
+			err = -errno;
+		if (err) {
+			snprintf(why, cap, "mounts %s (%s): %s", dst->valuestring,
+				 type->valuestring, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 /* runc's masking: /dev/null over a file, an empty read-only tmpfs over a directory. */
@@ -174,6 +246,8 @@ int settings_apply_vm(const cJSON *run, char *why, size_t cap)
 		err = -errno;
 		snprintf(why, cap, "domainname %s: %s", domain->valuestring, strerror(errno));
 	}
+	if (!err)
+		err = apply_mounts(GET(run, "mounts"), why, cap);
 	if (!err)
 		err = devices_create(GET(run, "devices"), why, cap);
 	if (!err)

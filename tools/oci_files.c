@@ -97,16 +97,26 @@ static int copy_one(int rootfd, const struct oci_mount *m, const struct stat *sr
 	return err;
 }
 
-/* Mounts the guest kernel and agent provide on their own. */
-static int provided_by_guest(const struct oci_mount *m)
+/* The destinations the guest kernel and agent mount themselves (agent/rootfs.c), or that an
+ * engine's default config names and a VM does without. */
+static const char *const guest_own[] = { "/proc", "/sys", "/sys/fs/cgroup", "/dev", "/dev/pts",
+					 "/dev/shm", "/dev/mqueue" };
+
+int oci_files_guest_mounts(const char *type, const char *destination)
 {
 	static const char *const types[] = { "proc", "sysfs", "tmpfs", "devpts", "mqueue",
-					     "cgroup", "cgroup2", "devtmpfs", NULL };
+					     "cgroup", "cgroup2", "devtmpfs" };
+	int known = 0;
 
-	for (int i = 0; m->type && types[i]; i++)
-		if (strcmp(m->type, types[i]) == 0)
+	for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
+		known |= strcmp(type, types[i]) == 0;
+	if (!known)
+		return 0;
+	for (size_t i = 0; destination && i < sizeof(guest_own) / sizeof(guest_own[0]); i++)
+		if (strcmp(destination, guest_own[i]) == 0)
 			return 1;
-	return 0;
+	/* cgroup and devtmpfs elsewhere: the guest's own are where they belong */
+	return strncmp(type, "cgroup", 6) == 0 || strcmp(type, "devtmpfs") == 0 ? 1 : 2;
 }
 
 int oci_files_is_share(const struct oci_mount *m)
@@ -131,7 +141,7 @@ int oci_files_copy(const struct oci_spec *s)
 		if (oci_files_is_share(m))
 			continue;	/* a volume of the VM (oci_vm.c) */
 		if (!m->bind || !m->source || stat(m->source, &st) < 0 || !S_ISREG(st.st_mode)) {
-			if (!provided_by_guest(m))
+			if (!oci_files_guest_mounts(m->type, m->destination))
 				oci_warn("mount %s (%s): not supported in a micro-VM, left out",
 					 m->destination, m->type ? m->type : "bind");
 			continue;

@@ -14,11 +14,18 @@
 /*
  * Copies the source of every bind mount that is a regular file into root at its destination,
  * unless the copy there is already identical. Directory binds are the VM's shares
- * (oci_files_is_share); other mounts are left out (a warning each, except the kernel file
- * systems the guest mounts itself). 0 or -errno for the first copy that failed (reported
+ * (oci_files_is_share); kernel file systems are the guest's (oci_files_guest_mounts); other
+ * mounts are left out, a warning each. 0 or -errno for the first copy that failed (reported
  * with oci_err).
  */
 int oci_files_copy(const struct oci_spec *s);
+
+/*
+ * What becomes of a mount of type at destination that is no bind: 1 when the guest has it
+ * already (its /proc, /sys, /dev and the like), 2 when the agent mounts it (a tmpfs, proc,
+ * sysfs, devpts or mqueue elsewhere: oci_settings_build sends it), 0 when a VM cannot have it.
+ */
+int oci_files_guest_mounts(const char *type, const char *destination);
 
 /* 1 when m binds a host directory: the VM shares it over 9p (hvm_add_volume). */
 int oci_files_is_share(const struct oci_mount *m);

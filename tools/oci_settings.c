@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "oci_files.h"
 #include "oci_log.h"
 #include "oci_names.h"
 
@@ -70,6 +71,35 @@ static void add_hooks(cJSON *out, const cJSON *hooks)
 	copy(o, "startContainer", sc);
 }
 
+/* Whether a mount's options make it a bind (whatever its type says). */
+static int is_bind(const cJSON *m)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, GET(m, "options"))
+		if (cJSON_IsString(o) && (!strcmp(o->valuestring, "bind") ||
+					  !strcmp(o->valuestring, "rbind")))
+			return 1;
+	return 0;
+}
+
+/* The kernel file systems the agent mounts (oci_files_guest_mounts), in the config's order. */
+static void add_mounts(cJSON *out, const cJSON *mounts)
+{
+	cJSON *list = NULL;
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, mounts) {
+		const cJSON *type = GET(m, "type"), *dst = GET(m, "destination");
+		if (!cJSON_IsString(type) || !cJSON_IsString(dst) || is_bind(m) ||
+		    oci_files_guest_mounts(type->valuestring, dst->valuestring) != 2)
+			continue;
+		if (!list)
+			list = cJSON_AddArrayToObject(out, "mounts");
+		cJSON_AddItemToArray(list, cJSON_Duplicate(m, 1));
+	}
+}
+
 char *oci_settings_build(const cJSON *doc)
 {
 	const cJSON *p = GET(doc, "process"), *l = GET(doc, "linux"), *u = GET(p, "user");
@@ -96,6 +126,7 @@ char *oci_settings_build(const cJSON *doc)
 	copy(out, "gidMappings", GET(l, "gidMappings"));
 	copy(out, "domainname", GET(doc, "domainname"));
 	copy(out, "rootfsPropagation", GET(l, "rootfsPropagation"));
+	add_mounts(out, GET(doc, "mounts"));
 	add_hooks(out, GET(doc, "hooks"));
 	text = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);

@@ -212,8 +212,9 @@ SETTINGS="c['process'].update(user={'uid':1000,'gid':1000,'umask':0o077,'additio
   capabilities={'bounding':['CAP_CHOWN','CAP_NET_RAW','CAP_KILL'],'effective':['CAP_CHOWN','CAP_NET_RAW'],
     'permitted':['CAP_CHOWN','CAP_NET_RAW'],'inheritable':['CAP_NET_RAW'],'ambient':['CAP_NET_RAW']},
   noNewPrivileges=True, oomScoreAdj=123,
-  args=['sh','-c','grep -E \"^(Cap|NoNewPrivs)\" /proc/self/status; grep -E \"^Max (open files|core file size)\" /proc/self/limits; umask; id; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward; echo masked-file:\$(cat /etc/secret); echo masked-dir:\$(ls /secretdir); (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null || echo read-only:/proc/sys; stat -c \"%F %t:%T %a %u:%g\" /dev/hvmtest /dev/sub/fifo; hostname; cat /proc/sys/kernel/domainname; echo root-propagation:\$(grep \" / / \" /proc/self/mountinfo | tail -1 | grep -oE \"shared|master|unbindable\")'])
+  args=['sh','-c','grep -E \"^(Cap|NoNewPrivs)\" /proc/self/status; grep -E \"^Max (open files|core file size)\" /proc/self/limits; umask; id; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward; echo masked-file:\$(cat /etc/secret); echo masked-dir:\$(ls /secretdir); (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null || echo read-only:/proc/sys; stat -c \"%F %t:%T %a %u:%g\" /dev/hvmtest /dev/sub/fifo; stat -c \"scratch %a\" /scratch; grep -o \" /scratch [^ ]*\" /proc/self/mountinfo; df -k /scratch | tail -1 | tr -s \" \" | cut -d\" \" -f2; hostname; cat /proc/sys/kernel/domainname; echo root-propagation:\$(grep \" / / \" /proc/self/mountinfo | tail -1 | grep -oE \"shared|master|unbindable\")'])
 c['domainname']='dom.example'
+c['mounts'].append({'destination':'/scratch','type':'tmpfs','source':'tmpfs','options':['nosuid','nodev','mode=1770','size=1m']})
 c['linux'].update(rootfsPropagation='shared', sysctl={'net.ipv4.ip_forward':'1'}, maskedPaths=['/etc/secret','/secretdir'], readonlyPaths=['/proc/sys'],
   devices=[{'path':'/dev/hvmtest','type':'c','major':1,'minor':3,'fileMode':0o640,'uid':1000,'gid':5},
     {'path':'/dev/sub/fifo','type':'p','fileMode':0o600}])"
@@ -235,6 +236,9 @@ masked-dir:
 read-only:/proc/sys
 character special file 1:3 640 1000:5
 fifo 0:0 600 0:0
+scratch 1770
+ /scratch rw,nosuid,nodev,relatime
+1024
 spec
 dom.example
 root-propagation:shared
@@ -265,6 +269,9 @@ check_line "maskedPaths: a directory is empty" '^masked-dir:'
 check_line "readonlyPaths: /proc/sys refuses writes" '^read-only:'
 check_line "linux.devices: a character device, its numbers, mode and owner" '^character special'
 check_line "linux.devices: a FIFO in a new directory" '^fifo'
+check_line "mounts: a tmpfs at a new destination, its mode" '^scratch '
+check_line "mounts: its flags" '^ /scratch '
+check_line "mounts: its size (1 MiB)" '^1024$'
 check_line "hostname" '^spec$'
 check_line "domainname" '^dom\.example$'
 check_line "linux.rootfsPropagation shared: the root is a shared mount" '^root-propagation:'

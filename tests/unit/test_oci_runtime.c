@@ -514,6 +514,36 @@ static void settings_warnings(void)
 	unlink(path);
 }
 
+/* oci_settings_build: the kernel file systems the guest lacks go to the agent, in order; the
+ * guest's own, binds and what a VM cannot have do not. */
+static void settings_mounts(void)
+{
+	cJSON *doc = cJSON_Parse("{\"mounts\":["
+		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		"{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		"{\"destination\":\"/scratch\",\"type\":\"tmpfs\",\"options\":[\"size=1m\"]},"
+		"{\"destination\":\"/b\",\"type\":\"tmpfs\",\"source\":\"/x\","
+		"\"options\":[\"rbind\"]},"
+		"{\"destination\":\"/o\",\"type\":\"overlay\",\"source\":\"overlay\"},"
+		"{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\"},"
+		"{\"destination\":\"/q\",\"type\":\"mqueue\",\"source\":\"mqueue\"}]}");
+	char *text = oci_settings_build(doc);
+	cJSON *out = cJSON_Parse(text), *m = cJSON_GetObjectItemCaseSensitive(out, "mounts");
+
+	CHECK_EQ(cJSON_GetArraySize(m), 2);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "destination")),
+		  "/scratch");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 1), "destination")),
+		  "/q");
+	CHECK_EQ(oci_files_guest_mounts("overlay", "/o"), 0);
+	CHECK_EQ(oci_files_guest_mounts("tmpfs", "/dev/shm"), 1);
+	CHECK_EQ(oci_files_guest_mounts("devtmpfs", "/elsewhere"), 1);
+	CHECK_EQ(oci_files_guest_mounts("sysfs", "/s2"), 2);
+	cJSON_Delete(out);
+	free(text);
+	cJSON_Delete(doc);
+}
+
 static void files_copied_inside_root(void)
 {
 	char *dir = tmpdir(), root[128], src[128], outside[128], p[192], *text;
@@ -550,4 +580,5 @@ static void files_copied_inside_root(void)
 
 HARNESS_MAIN(cli_create_like_conmon, cli_jail_flags, cli_kill_signals, cli_exec_and_errors,
 	     cli_pause_resume, spec_full, spec_limits_and_errors, spec_validation, hooks_run_one, process_json, state_round_trip,
-	     state_dead_and_zombie, state_paused, files_copied_inside_root, settings_warnings)
+	     state_dead_and_zombie, state_paused, files_copied_inside_root, settings_warnings,
+	     settings_mounts)
