@@ -295,12 +295,14 @@ static int vsock_rx_control(struct vsock *v, struct vsock_conn *c)
 		[4] = VIRTIO_VSOCK_OP_RST,
 	};
 	struct virtio_vsock_hdr h;
-	unsigned bit;
+	/* A host client's REQUEST waits, after a restore, for the guest's first own REQUEST: one
+	 * the guest took before its transport-reset event would be reset with the rest. */
+	unsigned owe = c->owe & ~(v->restored_stale ? VSOCK_OWE_REQUEST : 0u), bit;
 
-	if (!c->owe)
+	if (!owe)
 		return 0;
 	/* RST first (it ends everything), then in bit order: REQUEST ... SHUTDOWN. */
-	bit = c->owe & VSOCK_OWE_RST ? 4 : (unsigned)__builtin_ctz(c->owe);
+	bit = owe & VSOCK_OWE_RST ? 4 : (unsigned)__builtin_ctz(owe);
 	c->owe &= ~(1u << bit);
 	vsock_hdr_conn(v, c, &h, ops[bit], ops[bit] == VIRTIO_VSOCK_OP_SHUTDOWN ? c->shut_owed : 0, 0);
 	vsock_rx_put(v, &h);
@@ -1014,8 +1016,9 @@ static unsigned vsock_in_flight(void *dev, unsigned q)
  * its listeners (virtio 1.2 section 5.10.6.7), so the agent reconnects. Packets the guest
  * queued for those connections (before or after the restore) are dropped, not answered with
  * RST: an RST that overtakes the event closes the socket as if the peer had, without
- * ECONNRESET, and the agent would take its host for gone. The guest's first REQUEST follows
- * the reset, and ends this.
+ * ECONNRESET, and the agent would take its host for gone. Host clients' connections wait (an
+ * exec right after the restore): the guest could take one before the event and reset it with
+ * the old ones. The guest's first REQUEST follows the reset, and ends this.
  */
 static void vsock_restored(void *dev)
 {

@@ -726,7 +726,7 @@ static void restore_drops_old_connections(void)
 	struct virtio_vsock_event ev = { .id = UINT32_MAX };
 	char path[80];
 	struct pkt p;
-	int lfd, sfd;
+	int lfd, sfd, cfd;
 
 	dev_up(1);
 	desc(EVQ)[0] = (struct vring_desc){
@@ -742,10 +742,22 @@ static void restore_drops_old_connections(void)
 	CHECK(guest_send(&old, VIRTIO_VSOCK_OP_RW, 0, "stale", 5));
 	CHECK(guest_send(&old, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, NULL, 0));
 	CHECK(!guest_next(NULL, &p, 100));	/* no RST for either */
+	/* A host client connecting now (an exec): its REQUEST waits for the guest's own. */
+	cfd = unix_connect(uds);
+	host_write(cfd, "CONNECT 1234\n");
+	CHECK(!guest_next(NULL, &p, 100));
 	snprintf(path, sizeof(path), "%s_5011", uds);
 	lfd = unix_listen(path);
 	CHECK(guest_send(&g, VIRTIO_VSOCK_OP_REQUEST, 0, NULL, 0));
-	guest_expect(&g, &p, VIRTIO_VSOCK_OP_RESPONSE);
+	/* Both go out now, in either order: the answer to the guest, the client's REQUEST. */
+	for (int i = 0, seen = 0; i < 2; i++) {
+		CHECK(guest_next(NULL, &p, WAIT_MS));
+		seen |= p.h.op == VIRTIO_VSOCK_OP_RESPONSE && p.h.dst_port == g.port ? 1 :
+			p.h.op == VIRTIO_VSOCK_OP_REQUEST && p.h.dst_port == 1234 ? 2 : 4;
+		if (i == 1)
+			CHECK_EQ(seen, 3);
+	}
+	close(cfd);
 	sfd = accept_within(lfd, WAIT_MS);
 	CHECK(sfd >= 0);
 	/* After the guest's new REQUEST an unknown connection is refused again. */
