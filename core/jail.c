@@ -541,6 +541,13 @@ static int build_root(const struct jail_config *c, struct jail_src *src, struct 
 		return fail(e, JAIL_BUILD_AT, NULL);
 	for (unsigned i = 0; !err && i < n; i++)
 		err = attach(root, &src[i], e);
+	/* Mounted while the host's /proc is still in view: a user namespace's root may mount a
+	 * procfs only where one is fully visible (mount_too_revealing). It shows the PID
+	 * namespace the caller is in: jail_fork's, the VMM and its children. */
+	if (!err && c->proc && (mkdirat(root, "proc", 0555) < 0 ||
+				mount("proc", JAIL_BUILD_AT "/proc", "proc",
+				      MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))
+		err = fail(e, "procfs", JAIL_BUILD_AT "/proc");
 	if (!err && (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 		     umount2(".", MNT_DETACH) < 0 || chdir("/") < 0))
 		err = fail(e, "pivot_root", NULL);

@@ -40,6 +40,7 @@ struct jail_config {
 	struct jail_bind binds[JAIL_MAX_BINDS];
 	unsigned nbinds;
 	uint64_t max_memory;		/* RLIMIT_AS in bytes; 0: unlimited */
+	int proc;			/* a /proc of the process's PID namespace in its root */
 };
 
 /* Forks into a new PID namespace: 0 in the child (PID 1 there) with *sig_fd reading one

@@ -196,6 +196,10 @@ int hvm_set_templates(struct hvm *vm, int mode);
  * (-EPERM otherwise).
  */
 #define HVM_JAIL_DEFAULT_ID 65534	/* nobody / nogroup: a root caller's jail */
+/* on: 0 (no jail), or HVM_JAIL_ON with HVM_JAIL_PROC or not. */
+#define HVM_JAIL_ON	1
+#define HVM_JAIL_PROC	2	/* also a /proc of the jail's own PID namespace (hvm_jail_fork's),
+				 * as a container has: what engines read there (podman top) */
 int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid);
 
 /* The guest kernel command line as configured so far (the random seed differs per boot),

@@ -81,7 +81,7 @@ static int configure_machine(struct hvm *vm, const struct run_flags *f)
 	if (!err && f->api_socket)
 		err = hvm_set_api_socket(vm, f->api_socket);
 	if (!err && f->jail)
-		err = hvm_set_jail(vm, 1, f->uid, f->gid);
+		err = hvm_set_jail(vm, HVM_JAIL_ON, f->uid, f->gid);
 	if (!err && f->restore)
 		err = hvm_set_restore(vm, f->restore);
 	if (!err)

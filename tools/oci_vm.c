@@ -198,7 +198,8 @@ static int jail_vm(struct sup *s, int dirfd)
 		oci_err("%s: %s", s->dir, strerror(errno));
 		return -errno;
 	}
-	return hvm_set_jail(s->vm, 1, s->uid, s->gid);
+	/* with a /proc: engines read the container's processes there (podman top) */
+	return hvm_set_jail(s->vm, HVM_JAIL_ON | HVM_JAIL_PROC, s->uid, s->gid);
 }
 
 /* Binds of host directories become the VM's shares, with their ro, nosuid, nodev and noexec;

@@ -438,6 +438,9 @@ HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 {
 	int err = setter_lock(vm, "hvm_set_jail", HVM_ERROR_RESOURCES);
 
+	if (!err && (on & ~(HVM_JAIL_ON | HVM_JAIL_PROC)))
+		err = hvm_fail_as(vm, HVM_ERROR_USAGE, -EINVAL, "jail: flags %#x: only "
+				  "HVM_JAIL_ON and HVM_JAIL_PROC", (unsigned)on);
 	/* Not root: a user namespace of the caller's own, which maps only the caller's ids. */
 	if (!err && on && geteuid() != 0 &&
 	    ((uid != geteuid() && uid != HVM_JAIL_DEFAULT_ID) ||
@@ -447,6 +450,7 @@ HVM_API int hvm_set_jail(struct hvm *vm, int on, unsigned uid, unsigned gid)
 			       (unsigned)geteuid(), (unsigned)getegid());
 	if (!err) {
 		vm->cfg.jail = !!on;
+		vm->cfg.jail_proc = !!(on & HVM_JAIL_PROC);
 		vm->cfg.jail_uid = uid;
 		vm->cfg.jail_gid = gid;
 	}

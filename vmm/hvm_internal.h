@@ -65,6 +65,7 @@ struct hvm_config {
 	unsigned timeout_s;
 	char *api_socket;
 	int jail;			/* hvm_set_jail: confine the process at hvm_start */
+	int jail_proc;			/* HVM_JAIL_PROC: a /proc in the jail */
 	unsigned jail_uid, jail_gid;
 	char *restore;			/* hvm_set_restore: a snapshot directory to resume */
 	int templates;			/* hvm_set_templates: an HVM_TEMPLATES_* mode */

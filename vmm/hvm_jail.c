@@ -52,7 +52,8 @@ int hvm_jail_enter(struct hvm *vm, struct err *e)
 	int own = jail_unprivileged();
 	struct jail_config j = { .uid = own ? geteuid() : vm->cfg.jail_uid,
 				 .gid = own ? getegid() : vm->cfg.jail_gid,
-				 .max_memory = (vm->cfg.mem_mib << 20) + JAIL_MEM_SLACK };
+				 .max_memory = (vm->cfg.mem_mib << 20) + JAIL_MEM_SLACK,
+				 .proc = vm->cfg.jail_proc };
 	char dir[PATH_MAX];
 	int err = jail_add(&j, m->kvm_path ? m->kvm_path : "/dev/kvm", JAIL_DEV, e);
 

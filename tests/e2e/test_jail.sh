@@ -183,9 +183,15 @@ if [ -n "$p" ] && [ -d /proc/$p ]; then
 		bad "hvm-oci jails by default" "$(grep -E '^(Uid|CapEff|NoNewPrivs)' /proc/$p/status | tr '\n' ' ')"
 	[ "$(readlink /proc/$p/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)" ] && ok "hvm-oci: own mount namespace" ||
 		bad "hvm-oci: own mount namespace"
-	top=$(ls -A /proc/$p/root | tr '\n' ' ') want="$(echo "${WORK#/}" | cut -d/ -f1) "
+	top=$(ls -A /proc/$p/root | sort | tr '\n' ' ') want=$(printf '%s\n' proc "$(echo "${WORK#/}" | cut -d/ -f1)" | sort | tr '\n' ' ')
 	[ "$top" = "$want" ] && [ -f /proc/$p/root$WORK/state/j1/state.json ] && [ ! -e /proc/$p/root$B ] &&
-		ok "hvm-oci: its root holds the state directory only" || bad "hvm-oci: its root" "top: $top"
+		ok "hvm-oci: its root holds the state directory and /proc only" || bad "hvm-oci: its root" "top: $top"
+	# its /proc is its PID namespace's: the supervisor is 1 there, and no host process shows
+	procs=$(ls /proc/$p/root/proc | grep -c '^[0-9]') mine=$(ls /proc | grep -c '^[0-9]')
+	[ "$(awk '/^Name:/ { print $2 }' /proc/$p/root/proc/1/status)" = hvm-oci ] && [ "$procs" -lt 10 ] &&
+		{ [ ! -e /proc/$p/root/proc/$$ ] || [ "$$" -lt 10 ]; } &&
+		ok "hvm-oci: its /proc shows its own PID namespace ($procs processes of the host's $mine)" ||
+		bad "hvm-oci: its /proc shows its own PID namespace" "$procs processes; 1 is $(cat /proc/$p/root/proc/1/comm)"
 fi
 [ "$(status_of j1)" = running ] && ok "hvm-oci: state written by the jailed supervisor: running" ||
 	bad "hvm-oci: state running" "$(status_of j1)"

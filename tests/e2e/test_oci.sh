@@ -182,6 +182,10 @@ s = json.load(open(sys.argv[1]))
 s = s[0] if isinstance(s, list) else s
 assert int(s["pids"]) > 0 and not s["mem_usage"].startswith("0B"), s
 PY
+	# podman top lists the processes in the container's PID namespace: the jailed VMM's
+	$P top hvmp pid comm >$o 2>$e; RC=$?; expect_rc "podman top" 0
+	awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 == "hvm-oci"' $o | grep -q . &&
+		ok "podman top: the VMM's process" || bad "podman top: the VMM's process" "$(head -c 300 $o)"
 	# podman pause/unpause run the runtime's pause/resume: the counter stops and goes on
 	# plog_grows N: until podman's log of hvmp (in $WORK/pl) has more than N lines
 	plog_more() { $P logs hvmp >$WORK/pl 2>/dev/null; more_lines $WORK/pl "$1"; }

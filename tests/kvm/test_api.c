@@ -201,6 +201,9 @@ static void setter_error_kinds(void)
 	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
 	CHECK_EQ(hvm_pause(vm), -EINVAL);	/* not started: not the last setter's kind */
 	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	CHECK_EQ(hvm_set_jail(vm, 4, HVM_JAIL_DEFAULT_ID, HVM_JAIL_DEFAULT_ID), -EINVAL);
+	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_USAGE);
+	CHECK_STR(hvm_error(vm), "jail: flags 0x4: only HVM_JAIL_ON and HVM_JAIL_PROC");
 	CHECK_EQ(hvm_set_cpus(vm, 1), 0);
 	CHECK_EQ(hvm_error_kind(vm), HVM_ERROR_NONE);
 	CHECK_EQ(hvm_error_kind(NULL), HVM_ERROR_USAGE);
