@@ -12,6 +12,8 @@
 #include "../../agent/user.c"
 #include "../../agent/hook.c"
 #include "../../agent/process_settings.c"
+#include "../../agent/devices.c"
+#include "../../agent/userns.c"
 
 #include "../../image/image.h"
 #include "../../vmm/hvm_internal.h"
