@@ -87,10 +87,11 @@ static int apply_propagation(const cJSON *prop, char *why, size_t cap)
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(w + rec, kinds[i].word) != 0)
 			continue;
-		if (mount(NULL, "/", NULL, kinds[i].flags | (rec ? MS_REC : 0), NULL) == 0)
-			return 0;
-		snprintf(why, cap, "linux.rootfsPropagation %s: %s", w, strerror(errno));
-		return -errno;
+		int err = mount(NULL, "/", NULL, kinds[i].flags | (rec ? MS_REC : 0), NULL) < 0
+			  ? -errno : 0;
+		if (err)
+			snprintf(why, cap, "linux.rootfsPropagation %s: %s", w, strerror(-err));
+		return err;
 	}
 	snprintf(why, cap, "linux.rootfsPropagation %s: unknown", w);
 	return -EINVAL;
