@@ -162,6 +162,7 @@ static void update_flags(void)
 
 static void events_ps_flags(void)
 {
+	char *ps_argv[] = { "hvm-oci", "ps", "c1", "-o", "pid,comm", NULL };
 	struct oci_cli c;
 	char err[256];
 
@@ -174,7 +175,8 @@ static void events_ps_flags(void)
 	CHECK_EQ(c.verb, OCI_PS);
 	CHECK_EQ(c.list_json, 1);
 	CHECK_EQ(c.nargs, 0);
-	CHECK_EQ(parse(&c, ARGV("ps", "c1", "-o", "pid,comm"), err), 0);
+	/* c.args points into the argv: one that outlives the CHECK's block */
+	CHECK_EQ(parse(&c, ps_argv, err), 0);
 	CHECK_EQ(c.list_json, 0);
 	CHECK_EQ(c.nargs, 2);
 	CHECK_STR(c.args[1], "pid,comm");
