@@ -45,6 +45,7 @@ void classes_transport(struct hg_env *env);
 void classes_desc(struct hg_env *env);
 void classes_blk(struct hg_env *env);
 void classes_vsock(struct hg_env *env);
+void classes_race(struct hg_env *env);
 void classes_ports(struct hg_env *env);
 
 /* All classes, in the order of docs/threat-model.md's table. */

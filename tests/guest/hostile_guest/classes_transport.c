@@ -1,6 +1,7 @@
 /* virtio-mmio registers: queue sizes and places, features, status, config space, widths. */
 #include "classes.h"
 
+#include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
@@ -278,6 +279,32 @@ static void mmio_wrong_width(struct hg_env *env)
 	hg_done();
 }
 
+/* Queue selectors past the device's queues: nothing there to read or to change. */
+static void queue_sel_out_of_range(struct hg_env *env)
+{
+	struct hg_dev *d = env->vol;
+	static const uint32_t sels[] = { 1, 2, 3, 16, 0x10000, 0xffffffff };
+
+	hg_class("queue-sel-out-of-range");
+	hg_expect(hg_up(d, 0, 16) == 0, "device would not come up");
+	for (unsigned i = 0; i < N(sels); i++) {
+		hg_wr(d, VIRTIO_MMIO_QUEUE_SEL, sels[i]);
+		hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0 && hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 0,
+			  "a queue past the device's queues reads as present");
+		hg_wr(d, VIRTIO_MMIO_QUEUE_NUM, 16);
+		hg_wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
+		hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+		hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 0);
+		hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, sels[i]);
+	}
+	hg_wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 1, "writes to another selector turned queue 0 off");
+	hg_expect(blk_request(d, VIRTIO_BLK_T_IN, 2, (uintptr_t)d->buf + 4096, 512, 0) == 0,
+		  "queue 0 does not serve after writes to other selectors");
+	blk_after(env, d);
+	hg_done();
+}
+
 void classes_transport(struct hg_env *env)
 {
 	queue_size_zero(env);
@@ -291,4 +318,5 @@ void classes_transport(struct hg_env *env)
 	status_regressions(env);
 	config_out_of_range(env);
 	mmio_wrong_width(env);
+	queue_sel_out_of_range(env);
 }

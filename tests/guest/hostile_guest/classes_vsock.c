@@ -27,11 +27,16 @@ static void rx_post(struct hg_dev *d, unsigned i, uint16_t flags)
 	q->avail->idx = q->next_avail;
 }
 
+static uint64_t config_cid(const struct hg_dev *d)
+{
+	return hg_rd(d, VIRTIO_MMIO_CONFIG) | (uint64_t)hg_rd(d, VIRTIO_MMIO_CONFIG + 4) << 32;
+}
+
 int vsock_up(struct hg_dev *d)
 {
 	if (hg_up(d, 0, 16) != 0)
 		return -1;
-	guest_cid = hg_rd(d, VIRTIO_MMIO_CONFIG) | (uint64_t)hg_rd(d, VIRTIO_MMIO_CONFIG + 4) << 32;
+	guest_cid = config_cid(d);
 	for (unsigned i = 0; i < RX_BUFS; i++)
 		rx_post(d, i, VRING_DESC_F_WRITE);
 	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
@@ -211,6 +216,62 @@ static void vsock_rx_buffer_bad(struct hg_env *env)
 	hg_done();
 }
 
+/* Queues packet i (an RW for no connection: it earns an RST) as tx descriptor slot. */
+static void tx_queue_rw(struct hg_dev *d, unsigned i, unsigned slot)
+{
+	struct hg_queue *q = &d->q[TXQ];
+	struct virtio_vsock_hdr *h = (void *)(d->buf + 0x8000 + 64 * slot);
+
+	*h = (struct virtio_vsock_hdr){
+		.src_cid = guest_cid, .dst_cid = HOST_CID, .src_port = 50000 + i,
+		.dst_port = NOBODY_PORT, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = VIRTIO_VSOCK_OP_RW,
+	};
+	desc_set(d, TXQ, slot, (uintptr_t)h, sizeof(*h), 0, 0);
+	q->avail->ring[q->next_avail++ % q->size] = (uint16_t)slot;
+}
+
+/* 80 packets that each earn an RST while no receive buffer is posted: the device takes 64
+ * (its RST ring) and then waits instead of dropping or spinning; once buffers come, all 80
+ * RSTs arrive. */
+static void vsock_rst_flood(struct hg_env *env)
+{
+	struct hg_dev *d = env->vsock;
+	struct hg_queue *tx = &d->q[TXQ];
+	struct virtio_vsock_hdr got;
+	unsigned taken = 0, rsts = 0;
+
+	hg_class("vsock-rst-flood");
+	hg_expect(hg_up(d, 0, 64) == 0, "vsock would not come up");
+	guest_cid = config_cid(d);
+	for (unsigned i = 0; i < 64; i++)
+		tx_queue_rw(d, i, i);
+	barrier();	/* the entries before the index */
+	tx->avail->idx = tx->next_avail;
+	barrier();	/* the index before the notification */
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	while (taken < 64 && hg_wait_used(d, TXQ, 0) == 1)
+		taken++;
+	hg_expect(taken == 64, "the device did not take 64 packets while RSTs were owed");
+	for (unsigned i = 64; i < 80; i++)
+		tx_queue_rw(d, i, i - 64);
+	barrier();	/* the entries before the index */
+	tx->avail->idx = tx->next_avail;
+	barrier();	/* the index before the notification */
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	hg_delay_ms(50);
+	hg_expect(*(volatile uint16_t *)&tx->used->idx == 64,
+		  "the device took more packets with 64 RSTs owed and no receive buffer");
+	for (unsigned i = 0; i < RX_BUFS; i++)
+		rx_post(d, i, VRING_DESC_F_WRITE);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	while (rsts < 80 && rx_next(d, &got) == 1)
+		rsts += got.op == VIRTIO_VSOCK_OP_RST && got.dst_port >= 50000 && got.dst_port < 50080;
+	hg_expect(rsts == 80, "not every packet of the flood earned its RST");
+	hg_expect(*(volatile uint16_t *)&tx->used->idx == 80, "the waiting packets were not taken");
+	vsock_after(env);
+	hg_done();
+}
+
 void classes_vsock(struct hg_env *env)
 {
 	vsock_wrong_cid(env);
@@ -218,4 +279,5 @@ void classes_vsock(struct hg_env *env)
 	vsock_bad_ops(env);
 	vsock_short_packet(env);
 	vsock_rx_buffer_bad(env);
+	vsock_rst_flood(env);
 }

@@ -136,6 +136,7 @@ void hg_run_classes(struct hg_env *env)
 {
 	classes_transport(env);
 	classes_desc(env);
+	classes_race(env);
 	classes_blk(env);
 	classes_vsock(env);
 	classes_ports(env);
