@@ -8,6 +8,7 @@ struct hg_env {
 	struct hg_dev *root;	/* read-only virtio-blk: the image */
 	struct hg_dev *vol;	/* writable virtio-blk: the test's volume */
 	struct hg_dev *vsock;
+	struct hg_dev *net;	/* with --net user; NULL without */
 	struct hg_dev *devs;
 	unsigned ndevs;
 };
@@ -27,6 +28,8 @@ int blk_sane(struct hg_dev *d);
 void blk_after(struct hg_env *env, struct hg_dev *d);
 /* Publishes head and waits for NEEDS_RESET: the whole expected outcome of a bad chain. */
 void expect_broken_by(struct hg_dev *d, uint16_t head, const char *what);
+/* The same on queue q of any device. */
+void expect_broken_q(struct hg_dev *d, unsigned q, uint16_t head, const char *what);
 
 /* Sets descriptor i of queue 0. */
 void desc_set(struct hg_dev *d, unsigned q, unsigned i, uint64_t addr, uint32_t len,
@@ -40,12 +43,17 @@ int vsock_earns_rst(struct hg_dev *d, uint64_t src_cid, uint64_t dst_cid, uint16
 /* vsock: the device answers a REQUEST to a port nobody listens on with an RST. */
 int vsock_sane(struct hg_dev *d);
 
+/* net: the device is up again and sends a normal frame. */
+int net_sane(struct hg_dev *d);
+
 /* Each runs its classes in order. */
 void classes_transport(struct hg_env *env);
 void classes_desc(struct hg_env *env);
 void classes_blk(struct hg_env *env);
 void classes_vsock(struct hg_env *env);
 void classes_race(struct hg_env *env);
+void classes_fuzz(struct hg_env *env);
+void classes_net(struct hg_env *env);
 void classes_ports(struct hg_env *env);
 
 /* All classes, in the order of docs/threat-model.md's table. */

@@ -70,10 +70,15 @@ void blk_after(struct hg_env *env, struct hg_dev *d)
 	hg_expect(blk_sane(other), "the other disk does not serve a read");
 }
 
+void expect_broken_q(struct hg_dev *d, unsigned q, uint16_t head, const char *what)
+{
+	hg_submit(d, q, head);
+	hg_expect(hg_wait_needs_reset(d), what);
+}
+
 void expect_broken_by(struct hg_dev *d, uint16_t head, const char *what)
 {
-	hg_submit(d, 0, head);
-	hg_expect(hg_wait_needs_reset(d), what);
+	expect_broken_q(d, 0, head, what);
 }
 
 /* Reads and writes at and past the end of the disk, and at sectors whose offset overflows. */

@@ -6,8 +6,8 @@
  * "class NAME: unexpected: WHAT" line for every answer of the VMM that breaks
  * docs/threat-model.md's promise; tests/e2e/test_hostile_guest.sh reads them.
  *
- * Expected devices (hvm-run -v DISK:/d): a read-only virtio-blk (the root image), a
- * writable one (the volume), virtio-vsock.
+ * Expected devices (hvm-run -v DISK:/d --net user): a read-only virtio-blk (the root image),
+ * a writable one (the volume), virtio-vsock, and virtio-net (its classes skipped without).
  */
 #include "hg.h"
 #include "classes.h"
@@ -119,6 +119,7 @@ void hg_main(const uint8_t *zero_page)
 		.root = find(devs, n, VIRTIO_ID_BLOCK, 1),
 		.vol = find(devs, n, VIRTIO_ID_BLOCK, 0),
 		.vsock = find(devs, n, VIRTIO_ID_VSOCK, 0),
+		.net = find(devs, n, VIRTIO_ID_NET, 0),
 		.devs = devs, .ndevs = n,
 	};
 	if (!env.root || !env.vol || !env.vsock || hg_ram_end <= SCRATCH + 0x100000ULL * n) {
@@ -139,6 +140,8 @@ void hg_run_classes(struct hg_env *env)
 	classes_race(env);
 	classes_blk(env);
 	classes_vsock(env);
+	classes_net(env);
+	classes_fuzz(env);
 	classes_ports(env);
 }
 
@@ -164,4 +167,6 @@ void hg_final_sanity(struct hg_env *env)
 	hg_puts(blk_sane(env->vol) && blk_write_last(env->vol) ? "sanity: volume ok\n" :
 	       "sanity: volume FAILED\n");
 	hg_puts(vsock_sane(env->vsock) ? "sanity: vsock ok\n" : "sanity: vsock FAILED\n");
+	if (env->net)
+		hg_puts(net_sane(env->net) ? "sanity: net ok\n" : "sanity: net FAILED\n");
 }

@@ -1,0 +1,129 @@
+/* virtio-net transmit frames of every bad size, and checksum requests that point outside them.
+ * Frames go to the backend (passt with --net user): broadcast, of an experimental ethertype. */
+#include "classes.h"
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#define TXQ 1
+#define HDR ((uint32_t)sizeof(struct virtio_net_hdr_v1))	/* 12 */
+#define BIG_FRAME 0x4000000ULL	/* 64 MiB: 1 MiB of RAM nobody else uses */
+
+/* Sends [hdr | frame of len bytes] in two descriptors; 1 if the device returned it. */
+static int tx(struct hg_dev *d, const struct virtio_net_hdr_v1 *h, uint64_t frame, uint32_t len)
+{
+	struct virtio_net_hdr_v1 *th = (void *)d->buf;
+
+	*th = *h;
+	desc_set(d, TXQ, 0, (uintptr_t)th, HDR, len ? VRING_DESC_F_NEXT : 0, 1);
+	desc_set(d, TXQ, 1, frame, len, 0, 0);
+	hg_submit(d, TXQ, 0);
+	return hg_wait_used(d, TXQ, 0) == 1;
+}
+
+/* A frame: broadcast, from nobody in particular, ethertype 0x88b5 (local experiments). */
+static uint64_t frame_at(struct hg_dev *d)
+{
+	uint8_t *f = d->buf + 0x1000;
+
+	memset(f, 0, 2048);
+	memset(f, 0xff, 6);
+	f[6] = 0x02;
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	return (uintptr_t)f;
+}
+
+int net_sane(struct hg_dev *d)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+
+	return hg_up(d, 0, 16) == 0 && tx(d, &h, frame_at(d), 60) && !hg_needs_reset(d);
+}
+
+/* After an attack: the device sends a normal frame after a reset; the volume still serves. */
+static void net_after(struct hg_env *env)
+{
+	hg_expect(net_sane(env->net), "virtio-net does not send after a reset");
+	hg_expect(blk_sane(env->vol), "the disk does not serve a read");
+}
+
+/* Header only, and frames of 0-13 bytes after it: dropped and counted, device fine. */
+static void net_tx_short(struct hg_env *env)
+{
+	struct hg_dev *d = env->net;
+	struct virtio_net_hdr_v1 h = { 0 };
+	static const uint32_t lens[] = { 0, 1, 5, 13 };
+	uint64_t f = frame_at(d);
+
+	hg_class("net-tx-short");
+	hg_expect(hg_up(d, 0, 16) == 0, "virtio-net would not come up");
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		hg_expect(tx(d, &h, f, lens[i]), "a short frame was not returned");
+	desc_set(d, TXQ, 0, (uintptr_t)d->buf, 5, 0, 0);	/* shorter than the header */
+	hg_submit(d, TXQ, 0);
+	hg_expect(hg_wait_used(d, TXQ, 0) == 1, "a 5-byte chain was not returned");
+	hg_expect(!hg_needs_reset(d), "short frames broke the device");
+	net_after(env);
+	hg_done();
+}
+
+/* Frames past the MTU (passt's 65520 plus the Ethernet header), 1 MiB, and 2 GiB (outside
+ * RAM: that one must break the device, not be read). */
+static void net_tx_oversize(struct hg_env *env)
+{
+	struct hg_dev *d = env->net;
+	struct virtio_net_hdr_v1 h = { 0 };
+	static const uint32_t lens[] = { 65539, 1u << 20 };
+
+	hg_class("net-tx-oversize");
+	hg_expect(hg_up(d, 0, 16) == 0, "virtio-net would not come up");
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		hg_expect(tx(d, &h, BIG_FRAME, lens[i]), "an oversize frame was not returned");
+	hg_expect(!hg_needs_reset(d), "oversize frames broke the device");
+	hg_expect(tx(d, &h, frame_at(d), 1514), "a 1514-byte frame after oversize ones was not sent");
+	desc_set(d, TXQ, 0, (uintptr_t)d->buf, HDR, VRING_DESC_F_NEXT, 1);
+	desc_set(d, TXQ, 1, BIG_FRAME, 0x80000000u, 0, 0);
+	expect_broken_q(d, TXQ, 0, "a 2 GiB frame did not make NEEDS_RESET");
+	net_after(env);
+	hg_done();
+}
+
+/* With VIRTIO_NET_F_CSUM: checksum start and offset past the frame, at its last two bytes,
+ * and 0xffff each; the sum is the VMM's to write, inside the frame or nowhere. */
+static void net_tx_csum_bad(struct hg_env *env)
+{
+	struct hg_dev *d = env->net;
+	static const uint16_t cs[][2] = {
+		{ 58, 0 }, { 0, 58 }, { 59, 0 }, { 0xffff, 0 }, { 0, 0xffff }, { 0xffff, 0xffff },
+		{ 30, 29 },
+	};
+	uint8_t *f = (uint8_t *)(uintptr_t)frame_at(d);
+
+	hg_class("net-tx-csum-bad");
+	hg_expect(hg_up(d, 1ULL << VIRTIO_NET_F_CSUM, 16) == 0, "virtio-net would not come up with CSUM");
+	for (unsigned i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		struct virtio_net_hdr_v1 h = {
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = cs[i][0], .csum_offset = cs[i][1],
+		};
+		hg_expect(tx(d, &h, (uintptr_t)f, 60), "a checksum request was not returned");
+	}
+	hg_expect(!hg_needs_reset(d), "checksum requests broke the device");
+	/* The frame is the guest's: the VMM sums a copy and never writes into it. */
+	hg_expect(f[58] == 0 && f[59] == 0, "the VMM wrote a checksum into the guest's frame");
+	net_after(env);
+	hg_done();
+}
+
+void classes_net(struct hg_env *env)
+{
+	if (!env->net) {
+		hg_puts("hostile-guest: no virtio-net (give --net user): its classes not run\n");
+		return;
+	}
+	net_tx_short(env);
+	net_tx_oversize(env);
+	net_tx_csum_bad(env);
+}
