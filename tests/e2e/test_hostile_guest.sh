@@ -24,7 +24,8 @@ CLASSES="queue-size-zero queue-size-not-pow2 queue-size-above-max ring-outside-r
 	long-chains blk-sector-past-end blk-bad-sizes blk-bad-headers blk-write-read-only
 	vsock-wrong-cid vsock-oversize vsock-bad-ops vsock-short-packet vsock-rx-buffer-bad
 	vsock-rst-flood net-tx-short net-tx-oversize net-tx-csum-bad mmio-string-ops
-	random-register-writes unclaimed-mmio unclaimed-ports boot-timer-abuse serial-abuse"
+	random-register-writes unclaimed-mmio unclaimed-ports boot-timer-abuse serial-abuse
+	smp-register-race"
 
 # The volume must be ext4 for hvm-run to attach it; the guest writes its last sector only.
 vol=$WORK/vol.img
@@ -34,10 +35,11 @@ vol_head=$(head -c $((vol_size - 512)) "$vol" | sha256sum)
 root_sum=$(sha256sum <"$ROOT_IMG")
 
 # --cold: no template of a raw kernel; --console: the guest's UART on stderr, as it runs;
-# --net user: a virtio-net device (through passt, a dependency: make deps).
+# --net user: a virtio-net device (through passt, a dependency: make deps); --cpus 2: the
+# guest starts the second vCPU itself, for its last class.
 # -e marks the command line, so a leftover process can be found by it.
 start=$(date +%s)
-"$HVM" -e HOSTILE_TEST=$WORK --cold --console --cpus 1 --memory 128 --net user \
+"$HVM" -e HOSTILE_TEST=$WORK --cold --console --cpus 2 --memory 128 --net user \
 	--kernel "$G" -v "$vol:/d" --cmd true >"$o" 2>"$e" </dev/null &
 PID=$!
 t=0

@@ -55,6 +55,7 @@ void classes_race(struct hg_env *env);
 void classes_fuzz(struct hg_env *env);
 void classes_net(struct hg_env *env);
 void classes_ports(struct hg_env *env);
+void classes_smp(struct hg_env *env);
 
 /* All classes, in the order of docs/threat-model.md's table. */
 void hg_run_classes(struct hg_env *env);

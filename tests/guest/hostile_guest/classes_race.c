@@ -49,6 +49,11 @@ static void desc_rewrite_race(struct hg_env *env)
 		d->q[0].avail->ring[0] = 0;
 		barrier();	/* the entry before the index */
 		d->q[0].avail->idx = d->q[0].next_avail = 1;
+		/*
+		 * Notified halfway. On nested PVM (ring-0 guest code emulated) the device has been
+		 * seen to take the chain as the loop left it every time, even with a loop of
+		 * seconds: whether the walk ever meets a half-rewritten chain there is not known.
+		 */
 		for (unsigned i = 0; i < 3000; i++) {
 			unsigned k = (round + i) % 4;	/* 3: the good chain again */
 			if (i == 1500)

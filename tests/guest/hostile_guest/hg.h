@@ -95,6 +95,17 @@ void hg_submit(struct hg_dev *d, unsigned q, uint16_t head);
 int hg_wait_used(struct hg_dev *d, unsigned q, uint32_t *len);
 /* Waits for DEVICE_NEEDS_RESET: 1 once set, 0 after about ten seconds. */
 int hg_wait_needs_reset(const struct hg_dev *d);
+/* Like hg_wait_used, giving up after about ms milliseconds. */
+int hg_wait_used_ms(struct hg_dev *d, unsigned q, uint32_t *len, unsigned ms);
+
+/* ---- a second vCPU (hg_smp.c) ---- */
+/* Starts vCPU 1 (APIC id 1) in hg_ap_main; 1 once it runs, 0 if it never came. */
+int hg_smp_start(void);
+/* Has the second vCPU run job(arg), once; it halts for good after. */
+void hg_smp_post(void (*job)(void *), void *arg);
+/* 1 once the posted job has returned. */
+int hg_smp_done(void);
+
 /* Spins for about ms milliseconds (a TSC estimate, never shorter than asked on a >=1 GHz TSC). */
 void hg_delay_ms(unsigned ms);
 

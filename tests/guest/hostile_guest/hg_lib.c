@@ -212,8 +212,13 @@ void hg_submit(struct hg_dev *d, unsigned q, uint16_t head)
 
 int hg_wait_used(struct hg_dev *d, unsigned q, uint32_t *len)
 {
+	return hg_wait_used_ms(d, q, len, WAIT_MS);
+}
+
+int hg_wait_used_ms(struct hg_dev *d, unsigned q, uint32_t *len, unsigned ms)
+{
 	struct hg_queue *gq = &d->q[q];
-	uint64_t end = rdtsc() + WAIT_MS * TSC_PER_MS;
+	uint64_t end = rdtsc() + ms * TSC_PER_MS;
 
 	while (rdtsc() < end) {
 		if (*(volatile uint16_t *)&gq->used->idx != gq->used_seen) {

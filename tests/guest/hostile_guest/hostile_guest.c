@@ -143,6 +143,7 @@ void hg_run_classes(struct hg_env *env)
 	classes_net(env);
 	classes_fuzz(env);
 	classes_ports(env);
+	classes_smp(env);	/* last: its second vCPU stays halted until the reset */
 }
 
 /* The last sector of the volume, written and read back: the test finds it in the host file. */
