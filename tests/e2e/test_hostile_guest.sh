@@ -20,7 +20,7 @@ CLASSES="queue-size-zero queue-size-not-pow2 queue-size-above-max ring-outside-r
 	ring-over-ram-top ring-misaligned queue-ready-toggle-mid-io unoffered-features
 	status-regressions config-out-of-range mmio-wrong-width queue-sel-out-of-range
 	desc-chain-loop desc-outside-ram desc-len-4g desc-index-out-of-range indirect-bad
-	avail-idx-jump notify-storm desc-rewrite-race rings-overlap buffer-over-rings reset-mid-io
+	avail-idx-jump notify-storm event-idx-edges desc-rewrite-race rings-overlap buffer-over-rings reset-mid-io
 	long-chains blk-sector-past-end blk-bad-sizes blk-bad-headers blk-write-read-only
 	vsock-wrong-cid vsock-oversize vsock-bad-ops vsock-short-packet vsock-rx-buffer-bad
 	vsock-rst-flood net-tx-short net-tx-oversize net-tx-csum-bad mmio-string-ops

@@ -1,6 +1,8 @@
 /* Descriptor chains and ring indices on virtio-blk, and a notification storm. */
 #include "classes.h"
 
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
@@ -187,6 +189,49 @@ static void notify_storm(struct hg_env *env)
 	hg_done();
 }
 
+/* With EVENT_IDX: the rings as close to the end of RAM as alignment allows (the avail ring
+ * flush, its used_event on RAM's last two bytes; the used ring 2 bytes short, since 6 + 8n
+ * bytes aligned to 4 cannot end there, its avail_event just before), the used ring 4 bytes
+ * further (refused), and used_event set to every kind of value: requests are served
+ * whatever the driver asks about interrupts. */
+static void event_idx_edges(struct hg_env *env)
+{
+	struct hg_dev *d = env->vol;
+	uint64_t top = hg_ram_end, used_flush = top - (8 + 8 * 16), avail_flush = top - (6 + 2 * 16);
+	static const uint16_t events[] = { 0, 0xffff, 0x7fff, 1, 0x8000 };
+	volatile uint16_t *avail_event = (volatile uint16_t *)(uintptr_t)(top - 4);
+	unsigned bad = 0;
+
+	hg_class("event-idx-edges");
+	hg_reset(d);
+	hg_features(d, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	hg_expect(hg_queue_place(d, 0, 16, hg_desc_gpa(d, 0), hg_avail_gpa(d, 0), used_flush) == 1,
+		  "a used ring ending 2 bytes before the end of RAM was refused");
+	hg_wr(d, VIRTIO_MMIO_STATUS, 0xf);
+	*avail_event = 0xabcd;
+	for (unsigned i = 0; i < 10; i++) {
+		d->q[0].avail->ring[16] = events[i % 5];	/* used_event */
+		bad += blk_request(d, VIRTIO_BLK_T_IN, 2, hg_desc_gpa(d, 0) + 0x30000, 512, 0) != 0;
+	}
+	hg_expect(!bad, "a request with EVENT_IDX was not served");
+	hg_expect(*avail_event != 0xabcd, "the device never wrote avail_event at the end of RAM");
+	hg_reset(d);
+	hg_features(d, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	hg_expect(hg_queue_place(d, 0, 16, hg_desc_gpa(d, 0), avail_flush, hg_used_gpa(d, 0)) == 1,
+		  "an avail ring ending exactly at the end of RAM was refused");
+	hg_wr(d, VIRTIO_MMIO_STATUS, 0xf);
+	d->q[0].avail->ring[16] = 0xffff;
+	hg_expect(blk_request(d, VIRTIO_BLK_T_IN, 2, hg_desc_gpa(d, 0) + 0x30000, 512, 0) == 0,
+		  "a request with the avail ring flush against the end was not served");
+	hg_reset(d);
+	hg_features(d, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	hg_expect(hg_queue_place(d, 0, 16, hg_desc_gpa(d, 0), hg_avail_gpa(d, 0), used_flush + 4) == 0,
+		  "a used ring whose avail_event lies past RAM became ready");
+	hg_expect(hg_wait_needs_reset(d), "no NEEDS_RESET for a used ring past RAM");
+	blk_after(env, d);
+	hg_done();
+}
+
 void classes_desc(struct hg_env *env)
 {
 	chain_loop(env);
@@ -196,4 +241,5 @@ void classes_desc(struct hg_env *env)
 	indirect_bad(env);
 	avail_idx_jump(env);
 	notify_storm(env);
+	event_idx_edges(env);
 }
