@@ -23,7 +23,7 @@ CLASSES="queue-size-zero queue-size-not-pow2 queue-size-above-max ring-outside-r
 	avail-idx-jump notify-storm event-idx-edges desc-rewrite-race rings-overlap buffer-over-rings reset-mid-io
 	long-chains blk-sector-past-end blk-bad-sizes blk-bad-headers blk-write-read-only
 	vsock-wrong-cid vsock-oversize vsock-bad-ops vsock-short-packet vsock-rx-buffer-bad
-	vsock-rst-flood net-tx-short net-tx-oversize net-tx-csum-bad mmio-string-ops
+	vsock-rst-flood vsock-credit-abuse vsock-conn-flood net-tx-short net-tx-oversize net-tx-csum-bad mmio-string-ops
 	random-register-writes unclaimed-mmio unclaimed-ports boot-timer-abuse serial-abuse
 	smp-register-race"
 
@@ -34,12 +34,39 @@ vol_size=$(stat -c %s "$vol")
 vol_head=$(head -c $((vol_size - 512)) "$vol" | sha256sum)
 root_sum=$(sha256sum <"$ROOT_IMG")
 
+# The host peers of the vsock classes, where the device connects for guest port P with
+# --api-socket A: A_5000 sends 256 KiB as fast as the device takes it and never reads;
+# A_5001 listens with a backlog of 256 and never accepts.
+api=$WORK/api.sock
+python3 - "$api" <<'EOF' &
+import socket, sys, time
+credit = socket.socket(socket.AF_UNIX); credit.bind(sys.argv[1] + "_5000"); credit.listen(4)
+backlog = socket.socket(socket.AF_UNIX); backlog.bind(sys.argv[1] + "_5001"); backlog.listen(256)
+credit.setblocking(False)
+conns, data = [], b"h" * 262144
+while True:
+    try:
+        c, _ = credit.accept(); c.setblocking(False); conns.append([c, 0])
+    except BlockingIOError:
+        pass
+    for e in conns:
+        try:
+            e[1] += e[0].send(data[e[1]:]) if e[1] < len(data) else 0
+        except OSError:
+            pass
+    time.sleep(0.005)
+EOF
+PEERS=$!
+trap 'kill $PEERS 2>/dev/null; rm -rf "$WORK"' EXIT
+eventually test -S "${api}_5001" || { bad "vsock host peers listen" "python3 failed"; finish; exit; }
+
 # --cold: no template of a raw kernel; --console: the guest's UART on stderr, as it runs;
 # --net user: a virtio-net device (through passt, a dependency: make deps); --cpus 2: the
 # guest starts the second vCPU itself, for its last class.
 # -e marks the command line, so a leftover process can be found by it.
 start=$(date +%s)
 "$HVM" -e HOSTILE_TEST=$WORK --cold --console --cpus 2 --memory 128 --net user \
+	--api-socket "$api" \
 	--kernel "$G" -v "$vol:/d" --cmd true >"$o" 2>"$e" </dev/null &
 PID=$!
 t=0
@@ -47,6 +74,7 @@ while kill -0 $PID 2>/dev/null && [ $t -lt $((VM_TIMEOUT * 10)) ]; do sleep 0.1;
 kill -0 $PID 2>/dev/null && kill -KILL $PID
 wait $PID; RC=$?
 secs=$(($(date +%s) - start))
+kill $PEERS 2>/dev/null
 echo "# hostile guest ran ${secs}s (limit ${VM_TIMEOUT}s)"
 
 # The VMM's log lines come whole but may land inside a guest line (the UART is byte by byte):
@@ -68,6 +96,7 @@ left+=$(grep -c "@hvm-$PID-" /proc/net/unix | grep -v '^0$')
 left+=$(find $WORK/tmp $WORK/run -mindepth 1 | tr '\n' ' ')
 # passt is hvm-run's child, reaped by it: a wedged one would have been named in the log.
 left+=$(grep -o 'passt (pid [0-9]*): still running.*' $e)
+[ -e "$api" ] || [ -e "${api}_1024" ] && left+="$api (its api sockets) "
 [ -z "$left" ] && ok "nothing left behind" || bad "nothing left behind" "$left"
 
 # ---- each class, as the guest saw it ------------------------------------------------
@@ -106,6 +135,7 @@ for l in "virtio-blk queue 0: queue size is 0, too large or not a power of two; 
 	"virtio-blk queue 0: indirect table outside guest RAM" \
 	"to host port 2147422772: wrong cid; answering RST" \
 	"virtio-vsock: rx buffer smaller than a packet header" \
+	"to host port 5000: data beyond the credit we gave; resetting it" \
 	"virtio-net: transmit: frame shorter than its headers" \
 	"virtio-net: transmit: frame larger than the MTU allows" \
 	"virtio-net queue 1: buffer outside guest RAM"; do

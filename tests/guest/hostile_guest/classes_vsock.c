@@ -56,12 +56,13 @@ static void tx_send(struct hg_dev *d, const struct virtio_vsock_hdr *h, uint32_t
 	hg_submit(d, TXQ, head);
 }
 
-/* The next packet on the rx queue: 1 with it in *h, 0 if none comes in time, -1 if broken. */
-static int rx_next(struct hg_dev *d, struct virtio_vsock_hdr *h)
+/* The next packet on the rx queue within about ms: 1 with its header in *h (and its payload
+ * length counted in *bytes when given), 0 if none came, -1 if the device broke. */
+static int rx_next_ms(struct hg_dev *d, struct virtio_vsock_hdr *h, unsigned ms)
 {
 	struct hg_queue *q = &d->q[RXQ];
 	uint16_t id;
-	int r = hg_wait_used(d, RXQ, 0);
+	int r = hg_wait_used_ms(d, RXQ, 0, ms);
 
 	if (r != 1)
 		return r;
@@ -70,6 +71,12 @@ static int rx_next(struct hg_dev *d, struct virtio_vsock_hdr *h)
 	rx_post(d, id % RX_BUFS, VRING_DESC_F_WRITE);	/* the buffer goes back */
 	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	return 1;
+}
+
+/* The next packet on the rx queue: 1 with it in *h, 0 if none comes in time, -1 if broken. */
+static int rx_next(struct hg_dev *d, struct virtio_vsock_hdr *h)
+{
+	return rx_next_ms(d, h, 10000);
 }
 
 int vsock_earns_rst(struct hg_dev *d, uint64_t src_cid, uint64_t dst_cid, uint16_t type,
@@ -272,6 +279,126 @@ static void vsock_rst_flood(struct hg_env *env)
 	hg_done();
 }
 
+#define CREDIT_PORT 5000	/* the test's host peer: sends 256 KiB at once, never reads */
+#define BACKLOG_PORT 5001	/* the test's host peer: listens, never accepts */
+
+/* Sends a packet on connection (port -> host port), without payload unless len. */
+static void conn_send(struct hg_dev *d, uint32_t port, uint32_t host_port, uint16_t op,
+		      uint32_t len, uint32_t buf_alloc, uint32_t fwd_cnt)
+{
+	struct virtio_vsock_hdr h = {
+		.src_cid = guest_cid, .dst_cid = HOST_CID, .src_port = port, .dst_port = host_port,
+		.len = len, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op, .buf_alloc = buf_alloc,
+		.fwd_cnt = fwd_cnt,
+	};
+
+	tx_send(d, &h, len);
+	hg_wait_used(d, TXQ, 0);
+}
+
+/* Waits about ms for packets of port: the RW bytes they carry, and whether an RST came. */
+static uint32_t conn_drain(struct hg_dev *d, uint32_t port, unsigned ms, int *rst)
+{
+	struct virtio_vsock_hdr got;
+	uint32_t bytes = 0;
+	uint64_t end = rdtsc() + ms * 4000000ULL;
+
+	int r;
+
+	while (rdtsc() < end && (r = rx_next_ms(d, &got, 20)) >= 0)
+		if (r == 0)
+			continue;
+		else if (got.dst_port == port && got.op == VIRTIO_VSOCK_OP_RW)
+			bytes += got.len;
+		else if (got.dst_port == port && got.op == VIRTIO_VSOCK_OP_RST && rst)
+			*rst = 1;
+	return bytes;
+}
+
+/* Credit games against a host peer that sends 256 KiB and never reads: no data while the
+ * guest advertises buf_alloc 0, no more than a later 1000 bytes of credit allows, and an RST
+ * once the guest sends past the 256 KiB the device gave it, instead of buffering on. */
+static void vsock_credit_abuse(struct hg_env *env)
+{
+	struct hg_dev *d = env->vsock;
+	struct virtio_vsock_hdr got;
+	uint32_t port = next_port++, bytes;
+	int rst = 0, connected = 0;
+
+	hg_class("vsock-credit-abuse");
+	hg_expect(vsock_up(d) == 0, "vsock would not come up");
+	conn_send(d, port, CREDIT_PORT, VIRTIO_VSOCK_OP_REQUEST, 0, 0, 0);
+	while (!connected && rx_next(d, &got) == 1)
+		if (got.dst_port == port)
+			connected = got.op == VIRTIO_VSOCK_OP_RESPONSE ? 1 : -1;
+	if (!hg_expect(connected == 1, "no RESPONSE from the test's host peer on port 5000")) {
+		hg_done();
+		return;
+	}
+	bytes = conn_drain(d, port, 300, &rst);
+	hg_expect(bytes == 0 && !rst, "host bytes came while the guest gave no credit");
+	conn_send(d, port, CREDIT_PORT, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 1000, 0);
+	bytes = conn_drain(d, port, 300, &rst);
+	hg_puts("vsock-credit-abuse: ");
+	hg_putdec(bytes);
+	hg_puts(" host bytes with 1000 of credit\n");
+	hg_expect(bytes > 0 && bytes <= 1000 && !rst, "the host's bytes did not keep within 1000 of credit");
+	/*
+	 * Packets of 64 KiB to a peer that reads nothing: the host socket's buffer takes some
+	 * (and the device's credit grows by as much), then the device's 256 KiB of pending bytes
+	 * fill. 16 packets are 1 MiB: well past both.
+	 */
+	for (unsigned i = 0; i < 16 && !rst; i++) {
+		conn_send(d, port, CREDIT_PORT, VIRTIO_VSOCK_OP_RW, 65536, 1000, bytes);
+		conn_drain(d, port, 50, &rst);
+	}
+	if (!rst)
+		conn_drain(d, port, 500, &rst);
+	hg_expect(rst, "sending past the device's credit earned no RST");
+	conn_send(d, port, CREDIT_PORT, VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+	vsock_after(env);
+	hg_done();
+}
+
+/* 140 REQUESTs to a host peer that never accepts: 128 connections (the device's limit) are
+ * answered, the rest refused; once the guest resets them, a new one is answered again. */
+static void vsock_conn_flood(struct hg_env *env)
+{
+	struct hg_dev *d = env->vsock;
+	struct virtio_vsock_hdr got;
+	uint32_t first = next_port;
+	unsigned responses = 0, rsts = 0;
+
+	hg_class("vsock-conn-flood");
+	hg_expect(vsock_up(d) == 0, "vsock would not come up");
+	for (unsigned i = 0; i < 140; i++) {
+		uint32_t port = next_port++;
+		conn_send(d, port, BACKLOG_PORT, VIRTIO_VSOCK_OP_REQUEST, 0, 65536, 0);
+		while (rx_next(d, &got) == 1 && got.dst_port != port)
+			;
+		responses += got.dst_port == port && got.op == VIRTIO_VSOCK_OP_RESPONSE;
+		rsts += got.dst_port == port && got.op == VIRTIO_VSOCK_OP_RST;
+	}
+	hg_puts("vsock-conn-flood: ");
+	hg_putdec(responses);
+	hg_puts(" answered, ");
+	hg_putdec(rsts);
+	hg_puts(" refused\n");
+	hg_expect(responses == 128 && rsts == 12, "not 128 answered and 12 refused");
+	for (uint32_t port = first; port < first + 140; port++)
+		conn_send(d, port, BACKLOG_PORT, VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+	uint32_t port = next_port++;
+	int answered = 0;
+	conn_send(d, port, BACKLOG_PORT, VIRTIO_VSOCK_OP_REQUEST, 0, 65536, 0);
+	while (!answered && rx_next(d, &got) == 1)
+		if (got.dst_port == port)
+			answered = got.op == VIRTIO_VSOCK_OP_RESPONSE ? 1 : -1;
+	hg_expect(answered == 1, "no connection answered after the guest reset the flood's");
+	conn_send(d, port, BACKLOG_PORT, VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+	vsock_after(env);
+	hg_done();
+}
+
 void classes_vsock(struct hg_env *env)
 {
 	vsock_wrong_cid(env);
@@ -280,4 +407,6 @@ void classes_vsock(struct hg_env *env)
 	vsock_short_packet(env);
 	vsock_rx_buffer_bad(env);
 	vsock_rst_flood(env);
+	vsock_credit_abuse(env);
+	vsock_conn_flood(env);
 }
