@@ -46,16 +46,16 @@ int vsock_sane(struct hg_dev *d);
 /* net: the device is up again and sends a normal frame. */
 int net_sane(struct hg_dev *d);
 
-/* Each runs its classes in order. */
-void classes_transport(struct hg_env *env);
-void classes_desc(struct hg_env *env);
-void classes_blk(struct hg_env *env);
-void classes_vsock(struct hg_env *env);
-void classes_race(struct hg_env *env);
-void classes_fuzz(struct hg_env *env);
-void classes_net(struct hg_env *env);
-void classes_ports(struct hg_env *env);
-void classes_smp(struct hg_env *env);
+/* Each runs its area's classes in order (one file each). */
+void classes_transport(struct hg_env *env);	/* registers, queue set-up, features, status */
+void classes_desc(struct hg_env *env);		/* descriptor chains and ring indices */
+void classes_race(struct hg_env *env);		/* rings changing under the device */
+void classes_fuzz(struct hg_env *env);		/* string, locked and random accesses */
+void classes_net(struct hg_env *env);		/* virtio-net frames (nothing without net) */
+void classes_blk(struct hg_env *env);		/* virtio-blk requests */
+void classes_vsock(struct hg_env *env);		/* virtio-vsock packets and connections */
+void classes_ports(struct hg_env *env);		/* unclaimed ranges, boot timer, UART */
+void classes_smp(struct hg_env *env);		/* two vCPUs on one device */
 
 /* All classes, in the order of docs/threat-model.md's table. */
 void hg_run_classes(struct hg_env *env);

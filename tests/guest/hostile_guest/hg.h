@@ -84,9 +84,11 @@ int hg_queue_place(struct hg_dev *d, unsigned q, uint32_t size, uint64_t desc, u
 /* Reset, VERSION_1 plus extra features, every queue at its default place with size, DRIVER_OK;
  * 0, or -1 if the device refused any step. */
 int hg_up(struct hg_dev *d, uint64_t extra_features, uint16_t size);
-/* Default ring addresses of queue q (in the device's scratch area). */
+/* Where queue q's descriptor table goes by default (in the device's scratch area). */
 uint64_t hg_desc_gpa(const struct hg_dev *d, unsigned q);
+/* Where queue q's available ring goes by default. */
 uint64_t hg_avail_gpa(const struct hg_dev *d, unsigned q);
+/* Where queue q's used ring goes by default. */
 uint64_t hg_used_gpa(const struct hg_dev *d, unsigned q);
 /* Publishes head on queue q's available ring and notifies. */
 void hg_submit(struct hg_dev *d, unsigned q, uint16_t head);
@@ -110,8 +112,11 @@ int hg_smp_done(void);
 void hg_delay_ms(unsigned ms);
 
 /* ---- freestanding libc the compiler may call ---- */
+/* Fills n bytes of s with c; returns s. */
 void *memset(void *s, int c, size_t n);
+/* Copies n bytes from s to d (not overlapping); returns d. */
 void *memcpy(void *d, const void *s, size_t n);
+/* Compares n bytes: <0, 0 or >0, as libc's. */
 int memcmp(const void *a, const void *b, size_t n);
 
 #endif
