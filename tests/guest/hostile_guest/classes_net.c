@@ -117,6 +117,83 @@ static void net_tx_csum_bad(struct hg_env *env)
 	hg_done();
 }
 
+#define RXQ 0
+#define RX_BUF 2048
+
+/* An ARP request from the guest's MAC for 10.0.2.2: passt answers every such request. */
+static uint64_t arp_request(struct hg_dev *d)
+{
+	uint8_t *f = d->buf + 0x3000;
+	static const uint8_t tail[] = {
+		0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+	};
+
+	memset(f, 0, 64);
+	memset(f, 0xff, 6);
+	for (unsigned i = 0; i < 6; i++)
+		f[6 + i] = *(volatile uint8_t *)(d->base + VIRTIO_MMIO_CONFIG + i);
+	memcpy(f + 12, tail, sizeof(tail));
+	memcpy(f + 22, f + 6, 6);		/* sender MAC */
+	f[28] = 10; f[29] = 0; f[30] = 2; f[31] = 15;	/* sender IP */
+	f[38] = 10; f[39] = 0; f[40] = 2; f[41] = 2;	/* target IP */
+	return (uintptr_t)f;
+}
+
+/* Posts n receive buffers (descriptors 0..n-1 of the rx queue) of len bytes with flags. */
+static void rx_post_n(struct hg_dev *d, unsigned n, uint32_t len, uint16_t flags)
+{
+	struct hg_queue *q = &d->q[RXQ];
+
+	for (unsigned i = 0; i < n; i++) {
+		desc_set(d, RXQ, i, (uintptr_t)d->buf + 0x8000 + RX_BUF * i, len, flags, 0);
+		q->avail->ring[q->next_avail++ % q->size] = (uint16_t)i;
+	}
+	barrier();	/* the entries before the index */
+	q->avail->idx = q->next_avail;
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+}
+
+/* The host's frames through good buffers (passt's ARP reply), then through buffers the device
+ * may not write or that are shorter than the header: NEEDS_RESET, nothing written. */
+static void net_rx_buffer_bad(struct hg_env *env)
+{
+	struct hg_dev *d = env->net;
+	struct virtio_net_hdr_v1 h = { 0 };
+	static const struct { uint32_t len; uint16_t flags; } bad[] = {
+		{ RX_BUF, 0 }, { 8, VRING_DESC_F_WRITE },
+	};
+	uint32_t len = 0;
+	int r;
+
+	hg_class("net-rx-buffer-bad");
+	outb(0x440, 1);	/* what the agent does once eth0 is up: the backend starts (passt) */
+	hg_expect(hg_up(d, 0, 16) == 0, "virtio-net would not come up");
+	rx_post_n(d, 4, RX_BUF, VRING_DESC_F_WRITE);
+	for (unsigned i = 0; i < 20 && (r = hg_wait_used_ms(d, RXQ, &len, 200)) == 0; i++)
+		tx(d, &h, arp_request(d), 60);
+	uint8_t *got = d->buf + 0x8000 + RX_BUF * d->q[RXQ].used->ring[0].id;
+	hg_puts("net-rx-buffer-bad: ");
+	hg_putdec(len);
+	hg_puts(" bytes received, ethertype ");
+	hg_puthex((uint32_t)got[12 + 12] << 8 | got[12 + 13]);
+	hg_puts("\n");
+	hg_expect(r == 1, "no frame from the host came through good receive buffers");
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hg_expect(hg_up(d, 0, 16) == 0, "virtio-net would not come up");
+		memset(d->buf + 0x8000, 0x5a, RX_BUF);
+		rx_post_n(d, 1, bad[i].len, bad[i].flags);
+		for (unsigned k = 0; k < 20 && !hg_needs_reset(d); k++) {
+			tx(d, &h, arp_request(d), 60);
+			hg_delay_ms(100);
+		}
+		hg_expect(hg_needs_reset(d), "a bad receive buffer did not make NEEDS_RESET");
+		hg_expect(d->buf[0x8000] == 0x5a && d->buf[0x8000 + 7] == 0x5a,
+			  "the device wrote into a bad receive buffer");
+	}
+	net_after(env);
+	hg_done();
+}
+
 void classes_net(struct hg_env *env)
 {
 	if (!env->net) {
@@ -126,4 +203,5 @@ void classes_net(struct hg_env *env)
 	net_tx_short(env);
 	net_tx_oversize(env);
 	net_tx_csum_bad(env);
+	net_rx_buffer_bad(env);
 }
