@@ -228,6 +228,19 @@ $(BUILD)/tests/guest/%.elf: tests/guest/%.S
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-Ttext=0x1000000 -Wl,-e,_start -Wl,--build-id=none -o $@ $<
 
+# The hostile guest kernel (tests/e2e/test_hostile_guest.sh): freestanding C in its own
+# directory, so the static-musl rule above does not take it. No SSE (the boot CPU state has
+# no OSFXSR), no red zone (no IDT either, but the habit costs nothing), no libc, no PIE.
+HOSTILE_GUEST_SRC := $(wildcard tests/guest/hostile_guest/*.c)
+GUEST_TEST_BIN += $(BUILD)/tests/guest/hostile_guest.elf
+$(BUILD)/tests/guest/hostile_guest.elf: $(HOSTILE_GUEST_SRC) $(wildcard tests/guest/hostile_guest/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -ffreestanding -fno-builtin -fno-pie -no-pie \
+		-fno-stack-protector -fno-asynchronous-unwind-tables -mno-red-zone \
+		-mgeneral-regs-only -nostdlib -static -Wl,-Ttext-segment=0x1000000 -Wl,-e,_start \
+		-Wl,--build-id=none -o $@ $(HOSTILE_GUEST_SRC)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
