@@ -58,7 +58,7 @@ void snap_state_add(struct snap_state *s, uint32_t type, uint32_t index, const v
 		    uint64_t len)
 {
 	struct snap_section_hdr h = { .type = type, .index = index, .len = len };
-	size_t need = s->len + sizeof(h) + len;
+	size_t need = s->len + SNAP_SECTION_BYTES(len);
 
 	if (s->err)
 		return;
@@ -78,6 +78,7 @@ void snap_state_add(struct snap_state *s, uint32_t type, uint32_t index, const v
 	}
 	memcpy(s->buf + s->len, &h, sizeof(h));
 	memcpy(s->buf + s->len + sizeof(h), data, len);
+	memset(s->buf + s->len + sizeof(h) + len, 0, SNAP_ALIGN(len) - len);
 	s->len = need;
 }
 
@@ -91,11 +92,11 @@ const void *snap_state_find(const struct snap_state *s, uint32_t type, uint32_t 
 	while (s->len - at >= sizeof(h)) {
 		memcpy(&h, s->buf + at, sizeof(h));
 		at += sizeof(h);
-		if (h.len > s->len - at)
+		if (h.len > s->len - at || SNAP_ALIGN(h.len) > s->len - at)
 			return NULL;
 		if (h.type == type && h.index == index)
 			return h.len == len ? s->buf + at : NULL;
-		at += h.len;
+		at += SNAP_ALIGN(h.len);
 	}
 	return NULL;
 }

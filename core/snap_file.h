@@ -17,7 +17,7 @@
 #include "err.h"
 #include "guest_mem.h"
 
-#define SNAP_VERSION     1
+#define SNAP_VERSION     2	/* 2: sections padded to 8 bytes */
 #define SNAP_MEM_OFFSET  4096	/* guest RAM starts here in the memory file (mmap-aligned) */
 #define SNAP_STATE_MAX   (16u << 20)	/* a state file larger than this is not ours */
 #define SNAP_ID_BYTES    16
@@ -46,8 +46,12 @@ struct snap_state {
  */
 void snap_state_reserve(struct snap_state *s, size_t bytes);
 
-/* What a section of len bytes takes in the state, its header included. */
-#define SNAP_SECTION_BYTES(len) (16 + (size_t)(len))
+/* A section's bytes start 8-aligned (its length is padded to 8 with zeroes): readers use them
+ * in place as the structs they were written from. */
+#define SNAP_ALIGN(len) (((size_t)(len) + 7) & ~(size_t)7)
+
+/* What a section of len bytes takes in the state, its header and padding included. */
+#define SNAP_SECTION_BYTES(len) (16 + SNAP_ALIGN(len))
 
 /* Appends a section; failures are remembered in s->err (checked once, at write). */
 void snap_state_add(struct snap_state *s, uint32_t type, uint32_t index, const void *data,

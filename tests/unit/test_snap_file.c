@@ -4,6 +4,7 @@
  * refused with the file and the cause named, never read as whole.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,7 +157,7 @@ static void damaged_snapshots_are_refused(void)
 
 	make_snapshot(&w, &mem);
 	patch("state", 8, &v, sizeof(v));
-	expect_read(-EPROTO, "state: format version 99; this hvm reads version 1");
+	expect_read(-EPROTO, "state: format version 99; this hvm reads version 2");
 	patch("state", 0, "NOTASNAP", 8);
 	expect_read(-EINVAL, "state: not an hvm snapshot");
 	snap_state_free(&w);
@@ -222,5 +223,32 @@ static void failed_write_leaves_no_snapshot(void)
 	ram = NULL;
 }
 
+/* Sections of any length are found 8-aligned, with their own bytes, in the space reserved. */
+static void sections_are_aligned(void)
+{
+	static const uint32_t lens[] = { 3, 12, 5, 8, 1 };
+	struct snap_state s = { 0 };
+	uint8_t data[16];
+	size_t want = 0;
+
+	for (unsigned i = 0; i < 5; i++)
+		want += SNAP_SECTION_BYTES(lens[i]);
+	snap_state_reserve(&s, want);
+	for (unsigned i = 0; i < 5; i++) {
+		memset(data, 'a' + (int)i, sizeof(data));
+		snap_state_add(&s, 9, i, data, lens[i]);
+	}
+	CHECK_EQ(s.err, 0);
+	CHECK_EQ(s.len, want);
+	CHECK(s.cap == want);	/* nothing grew past the reservation */
+	for (unsigned i = 0; i < 5; i++) {
+		const uint8_t *p = snap_state_find(&s, 9, i, lens[i]);
+		CHECK(p && ((uintptr_t)p & 7) == 0);
+		CHECK(p && p[0] == 'a' + i && p[lens[i] - 1] == 'a' + i);
+	}
+	CHECK(snap_state_find(&s, 9, 0, 8) == NULL);	/* its padding is not its length */
+	snap_state_free(&s);
+}
+
 HARNESS_MAIN(reads_back_what_was_written, damaged_snapshots_are_refused,
-	     failed_write_leaves_no_snapshot)
+	     failed_write_leaves_no_snapshot, sections_are_aligned)
