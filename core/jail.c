@@ -176,8 +176,11 @@ int jail_fork(const sigset_t *forward, int *sig_fd, int *status)
 {
 	struct err *e = NULL;	/* no caller's object to fill: said on stderr */
 	sigset_t block = *forward, old;
-	int sv[2], sfd, own, err = jail_privileges(e);
+	int sv[2], sfd, own, err;
 	pid_t pid;
+
+	SANITIZE_LEAK_CHECK_NOW();	/* neither side could at exit */
+	err = jail_privileges(e);
 
 	if (err)
 		return err;
@@ -627,6 +630,7 @@ int jail_enter(const struct jail_config *c, struct err *e)
 	static struct jail_src src[JAIL_MAX_BINDS];
 	int n, err;
 
+	SANITIZE_LEAK_CHECK_NOW();	/* while there is a /proc */
 	if ((n = proc_self_count("task")) != 1) {
 		err_set(e, -EBUSY, "jail: the process has %d threads; it must be jailed before it "
 			"starts any (credentials and namespaces are per thread)", n);
