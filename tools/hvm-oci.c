@@ -404,8 +404,13 @@ static int cmd_delete(const struct oci_cli *c)
 	const char *status;
 	int err = oci_state_dir(c->root, c->id, dir, sizeof(dir));
 
-	if (!err && c->force && oci_state_read(dir, &st) == -ENOENT)
-		return 0;	/* runc: delete --force of what is not there succeeds */
+	if (!err && c->force) {
+		int read = oci_state_read(dir, &st);
+		if (read == -ENOENT)
+			return 0;	/* runc: delete --force of what is not there succeeds */
+		if (!read)
+			oci_state_free(&st);	/* load reads it again, with its errors */
+	}
 	if (load(c, dir, sizeof(dir), &st))
 		return EXIT_HVM_ERROR;
 	status = oci_state_status(&st);

@@ -42,7 +42,8 @@ static int queue(struct host_session *s, uint32_t type, const void *data, size_t
 	if (len > PROTO_MAX_PAYLOAD || PROTO_HDR_SIZE + len > sizeof(s->out) - s->outlen)
 		return -ENOBUFS;
 	proto_put_hdr(s->out + s->outlen, type, type == PROTO_HELLO ? 0 : 1, (uint32_t)len);
-	memcpy(s->out + s->outlen + PROTO_HDR_SIZE, data, len);
+	if (len)	/* an empty frame may come with no data pointer at all */
+		memcpy(s->out + s->outlen + PROTO_HDR_SIZE, data, len);
 	s->outlen += PROTO_HDR_SIZE + len;
 	return 0;
 }
