@@ -61,6 +61,9 @@ guest_disk() {
 		mke2fs -q -t ext4 -d "$WORK/t" "$WORK/t.img" 8M >/dev/null
 }
 
+# sanitized PROGRAM: whether make SANITIZE=1 built it (linked with ASan, dynamic then).
+sanitized() { ldd "$1" 2>/dev/null | grep -q libasan; }
+
 # oci_setup: how the hvm-oci suites start: OCI its absolute path (engines are handed it), o
 # and e the output files, a cache of their own; without a built hvm-oci the suite ends, failed.
 oci_setup() {

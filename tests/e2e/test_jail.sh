@@ -10,8 +10,6 @@
 . "$(dirname "$0")/images.sh"
 o=$WORK/o e=$WORK/e
 export XDG_CACHE_HOME=$WORK/cache
-# make SANITIZE=1: hvm-run is linked with ASan (dynamic then)
-SANITIZED=$(ldd "$HVM" 2>/dev/null | grep -q libasan && echo 1 || echo 0)
 calibrate
 # The VM process: hvm-run's child in the jail (hvm-run itself only waits outside).
 vm_pid() { for _ in $(seq 1 50); do c=$(pgrep -P "$1" | head -1); [ -n "$c" ] && { echo "$c"; return; }; sleep 0.1; done; }
@@ -65,7 +63,7 @@ jailed_checks() {
 	grep -E '^Max (open files|address space|core file size)' /proc/$c/limits | sed 's/^/# /'
 	[ "$(awk '/^Max open files/ { print $4 $5 }' /proc/$c/limits)" = 10241024 ] && ok "$how: rlimit: 1024 open files" ||
 		bad "$how: rlimit: open files" "$(grep 'open files' /proc/$c/limits)"
-	if [ "$SANITIZED" = 1 ]; then	# ASan's shadow needs terabytes: the jail sets no RLIMIT_AS then
+	if sanitized "$HVM"; then	# ASan's shadow needs terabytes: the jail sets no RLIMIT_AS then
 		[ "$(awk '/^Max address space/ { print $4 }' /proc/$c/limits)" = unlimited ] &&
 			ok "$how: rlimit: address space left unbounded under ASan" || bad "$how: rlimit: address space under ASan"
 	else

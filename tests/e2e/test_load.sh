@@ -8,7 +8,7 @@ EMBED=$BUILD/tests/load/embed_load
 [ -x "$EMBED" ] || { echo "missing $EMBED: run make test-e2e (or make $EMBED)"; exit 1; }
 # make SANITIZE=1: ASan keeps freed blocks in a quarantine (256 MiB) before reusing them, so
 # resident memory grows with every VM by design; without it, RSS says what it says normally.
-if ldd "$EMBED" 2>/dev/null | grep -q libasan; then
+if sanitized "$EMBED"; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 fi
 calibrate
