@@ -12,5 +12,5 @@ for t in "$@"; do
 	survived=$((survived + $(grep -c ': survived$' "$out")))
 	failed=$((failed + $(grep -c ': FAILED$' "$out")))
 done
-echo "hostile: $((survived + failed)) classes, $survived survived, $failed failed"
+echo "hostile, host-side driver: $((survived + failed)) classes, $survived survived, $failed failed"
 exit $rc

@@ -4,7 +4,7 @@
  * class at a time, so every attack crosses the real exit path (ioeventfd, KVM_EXIT_MMIO and
  * KVM_EXIT_IO decoding, irqfd). Each class prints "class NAME: done", plus one
  * "class NAME: unexpected: WHAT" line for every answer of the VMM that breaks
- * docs/threat-model.md's promise; tests/e2e/test_hostile_guest.sh reads them.
+ * docs/threat-model.md's promise; tests/hostile/test_hostile_guest.sh reads them.
  *
  * Expected devices (hvm-run -v DISK:/d --net user): a read-only virtio-blk (the root image),
  * a writable one (the volume), virtio-vsock, and virtio-net (its classes skipped without).
