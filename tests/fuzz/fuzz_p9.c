@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../image/dir.h"
 #include "../../vmm/p9_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,13 +30,23 @@ static void fail(const char *why)
 	abort();
 }
 
+static char top[128];
+
+/* At exit the share and the file outside it go: a run leaves nothing in $TMPDIR. */
+static void cleanup(void)
+{
+	dir_remove_at(AT_FDCWD, top);
+}
+
 static void setup(void)
 {
-	static char top[] = "/tmp/hvm-fuzz-p9-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
 	char p[192];
 
-	if (!mkdtemp(top))
+	if ((size_t)snprintf(top, sizeof(top), "%s/hvm-fuzz-p9-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+	    sizeof(top) || !mkdtemp(top))
 		fail("mkdtemp");
+	atexit(cleanup);
 	snprintf(outside, sizeof(outside), "%s/outside", top);
 	int fd = open(outside, O_WRONLY | O_CREAT, 0644);
 	if (fd < 0 || write(fd, "SECRET", 6) != 6)
