@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -21,9 +22,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio-net fields are
 #define VNET_QUEUE_SIZE  256
 #define VNET_HDR         ((uint32_t)sizeof(struct virtio_net_hdr_v1))	/* 12 with VERSION_1 */
 #define VNET_ETH_HLEN    14u
-#define VNET_RX_BATCH    64u	/* frames per wake-up; the level-triggered poll brings us back */
+#define VNET_RX_BATCH    64u	/* frames per wake-up; more_fd brings us back for the rest */
 #define VNET_KEY_BACKEND 1u
 #define VNET_KEY_TIMER   2u
+#define VNET_KEY_MORE    3u
 
 /* One warning per kind of loss (struct vnet.warned). */
 #define VNET_WARN_TX_SHORT    1u
@@ -449,17 +451,32 @@ static int vnet_rx_step(struct vnet *n)
 	return r > 0;
 }
 
+/*
+ * After a full batch the rest may already sit in the backend's read-ahead, where the poll of
+ * its fd cannot see them: this wakes the loop again once the events waiting now are served.
+ */
+static void vnet_rx_come_back(struct vnet *n)
+{
+	uint64_t one = 1;
+
+	if (write(n->more_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("virtio-net: waking for more frames: %s", strerror(errno));
+}
+
 /* Moves frames from the backend into receive buffers, at most a batch per call. */
 static void vnet_rx_run(struct vnet *n)
 {
 	/* Only frames handed over need an interrupt: a dropped one pushed no buffer. */
 	uint64_t frames = atomic_load(&n->rx_frames);
+	unsigned i;
 
-	for (unsigned i = 0; i < VNET_RX_BATCH && !n->be_gone && !n->rx_stalled; i++)
+	for (i = 0; i < VNET_RX_BATCH && !n->be_gone && !n->rx_stalled; i++)
 		if (!vnet_rx_step(n))
 			break;
 	if (atomic_load(&n->rx_frames) != frames)
 		virtio_mmio_used(&n->transport, VNET_RXQ);
+	if (i == VNET_RX_BATCH && !n->be_gone && !n->rx_stalled)
+		vnet_rx_come_back(n);
 }
 
 /* The guest posted buffers (or the stall timed out): read the backend again. */
@@ -490,9 +507,9 @@ static void vnet_on_backend(struct vnet *n, uint32_t events)
 static void vnet_on_ready(void *opaque, int fd, uint32_t events)
 {
 	struct vnet *n = opaque;
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
 	uint64_t expirations;
-	int k = epoll_wait(n->epfd, ev, 2, 0);
+	int k = epoll_wait(n->epfd, ev, 3, 0);
 
 	(void)fd;
 	(void)events;
@@ -502,6 +519,9 @@ static void vnet_on_ready(void *opaque, int fd, uint32_t events)
 		} else if (ev[i].data.u32 == VNET_KEY_TIMER &&
 			   read(n->timer_fd, &expirations, sizeof(expirations)) > 0) {
 			vnet_rx_resume(n, 1);
+		} else if (ev[i].data.u32 == VNET_KEY_MORE &&
+			   read(n->more_fd, &expirations, sizeof(expirations)) > 0) {
+			vnet_rx_run(n);
 		}
 	}
 }
@@ -608,12 +628,15 @@ static int vnet_setup_poll(struct vnet *n)
 {
 	struct epoll_event be_ev = { .events = EPOLLIN, .data.u32 = VNET_KEY_BACKEND };
 	struct epoll_event timer_ev = { .events = EPOLLIN, .data.u32 = VNET_KEY_TIMER };
+	struct epoll_event more_ev = { .events = EPOLLIN, .data.u32 = VNET_KEY_MORE };
 
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
 	n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (n->epfd < 0 || n->timer_fd < 0 ||
+	n->more_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->epfd < 0 || n->timer_fd < 0 || n->more_fd < 0 ||
 	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->be->fd, &be_ev) < 0 ||
-	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->timer_fd, &timer_ev) < 0) {
+	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->timer_fd, &timer_ev) < 0 ||
+	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->more_fd, &more_ev) < 0) {
 		int err = -errno;
 		log_err("virtio-net: polling %s: %s", n->be->name, strerror(errno));
 		return err;
@@ -628,7 +651,9 @@ static void vnet_close_fds(struct vnet *n)
 		close(n->epfd);
 	if (n->timer_fd >= 0)
 		close(n->timer_fd);
-	n->epfd = n->timer_fd = -1;
+	if (n->more_fd >= 0)
+		close(n->more_fd);
+	n->epfd = n->timer_fd = n->more_fd = -1;
 	if (n->be)
 		n->be->ops->close(n->be);
 	n->be = NULL;
@@ -640,7 +665,7 @@ int vnet_attach(struct vnet *n, struct vm *vm, gpa_t base, unsigned irq, const u
 	int err;
 
 	memset(n, 0, sizeof(*n));
-	n->epfd = n->timer_fd = -1;
+	n->epfd = n->timer_fd = n->more_fd = -1;
 	n->be = be;
 	memcpy(n->mac, mac, sizeof(n->mac));
 	if (!be) {

@@ -27,8 +27,9 @@ struct vnet {
 	struct virtio_mmio transport;
 	struct net_backend *be;
 	uint8_t mac[6];
-	int epfd;			/* inner epoll: backend fd and stall timer */
+	int epfd;			/* inner epoll: backend fd, stall timer, more_fd */
 	int timer_fd;
+	int more_fd;			/* eventfd: a full batch ended, frames may wait read ahead */
 	/* I/O thread only. */
 	uint32_t be_events;		/* what epfd waits for on be->fd */
 	int active;			/* DRIVER_OK and not broken */

@@ -876,6 +876,38 @@ static void stream_bogus_length_stops_the_backend_only(void)
 	log_set_level(LOG_WARN);
 }
 
+/*
+ * A burst of more than a batch, read ahead at once by the stream backend while the guest posts
+ * nothing: after the stall every frame is dropped, none stranded in the read-ahead (where the
+ * poll of the socket cannot see it) to reach the guest stale once it posts buffers.
+ */
+static void stream_burst_past_a_batch_is_not_stranded(void)
+{
+	enum { BURST = 100, LEN = 100 };
+	uint8_t f[LEN], wire[BURST * (4 + LEN)], got[RX_BUF];
+	uint32_t be_len = htonl(LEN);
+	struct virtio_net_hdr_v1 h;
+
+	dev_up(SOCK_STREAM);
+	fill_frame(f, sizeof(f), 10);
+	for (int i = 0; i < BURST; i++) {
+		memcpy(wire + i * (4 + LEN), &be_len, 4);
+		memcpy(wire + i * (4 + LEN) + 4, f, LEN);
+	}
+	CHECK_EQ(write(host_fd, wire, sizeof(wire)), sizeof(wire));
+	CHECK(wait_count(&dev.rx_dropped_no_buffer, BURST, WAIT_MS));
+	rx_post(0, RX_BUF);
+	f[20] = 0xee;		/* the fresh frame, told apart from the burst's */
+	be_len = htonl(60);
+	memcpy(wire, &be_len, 4);
+	memcpy(wire + 4, f, 60);
+	CHECK_EQ(write(host_fd, wire, 64), 64);
+	CHECK_EQ(guest_recv(got, &h, WAIT_MS), 60);
+	CHECK_EQ(got[20], 0xee);
+	CHECK_EQ(atomic_load(&dev.rx_dropped_no_buffer), BURST);
+	dev_down();
+}
+
 static void peer_gone_drops_tx_and_never_spins(void)
 {
 	uint8_t f[100];
@@ -1107,6 +1139,7 @@ HARNESS_MAIN(identity_features_and_config, tx_frame_arrives_exactly,
 	     rx_checksums_verified_are_marked, mtu_is_the_backends,
 	     offloads_pass_through_a_vnet_header_backend,
 	     tx_waits_for_room_in_the_backend, stream_backend_frames_both_ways,
-	     stream_bogus_length_stops_the_backend_only, peer_gone_drops_tx_and_never_spins,
+	     stream_bogus_length_stops_the_backend_only, stream_burst_past_a_batch_is_not_stranded,
+	     peer_gone_drops_tx_and_never_spins,
 	     tap_vanishing_drops_and_counts, reset_and_reinit_keep_working, mac_helpers,
 	     passt_answers_and_publishes_only_what_it_is_told, passt_reports_a_taken_port, cleanup)
