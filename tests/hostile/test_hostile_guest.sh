@@ -19,9 +19,11 @@ export TMPDIR=$WORK/tmp XDG_RUNTIME_DIR=$WORK/run XDG_CACHE_HOME=$WORK/cache
 # Every class the guest runs, by area (tests/guest/hostile_guest/classes_*.c).
 CLASSES="queue-size-zero queue-size-not-pow2 queue-size-above-max ring-outside-ram
 	ring-over-ram-top ring-misaligned queue-ready-toggle-mid-io unoffered-features
-	status-regressions config-out-of-range mmio-wrong-width queue-sel-out-of-range
+	status-regressions config-out-of-range mmio-wrong-width mmio-unaligned queue-sel-out-of-range
+	queue-reconfig-after-driver-ok resized-queue-notified
 	desc-chain-loop desc-outside-ram desc-len-4g desc-index-out-of-range indirect-bad
-	avail-idx-jump notify-storm event-idx-edges
+	avail-idx-jump zero-length wrong-direction chain-longer-than-queue indirect-without-feature
+	notify-storm event-idx-edges
 	desc-rewrite-race rings-overlap buffer-over-rings reset-mid-io long-chains
 	blk-sector-past-end blk-bad-sizes blk-bad-headers blk-write-read-only
 	vsock-wrong-cid vsock-oversize vsock-bad-ops vsock-short-packet vsock-rx-buffer-bad
@@ -78,6 +80,8 @@ while kill -0 $PID 2>/dev/null && [ $t -lt $((VM_TIMEOUT * 10)) ]; do sleep 0.1;
 kill -0 $PID 2>/dev/null && kill -KILL $PID
 wait $PID; RC=$?
 secs=$(($(date +%s) - start))
+# HOSTILE_GUEST_LOG=FILE keeps the run's stderr (the guest's lines and the VMM's log).
+[ -z "${HOSTILE_GUEST_LOG:-}" ] || cp "$e" "$HOSTILE_GUEST_LOG"
 kill $PEERS 2>/dev/null
 echo "# hostile guest ran ${secs}s (limit ${VM_TIMEOUT}s)"
 
