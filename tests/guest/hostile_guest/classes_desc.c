@@ -105,7 +105,8 @@ static void desc_index_out_of_range(struct hg_env *env)
 	hg_done();
 }
 
-/* Indirect tables: nested, of lengths 0, 15 and 2^32-16, with NEXT, outside RAM, looping. */
+/* Indirect tables: nested, of lengths 0 (in RAM and outside), 15, 40 and 2^32-16, with NEXT,
+ * outside RAM, looping. */
 static void indirect_bad(struct hg_env *env)
 {
 	struct hg_dev *d = env->vol;
@@ -113,7 +114,9 @@ static void indirect_bad(struct hg_env *env)
 	uint64_t tg = (uintptr_t)t;
 	const struct { uint64_t addr; uint32_t len; uint16_t flags; const char *what; } bad[] = {
 		{ tg, 0, F_IND, "an empty indirect table" },
+		{ hg_ram_end + 0x1000, 0, F_IND, "an empty indirect table outside RAM" },
 		{ tg, 15, F_IND, "an indirect table of 15 bytes" },
+		{ tg, 40, F_IND, "an indirect table of 40 bytes" },
 		{ tg, 0xfffffff0, F_IND, "an indirect table of 4 GiB" },
 		{ tg, 48, F_IND | F_NEXT, "an indirect descriptor with NEXT" },
 		{ hg_ram_end - 16, 48, F_IND, "an indirect table past RAM" },
