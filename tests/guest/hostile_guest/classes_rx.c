@@ -231,6 +231,45 @@ static void net_rx_flood(struct hg_env *env)
 	hg_done();
 }
 
+#define BURST 100	/* frames of net-rx-burst: more than the device's batch of 64 */
+
+/*
+ * Not in the test's list (a VMM fault it shows, reported in docs/threat-model.md): 100 ARP
+ * requests at once while no receive buffer is posted. Every answer should be dropped once the
+ * device's stall ends, as net-rx-flood's paced ones are; the device drops one batch of 64 and
+ * leaves the rest in its read-ahead, out of sight of its poll, to be delivered stale once
+ * buffers come. Run it with --append hostile.areas=rx-burst.
+ */
+static void net_rx_burst(struct hg_env *env)
+{
+	struct hg_dev *d = env->net;
+	unsigned late = 0;
+
+	hg_class("net-rx-burst");
+	outb(0x440, 1);
+	hg_expect(hg_up(d, 0, 128) == 0, "virtio-net would not come up");
+	for (unsigned i = 0; i < BURST; i++)
+		net_send(d, net_arp_request(d), 60);
+	hg_delay_ms(1000);
+	for (unsigned i = 0; i < BURST; i++)
+		rx_post(d, NET_RXQ, i);
+	while (hg_wait_used_ms(d, NET_RXQ, 0, 300) == 1)
+		late++;
+	hg_puts("net-rx-burst: ");
+	hg_putdec(late);
+	hg_puts(" of 100 answers delivered after an idle second without buffers\n");
+	hg_expect(late == 0, "answers to a burst were neither dropped nor delivered for a second");
+	hg_expect(net_sane(d), "virtio-net does not send after a reset");
+	hg_done();
+}
+
+/* The burst above, alone: hostile.areas=rx-burst. */
+void classes_rx_burst(struct hg_env *env)
+{
+	if (env->net)
+		net_rx_burst(env);
+}
+
 void classes_rx(struct hg_env *env)
 {
 	if (!env->net) {
