@@ -88,7 +88,7 @@ static void desc_len_4g(struct hg_env *env)
 	hg_done();
 }
 
-/* A head past the table, a next past the table, and 0xffff. */
+/* Heads 16 and 0xffff, and nexts 16, 200 and 0xffff, in a queue of 16. */
 static void desc_index_out_of_range(struct hg_env *env)
 {
 	struct hg_dev *d = env->vol;
@@ -98,9 +98,12 @@ static void desc_index_out_of_range(struct hg_env *env)
 	expect_broken_by(d, 16, "a head equal to the queue size did not make NEEDS_RESET");
 	up(d, 0);
 	expect_broken_by(d, 0xffff, "head 0xffff did not make NEEDS_RESET");
-	up(d, 0);
-	desc_set(d, 0, 0, hdr(d), 16, F_NEXT, 200);
-	expect_broken_by(d, 0, "next past the table did not make NEEDS_RESET");
+	static const uint16_t nexts[] = { 16, 200, 0xffff };
+	for (unsigned i = 0; i < N(nexts); i++) {
+		up(d, 0);
+		desc_set(d, 0, 0, hdr(d), 16, F_NEXT, nexts[i]);
+		expect_broken_by(d, 0, "next past the table did not make NEEDS_RESET");
+	}
 	blk_after(env, d);
 	hg_done();
 }
