@@ -8,6 +8,7 @@
  *
  * Expected devices (hvm-run -v DISK:/d --net user): a read-only virtio-blk (the root image),
  * a writable one (the volume), virtio-vsock, and virtio-net (its classes skipped without).
+ * "hostile.areas=A,B" on the command line (--append) runs only those areas (hg_run_classes).
  */
 #include "hg.h"
 #include "classes.h"
@@ -187,12 +188,12 @@ static int listed(const char *list, const char *name)
 	size_t n = strlen(name);
 
 	while (list && *list && *list != ' ') {
-		if (memcmp(list, name, n) == 0 && (list[n] == ',' || list[n] == ' ' || !list[n]))
+		size_t len = 0;
+		while (list[len] && list[len] != ' ' && list[len] != ',')
+			len++;
+		if (len == n && memcmp(list, name, n) == 0)
 			return 1;
-		while (*list && *list != ' ' && *list != ',')
-			list++;
-		if (*list == ',')
-			list++;
+		list += len + (list[len] == ',');
 	}
 	return 0;
 }
