@@ -19,16 +19,19 @@ export TMPDIR=$WORK/tmp XDG_RUNTIME_DIR=$WORK/run XDG_CACHE_HOME=$WORK/cache
 # Every class the guest runs, by area (tests/guest/hostile_guest/classes_*.c).
 CLASSES="queue-size-zero queue-size-not-pow2 queue-size-above-max ring-outside-ram
 	ring-over-ram-top ring-misaligned queue-ready-toggle-mid-io unoffered-features
-	status-regressions config-out-of-range mmio-wrong-width queue-sel-out-of-range
+	status-regressions config-out-of-range mmio-wrong-width mmio-unaligned queue-sel-out-of-range
+	queue-reconfig-after-driver-ok resized-queue-notified
 	desc-chain-loop desc-outside-ram desc-len-4g desc-index-out-of-range indirect-bad
-	avail-idx-jump notify-storm event-idx-edges
+	avail-idx-jump zero-length wrong-direction chain-longer-than-queue indirect-without-feature
+	notify-storm event-idx-edges
 	desc-rewrite-race rings-overlap buffer-over-rings reset-mid-io long-chains
 	blk-sector-past-end blk-bad-sizes blk-bad-headers blk-write-read-only
 	vsock-wrong-cid vsock-oversize vsock-bad-ops vsock-short-packet vsock-rx-buffer-bad
 	vsock-rst-flood vsock-credit-abuse vsock-conn-flood
 	net-tx-short net-tx-oversize net-tx-csum-bad net-rx-buffer-bad
+	queue-not-ready held-rx-buffer-across-queue-reconfig net-rx-flood
 	mmio-string-ops random-register-writes
-	unclaimed-mmio unclaimed-ports boot-timer-abuse serial-abuse
+	unclaimed-mmio unclaimed-ports boot-timer-abuse serial-abuse serial-flood
 	smp-register-race"
 
 # The volume must be ext4 for hvm-run to attach it; the guest writes its last sector only.
@@ -61,8 +64,60 @@ while True:
     time.sleep(0.005)
 EOF
 PEERS=$!
-trap 'kill $PEERS 2>/dev/null; rm -rf "$WORK"' EXIT
+
+# The host connections the guest asks for on its console ("host, connect [N clients ]to
+# vsock port P", tests/guest/hostile_guest/classes_rx.c and classes_vsock.c): made through
+# the api socket as any host program would, while the guest's receive queue is missing or was
+# resized, or N at once; kept open to the end. Each request met ("P" or "P xN", or the error)
+# goes to $WORK/connects.
+python3 - "$api" "$e" "$WORK/connects" <<'EOF' &
+import re, socket, sys, time
+api, log, out = sys.argv[1:]
+seen, held = 0, []
+while True:
+    try:
+        with open(log, "rb") as f:
+            f.seek(seen)
+            data = f.read()
+    except OSError:
+        data = b""
+    whole = data.rfind(b"\n") + 1
+    for m in re.finditer(rb"hostile-guest: host, connect (?:(\d+) clients )?to vsock port (\d+)\n",
+                         data[:whole]):
+        count, port = int(m.group(1) or 1), m.group(2)
+        made = []
+        try:
+            for _ in range(count):
+                s = socket.socket(socket.AF_UNIX)
+                held.append(s)
+                s.connect(api)
+                made.append(s)
+            for s in made:      # all connected first: the device sees them at once
+                try:
+                    s.sendall(b"CONNECT " + port + b"\n")
+                except OSError:
+                    pass        # past the device's limit: closed on us, as it should
+            note = port.decode() + ("" if count == 1 else " x%d" % count)
+        except OSError as err:
+            note = "failed after %d: %s" % (len(made), err)
+        with open(out, "a") as f:
+            f.write(note + "\n")
+    seen += whole
+    time.sleep(0.01)
+EOF
+CONNECTER=$!
+trap 'kill $PEERS $CONNECTER 2>/dev/null; rm -rf "$WORK"' EXIT
 eventually test -S "${api}_5001" || { bad "vsock host peers listen" "python3 failed"; finish; exit; }
+
+# CPU ticks of each of hvm-run's threads, "TID TICKS" a line (utime + stime, /proc's fields
+# 14 and 15).
+thread_ticks() {
+	for t in /proc/$1/task/*; do
+		read -r l <"$t/stat" 2>/dev/null || continue
+		set -- ${l##*) }
+		echo "${t##*/} $((${12} + ${13}))"
+	done
+}
 
 # --cold: no template of a raw kernel; --console: the guest's UART on stderr, as it runs;
 # --net user: a virtio-net device (through passt, a dependency: make deps); --cpus 2: the
@@ -73,12 +128,23 @@ start=$(date +%s)
 	--api-socket "$api" \
 	--kernel "$G" -v "$vol:/d" --cmd true >"$o" 2>"$e" </dev/null &
 PID=$!
-t=0
-while kill -0 $PID 2>/dev/null && [ $t -lt $((VM_TIMEOUT * 10)) ]; do sleep 0.1; t=$((t + 1)); done
+t=0 idle0= idle1=
+while kill -0 $PID 2>/dev/null && [ $t -lt $((VM_TIMEOUT * 10)) ]; do
+	# net-rx-flood's idle second, after passt's 300 answers met no receive buffer: every
+	# thread's CPU at its start and end.
+	if [ -z "$idle0" ] && grep -qas '^net-rx-flood: idle for 1 s' "$e"; then
+		idle0=$(thread_ticks $PID)
+	elif [ -n "$idle0" ] && [ -z "$idle1" ] && grep -qas '^net-rx-flood: idle over' "$e"; then
+		idle1=$(thread_ticks $PID)
+	fi
+	sleep 0.1; t=$((t + 1))
+done
 kill -0 $PID 2>/dev/null && kill -KILL $PID
 wait $PID; RC=$?
 secs=$(($(date +%s) - start))
-kill $PEERS 2>/dev/null
+# HOSTILE_GUEST_LOG=FILE keeps the run's stderr (the guest's lines and the VMM's log).
+[ -z "${HOSTILE_GUEST_LOG:-}" ] || cp "$e" "$HOSTILE_GUEST_LOG"
+kill $PEERS $CONNECTER 2>/dev/null
 echo "# hostile guest ran ${secs}s (limit ${VM_TIMEOUT}s)"
 
 # The VMM's log lines come whole but may land inside a guest line (the UART is byte by byte):
@@ -129,6 +195,28 @@ for s in "root disk" volume vsock net; do
 		bad "after every class: $s serves" "$(grep sanity $WORK/guest)"
 done
 
+# serial-flood's 4096 numbered lines of 64 bytes: each delivered once, in order, whole.
+grep -ax 'sf [0-9]\{4\} x\{55\}' $WORK/guest | cut -c4-7 |
+	awk 'int($1) != NR - 1 { bad = 1 } END { exit bad || NR != 4096 }' &&
+	ok "serial-flood: every byte of 256 KiB on the console once, in order" ||
+	bad "serial-flood: every byte of 256 KiB on the console once, in order" \
+		"$(grep -ac '^sf ' $WORK/guest) lines"
+# The host connections the guest asked for were made: vsock-conn-flood's 136 at once and one
+# more, queue-not-ready's two, held-rx-buffer-across-queue-reconfig's one.
+[ "$(cat $WORK/connects 2>/dev/null)" = "$(printf '9 x136\n9\n9\n9\n9')" ] &&
+	ok "the guest's host vsock connections were made" ||
+	bad "the guest's host vsock connections were made" "$(cat $WORK/connects 2>/dev/null)"
+# No VMM thread but the one spinning vCPU used CPU in net-rx-flood's idle second: the device
+# dropped passt's answers instead of spinning on them.
+if [ -n "$idle0" ] && [ -n "$idle1" ]; then
+	busy=$(join <(sort <<<"$idle0") <(sort <<<"$idle1") | awk '{ print $3 - $2 }' | sort -rn |
+		tail -n +2 | awk '{ s += $1 } END { print s * 10 }')
+	[ "$busy" -lt 200 ] && ok "net-rx-flood: the VMM idle after the flood (${busy} ms of CPU besides the vCPU)" ||
+		bad "net-rx-flood: the VMM idle after the flood" "${busy} ms of CPU besides the vCPU"
+else
+	bad "net-rx-flood: the VMM idle after the flood" "its idle second was not seen"
+fi
+
 # ---- what the VMM said it refused -------------------------------------------------------
 for l in "virtio-blk queue 0: queue size is 0, too large or not a power of two; queue disabled until the driver resets the device" \
 	"virtio-blk queue 0: ring outside guest RAM" "virtio-blk queue 0: misaligned ring" \
@@ -138,6 +226,7 @@ for l in "virtio-blk queue 0: queue size is 0, too large or not a power of two; 
 	"virtio-blk queue 0: nested indirect table" "virtio-blk queue 0: indirect descriptor with NEXT set" \
 	"virtio-blk queue 0: indirect table size is 0, not a multiple of 16 or too large" \
 	"virtio-blk queue 0: indirect table outside guest RAM" \
+	"virtio-blk queue 0: readable buffer after a writable one" \
 	"to host port 2147422772: wrong cid; answering RST" \
 	"virtio-vsock: rx buffer smaller than a packet header" \
 	"to host port 5000: data beyond the credit we gave; resetting it" \
@@ -157,6 +246,40 @@ nv=$(grep -c 'hvm: warn: virtio-vsock: device needs reset' $WORK/log)
 [ "$(grep -c 'hvm: warn: virtio-net: device needs reset' $WORK/log)" -ge 1 ] &&
 	ok "virtio-net went NEEDS_RESET with a log line" || bad "virtio-net went NEEDS_RESET with a log line"
 ! grep -q 'hvm: error:' $WORK/log && ok "no error in the VMM's log" || bad "no error in the VMM's log" "$(grep 'hvm: error:' $WORK/log | head -3)"
+
+# ---- a second, short boot: RAM above the MMIO hole ---------------------------------------
+# With --memory 3200 low RAM ends where the hole starts (3 GiB) and 128 MiB follow at 4 GiB,
+# mapped right after low RAM on the host; the guest runs only the classes that need it
+# (hostile.areas=high-ram on its command line). No net, one vCPU: the boot costs little.
+HIGH_CLASSES="addr-in-mmio-hole-with-high-ram"
+vm $WORK/o2 $WORK/e2 -e HOSTILE_TEST=$WORK --cold --console --cpus 1 --memory 3200 \
+	--append hostile.areas=high-ram --kernel "$G" -v "$vol:/d" --cmd true
+[ -z "${HOSTILE_GUEST_LOG:-}" ] || cp $WORK/e2 "$HOSTILE_GUEST_LOG.high-ram"
+sed -z 's/hvm: [a-z]*: [^\n]*\n//g' $WORK/e2 >$WORK/guest2
+[ "$RC" -eq 125 ] && ok "high-RAM boot: ends with 125" || bad "high-RAM boot: ends with 125" "exit $RC: $(tail -c 300 $WORK/e2)"
+for c in $HIGH_CLASSES; do
+	n=$((n + 1))
+	if ! grep -qF "class $c: done" $WORK/guest2; then
+		bad "class $c: the VMM survived it" "no 'done' line; last guest output: $(tail -c 300 $WORK/guest2)"
+	elif grep -qF "class $c: unexpected" $WORK/guest2; then
+		bad "class $c: the VMM answered as promised" "$(grep -F "class $c: unexpected" $WORK/guest2 | head -3)"
+	else
+		ok "class $c: survived, answered as promised"
+		survived=$((survived + 1))
+	fi
+done
+unknown=$(sed -n 's/^.*class \([a-z0-9-]*\): done$/\1/p' $WORK/guest2 | grep -vxF -f <(tr -s ' \t\n' '\n' <<<"$HIGH_CLASSES"))
+[ -z "$unknown" ] && ok "high-RAM boot: every class the guest ran is checked" ||
+	bad "high-RAM boot: every class the guest ran is checked" "$unknown"
+for s in "root disk" volume vsock; do
+	grep -qF "sanity: $s ok" $WORK/guest2 && ok "high-RAM boot: $s serves after its class" ||
+		bad "high-RAM boot: $s serves after its class" "$(grep sanity $WORK/guest2)"
+done
+[ "$(grep -c 'hvm: warn: virtio-blk queue 0: buffer outside guest RAM' $WORK/e2)" -ge 3 ] &&
+	ok "high-RAM boot: log names the 3 buffers in or across the hole" ||
+	bad "high-RAM boot: log names the 3 buffers in or across the hole" "$(grep -c 'outside guest RAM' $WORK/e2)"
+! grep -q 'hvm: error:' $WORK/e2 && ok "high-RAM boot: no error in the VMM's log" ||
+	bad "high-RAM boot: no error in the VMM's log" "$(grep 'hvm: error:' $WORK/e2 | head -3)"
 
 # ---- the host's files -----------------------------------------------------------------
 [ "$(sha256sum <"$ROOT_IMG")" = "$root_sum" ] && ok "the read-only root image is unchanged" ||

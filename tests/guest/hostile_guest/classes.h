@@ -11,6 +11,8 @@ struct hg_env {
 	struct hg_dev *net;	/* with --net user; NULL without */
 	struct hg_dev *devs;
 	unsigned ndevs;
+	const char *cmdline;	/* the kernel command line (hostile.areas=...) */
+	uint64_t high_ram_end;	/* end of the RAM above 4 GiB; 0 when there is none */
 };
 
 #define BLK_ST_TIMEOUT (-2)
@@ -45,6 +47,10 @@ int vsock_sane(struct hg_dev *d);
 
 /* net: the device is up again and sends a normal frame. */
 int net_sane(struct hg_dev *d);
+/* net: sends frame (len bytes after a zeroed header) on the transmit queue; 1 once returned. */
+int net_send(struct hg_dev *d, uint64_t frame, uint32_t len);
+/* net: an ARP request for the gateway (60 bytes), which passt answers: its address. */
+uint64_t net_arp_request(struct hg_dev *d);
 
 /* Each runs its area's classes in order (one file each). */
 void classes_transport(struct hg_env *env);	/* registers, queue set-up, features, status */
@@ -55,7 +61,10 @@ void classes_net(struct hg_env *env);		/* virtio-net frames (nothing without net
 void classes_blk(struct hg_env *env);		/* virtio-blk requests */
 void classes_vsock(struct hg_env *env);		/* virtio-vsock packets and connections */
 void classes_ports(struct hg_env *env);		/* unclaimed ranges, boot timer, UART */
+void classes_rx(struct hg_env *env);		/* host traffic toward missing or changed rx queues */
 void classes_smp(struct hg_env *env);		/* two vCPUs on one device */
+void classes_high_ram(struct hg_env *env);	/* RAM above the MMIO hole (its own boot) */
+void classes_rx_burst(struct hg_env *env);	/* a VMM fault, shown on demand only */
 
 /* All classes, in the order of docs/threat-model.md's table. */
 void hg_run_classes(struct hg_env *env);

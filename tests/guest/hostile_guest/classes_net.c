@@ -36,6 +36,13 @@ static uint64_t frame_at(struct hg_dev *d)
 	return (uintptr_t)f;
 }
 
+int net_send(struct hg_dev *d, uint64_t frame, uint32_t len)
+{
+	struct virtio_net_hdr_v1 h = { 0 };
+
+	return tx(d, &h, frame, len);
+}
+
 int net_sane(struct hg_dev *d)
 {
 	struct virtio_net_hdr_v1 h = { 0 };
@@ -121,7 +128,7 @@ static void net_tx_csum_bad(struct hg_env *env)
 #define RX_BUF 2048
 
 /* An ARP request from the guest's MAC for 10.0.2.2: passt answers every such request. */
-static uint64_t arp_request(struct hg_dev *d)
+uint64_t net_arp_request(struct hg_dev *d)
 {
 	uint8_t *f = d->buf + 0x3000;
 	static const uint8_t tail[] = {
@@ -170,7 +177,7 @@ static void net_rx_buffer_bad(struct hg_env *env)
 	hg_expect(hg_up(d, 0, 16) == 0, "virtio-net would not come up");
 	rx_post_n(d, 4, RX_BUF, VRING_DESC_F_WRITE);
 	for (unsigned i = 0; i < 20 && (r = hg_wait_used_ms(d, RXQ, &len, 200)) == 0; i++)
-		tx(d, &h, arp_request(d), 60);
+		tx(d, &h, net_arp_request(d), 60);
 	uint8_t *got = d->buf + 0x8000 + RX_BUF * d->q[RXQ].used->ring[0].id;
 	hg_puts("net-rx-buffer-bad: ");
 	hg_putdec(len);
@@ -183,7 +190,7 @@ static void net_rx_buffer_bad(struct hg_env *env)
 		memset(d->buf + 0x8000, 0x5a, RX_BUF);
 		rx_post_n(d, 1, bad[i].len, bad[i].flags);
 		for (unsigned k = 0; k < 20 && !hg_needs_reset(d); k++) {
-			tx(d, &h, arp_request(d), 60);
+			tx(d, &h, net_arp_request(d), 60);
 			hg_delay_ms(100);
 		}
 		hg_expect(hg_needs_reset(d), "a bad receive buffer did not make NEEDS_RESET");

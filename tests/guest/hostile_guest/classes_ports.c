@@ -126,10 +126,59 @@ static void serial_abuse(struct hg_env *env)
 	hg_done();
 }
 
+#define FLOOD_LINES 4096
+#define FLOOD_LINE  64
+
+/*
+ * 256 KiB through the transmit register with every UART interrupt enabled (the guest never
+ * takes them: interrupts stay off), by `rep outsb`, a page per exit. Lines "sf NNNN x...x"
+ * of 64 bytes, numbered: the test finds each on the console exactly once, in order. Then the
+ * THR-empty interrupt must be pending, acknowledged by reading IIR, and output still work.
+ */
+static void serial_flood(struct hg_env *env)
+{
+	static char text[FLOOD_LINES * FLOOD_LINE];
+	uint64_t t0;
+
+	hg_class("serial-flood");
+	for (unsigned i = 0; i < FLOOD_LINES; i++) {
+		char *l = text + i * FLOOD_LINE;
+		memset(l, 'x', FLOOD_LINE - 1);
+		l[0] = 's';
+		l[1] = 'f';
+		l[2] = ' ';
+		for (unsigned k = 0, v = i; k < 4; k++, v /= 10)
+			l[6 - k] = (char)('0' + v % 10);
+		l[7] = ' ';
+		l[FLOOD_LINE - 1] = '\n';
+	}
+	outb(COM1 + 2, 0x07);		/* FIFOs on and cleared */
+	outb(COM1 + 1, 0x0f);		/* every interrupt enabled */
+	t0 = rdtsc();
+	const void *src = text;
+	uint64_t cnt = sizeof(text);
+	__asm__ volatile("rep outsb" : "+S"(src), "+c"(cnt) : "d"(COM1) : "memory");
+	hg_puts("serial-flood: ");
+	hg_putdec(sizeof(text));
+	hg_puts(" bytes in ");
+	hg_putdec((rdtsc() - t0) / 1000000);
+	hg_puts(" M TSC cycles\n");
+	hg_expect((inb(COM1 + 2) & 0x0f) == 0x02, "no THR-empty interrupt pending after the flood");
+	hg_expect((inb(COM1 + 2) & 0x0f) == 0x01, "reading IIR did not acknowledge THR-empty");
+	hg_expect((inb(COM1 + 5) & 0x60) == 0x60, "LSR does not say the transmitter is empty");
+	for (uint16_t off = 1; off < 8; off++)
+		(void)inb(COM1 + off);
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 2, 0x00);
+	blk_after(env, env->vol);
+	hg_done();
+}
+
 void classes_ports(struct hg_env *env)
 {
 	unclaimed_mmio(env);
 	unclaimed_ports(env);
 	boot_timer_abuse(env);
 	serial_abuse(env);
+	serial_flood(env);
 }

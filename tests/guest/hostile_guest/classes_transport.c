@@ -305,6 +305,124 @@ static void queue_sel_out_of_range(struct hg_env *env)
 	hg_done();
 }
 
+/* Layout writes to a live queue (ignored: it goes on from its old rings); the queue turned
+ * off, moved onto the device's own registers and turned on (refused); selectors past the
+ * device's queues. */
+static void queue_reconfig_after_driver_ok(struct hg_env *env)
+{
+	struct hg_dev *d = env->vol;
+	uint64_t data = (uintptr_t)d->buf + 4096;
+
+	hg_class("queue-reconfig-after-driver-ok");
+	hg_expect(hg_up(d, 0, 16) == 0, "device would not come up");
+	hg_wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NUM, 3);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d->base);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0xffffffff);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, 7);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_USED_HIGH, 0x10);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 1, "layout writes turned a live queue off");
+	for (unsigned i = 0; i < 3; i++)
+		hg_expect(blk_request(d, VIRTIO_BLK_T_IN, 2, data, 512, 0) == 0,
+			  "a live queue does not serve from its old rings after layout writes");
+	hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 0);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 0, "QUEUE_READY 0 did not turn the queue off");
+	hg_wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d->base);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 0, "a queue moved onto MMIO became ready");
+	hg_expect(hg_wait_needs_reset(d), "no NEEDS_RESET for a queue moved onto MMIO");
+	for (unsigned i = 0; i < 10; i++)
+		hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);		/* the dead queue */
+	hg_wr(d, VIRTIO_MMIO_QUEUE_SEL, 7);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0, "queue 7 reads as present");
+	hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 0, "queue 7 became ready");
+	hg_wr(d, VIRTIO_MMIO_QUEUE_SEL, 0xffffffff);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NUM, 8);
+	hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
+	blk_after(env, d);
+	hg_done();
+}
+
+/* 4-byte accesses at offsets 1-3 into registers, and at the window's last bytes, where the
+ * access runs on into the next device's window (vsock's MAGIC_VALUE). */
+static void mmio_unaligned(struct hg_env *env)
+{
+	struct hg_dev *d = env->vol;
+	volatile uint8_t *b = (volatile uint8_t *)d->base;
+	uint32_t status;
+
+	hg_class("mmio-unaligned");
+	hg_expect(hg_up(d, 0, 16) == 0, "device would not come up");
+	status = hg_rd(d, VIRTIO_MMIO_STATUS);
+	for (unsigned off = 1; off < 4; off++) {
+		*(volatile uint32_t *)(b + VIRTIO_MMIO_STATUS + off) = 0;
+		hg_expect(*(volatile uint32_t *)(b + VIRTIO_MMIO_STATUS + off) == 0,
+			  "an unaligned 4-byte read of STATUS is not 0");
+		*(volatile uint32_t *)(b + VIRTIO_MMIO_QUEUE_NOTIFY + off) = 0;
+		*(volatile uint32_t *)(b + VIRTIO_MMIO_QUEUE_READY + off) = 0;
+		*(volatile uint32_t *)(b + VIRTIO_MMIO_QUEUE_SEL + off) = 1;
+		hg_expect(*(volatile uint32_t *)(b + VIRTIO_MMIO_MAGIC_VALUE + off) == 0,
+			  "an unaligned 4-byte read of MAGIC_VALUE is not 0");
+	}
+	for (unsigned off = 0xffd; off < 0x1000; off++) {
+		hg_expect(*(volatile uint32_t *)(b + off) == 0,
+			  "a 4-byte read across the window's end is not 0");
+		*(volatile uint32_t *)(b + off) = 0xffffffff;
+	}
+	hg_expect(hg_rd(d, VIRTIO_MMIO_STATUS) == status, "unaligned writes changed STATUS");
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 1, "unaligned writes changed QUEUE_SEL or READY");
+	hg_expect(blk_request(d, VIRTIO_BLK_T_IN, 2, (uintptr_t)d->buf + 4096, 512, 0) == 0,
+		  "the device does not serve after unaligned accesses");
+	hg_expect(hg_rd(env->vsock, VIRTIO_MMIO_MAGIC_VALUE) == 0x74726976,
+		  "the next device's magic changed");
+	hg_expect(vsock_sane(env->vsock), "the next device (vsock) does not serve");
+	blk_after(env, d);
+	hg_done();
+}
+
+/*
+ * With EVENT_IDX and queue 0's rings flush against the end of RAM for 16 entries (so any use
+ * of a larger size reads or writes past RAM), 20 requests are served; then the queue is turned
+ * off, resized to 0, 128, 256 and notified with a new request each time; then turned on again.
+ */
+static void resized_queue_notified(struct hg_env *env)
+{
+	struct hg_dev *d = env->vol;
+	uint64_t used = hg_ram_end - 136, avail = used - 64, desc = avail - 264;
+	volatile uint16_t *used_idx;
+	unsigned bad = 0;
+
+	hg_class("resized-queue-notified");
+	hg_reset(d);
+	hg_features(d, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	hg_expect(hg_queue_place(d, 0, 16, desc, avail, used) == 1,
+		  "rings flush against the end of RAM were refused");
+	hg_wr(d, VIRTIO_MMIO_STATUS, STATUS_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
+	used_idx = &d->q[0].used->idx;
+	for (unsigned i = 0; i < 20; i++)
+		bad += blk_request(d, VIRTIO_BLK_T_IN, 2, 0, 0, 0) != 0;
+	hg_expect(!bad && *used_idx == 20, "20 requests on rings at the end of RAM were not served");
+	for (uint32_t size = 0; size <= 256; size += 128) {
+		hg_wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+		hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 0);
+		hg_wr(d, VIRTIO_MMIO_QUEUE_NUM, size);
+		d->q[0].avail->ring[d->q[0].next_avail % 16] = 0;
+		barrier();	/* the entry before the index */
+		d->q[0].avail->idx = ++d->q[0].next_avail;
+		barrier();	/* the index before the notification */
+		hg_wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		hg_delay_ms(20);
+		hg_expect(*used_idx == 20, "a queue turned off served a request");
+	}
+	hg_wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	hg_expect(hg_rd(d, VIRTIO_MMIO_QUEUE_READY) == 0, "a queue resized past the end of RAM became ready");
+	hg_expect(hg_wait_needs_reset(d), "no NEEDS_RESET for a queue resized past the end of RAM");
+	hg_expect(*used_idx == 20, "the refused queue served a request");
+	blk_after(env, d);
+	hg_done();
+}
+
 void classes_transport(struct hg_env *env)
 {
 	queue_size_zero(env);
@@ -318,5 +436,8 @@ void classes_transport(struct hg_env *env)
 	status_regressions(env);
 	config_out_of_range(env);
 	mmio_wrong_width(env);
+	mmio_unaligned(env);
 	queue_sel_out_of_range(env);
+	queue_reconfig_after_driver_ok(env);
+	resized_queue_notified(env);
 }

@@ -360,8 +360,57 @@ static void vsock_credit_abuse(struct hg_env *env)
 	hg_done();
 }
 
+#define HOST_CLIENTS 136
+#define HOST_TO_PORT 9		/* the guest port the test's host clients ask for */
+
+/* Host REQUESTs for HOST_TO_PORT until none came for about ms: how many, their host ports
+ * in ports[] (at most max). */
+static unsigned host_requests(struct hg_dev *d, uint32_t *ports, unsigned max, unsigned ms)
+{
+	struct virtio_vsock_hdr got;
+	unsigned n = 0;
+
+	while (rx_next_ms(d, &got, ms) == 1)
+		if (got.op == VIRTIO_VSOCK_OP_REQUEST && got.dst_port == HOST_TO_PORT &&
+		    got.src_cid == HOST_CID && n < max)
+			ports[n++] = got.src_port;
+	return n;
+}
+
+/* 136 host clients at once through the api socket (the test makes them when the guest asks
+ * on its console): 128 REQUESTs reach the guest, the other clients are closed; once the guest
+ * refuses them all, one more host client gets through again. */
+static void vsock_host_flood(struct hg_dev *d)
+{
+	static uint32_t ports[HOST_CLIENTS];
+	unsigned n, again;
+
+	hg_expect(vsock_up(d) == 0, "vsock would not come up");
+	hg_puts("hostile-guest: host, connect ");
+	hg_putdec(HOST_CLIENTS);
+	hg_puts(" clients to vsock port ");
+	hg_putdec(HOST_TO_PORT);
+	hg_puts("\n");
+	/* Not answered while they come: a refused one would free a slot for a 129th. */
+	n = host_requests(d, ports, HOST_CLIENTS, 1500);
+	hg_puts("vsock-conn-flood: ");
+	hg_putdec(n);
+	hg_puts(" of 136 host clients reached the guest\n");
+	hg_expect(n == 128, "not 128 of 136 host clients reached the guest");
+	for (unsigned i = 0; i < n; i++)
+		conn_send(d, HOST_TO_PORT, ports[i], VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+	hg_puts("hostile-guest: host, connect to vsock port ");
+	hg_putdec(HOST_TO_PORT);
+	hg_puts("\n");
+	again = host_requests(d, ports, HOST_CLIENTS, 1500);
+	hg_expect(again == 1, "no host client reached the guest after it refused the flood's");
+	if (again)
+		conn_send(d, HOST_TO_PORT, ports[0], VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+}
+
 /* 140 REQUESTs to a host peer that never accepts: 128 connections (the device's limit) are
- * answered, the rest refused; once the guest resets them, a new one is answered again. */
+ * answered, the rest refused; once the guest resets them, a new one is answered again. Then
+ * the same from the host's side (vsock_host_flood). */
 static void vsock_conn_flood(struct hg_env *env)
 {
 	struct hg_dev *d = env->vsock;
@@ -395,6 +444,7 @@ static void vsock_conn_flood(struct hg_env *env)
 			answered = got.op == VIRTIO_VSOCK_OP_RESPONSE ? 1 : -1;
 	hg_expect(answered == 1, "no connection answered after the guest reset the flood's");
 	conn_send(d, port, BACKLOG_PORT, VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+	vsock_host_flood(d);
 	vsock_after(env);
 	hg_done();
 }

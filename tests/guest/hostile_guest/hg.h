@@ -118,5 +118,7 @@ void *memset(void *s, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 /* Compares n bytes: <0, 0 or >0, as libc's. */
 int memcmp(const void *a, const void *b, size_t n);
+/* The length of NUL-terminated s, as libc's. */
+size_t strlen(const char *s);
 
 #endif

@@ -44,6 +44,15 @@ int memcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
+size_t strlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
 void hg_puts(const char *s)
 {
 	/* The VMM's UART drains at once (THRE always set), so no polling of LSR. */
