@@ -29,7 +29,7 @@ CLASSES="queue-size-zero queue-size-not-pow2 queue-size-above-max ring-outside-r
 	vsock-wrong-cid vsock-oversize vsock-bad-ops vsock-short-packet vsock-rx-buffer-bad
 	vsock-rst-flood vsock-credit-abuse vsock-conn-flood
 	net-tx-short net-tx-oversize net-tx-csum-bad net-rx-buffer-bad
-	queue-not-ready held-rx-buffer-across-queue-reconfig net-rx-flood
+	queue-not-ready held-rx-buffer-across-queue-reconfig net-rx-flood net-rx-burst
 	mmio-string-ops random-register-writes
 	unclaimed-mmio unclaimed-ports boot-timer-abuse serial-abuse serial-flood
 	smp-register-race"

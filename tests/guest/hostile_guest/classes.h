@@ -64,7 +64,6 @@ void classes_ports(struct hg_env *env);		/* unclaimed ranges, boot timer, UART *
 void classes_rx(struct hg_env *env);		/* host traffic toward missing or changed rx queues */
 void classes_smp(struct hg_env *env);		/* two vCPUs on one device */
 void classes_high_ram(struct hg_env *env);	/* RAM above the MMIO hole (its own boot) */
-void classes_rx_burst(struct hg_env *env);	/* a VMM fault, shown on demand only */
 
 /* All classes, in the order of docs/threat-model.md's table. */
 void hg_run_classes(struct hg_env *env);

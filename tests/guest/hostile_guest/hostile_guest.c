@@ -166,7 +166,6 @@ static const struct area {
 	{ "ports", classes_ports, 0 },
 	{ "smp", classes_smp, 0 },	/* last: its second vCPU stays halted until the reset */
 	{ "high-ram", classes_high_ram, 1 },	/* needs --memory above 3 GiB: a boot of its own */
-	{ "rx-burst", classes_rx_burst, 1 },	/* shows a VMM fault: not in the test's list */
 };
 
 /* The value of word "key=" on the kernel command line, up to the next space; NULL if none. */
