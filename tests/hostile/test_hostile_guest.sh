@@ -173,21 +173,28 @@ left+=$(grep -o 'passt (pid [0-9]*): still running.*' $e)
 grep -q '^device 2: id 19 ' $WORK/guest && grep -q '^device 3: id 1 ' $WORK/guest &&
 	ok "the guest found root disk, volume, vsock and net" ||
 	bad "the guest found root disk, volume, vsock and net" "$(grep -m5 -e '^device' -e missing $WORK/guest)"
+# Each class of LIST as the guest saw it (its text in FILE): a "done" line and no unexpected
+# answer; counted into n and survived. A class LIST does not know would go unchecked: every
+# "done" in FILE must be listed. Usage: check_classes FILE LIST WHICH_BOOT
 n=0 survived=0
-for c in $CLASSES; do
-	n=$((n + 1))
-	if ! grep -qF "class $c: done" $WORK/guest; then
-		bad "class $c: the VMM survived it" "no 'done' line; last guest output: $(tail -c 300 $WORK/guest)"
-	elif grep -qF "class $c: unexpected" $WORK/guest; then
-		bad "class $c: the VMM answered as promised" "$(grep -F "class $c: unexpected" $WORK/guest | head -3)"
-	else
-		ok "class $c: survived, answered as promised"
-		survived=$((survived + 1))
-	fi
-done
-# A class the list above does not know would go unchecked: every "done" must be listed.
-unknown=$(sed -n 's/^.*class \([a-z0-9-]*\): done$/\1/p' $WORK/guest | grep -vxF -f <(tr -s ' \t\n' '\n' <<<"$CLASSES"))
-[ -z "$unknown" ] && ok "every class the guest ran is checked ($n)" || bad "every class the guest ran is checked" "$unknown"
+check_classes() {
+	local file=$1 list=$2 boot=$3 c unknown
+	for c in $list; do
+		n=$((n + 1))
+		if ! grep -qF "class $c: done" "$file"; then
+			bad "class $c: the VMM survived it" "no 'done' line; last guest output: $(tail -c 300 "$file")"
+		elif grep -qF "class $c: unexpected" "$file"; then
+			bad "class $c: the VMM answered as promised" "$(grep -F "class $c: unexpected" "$file" | head -3)"
+		else
+			ok "class $c: survived, answered as promised"
+			survived=$((survived + 1))
+		fi
+	done
+	unknown=$(sed -n 's/^.*class \([a-z0-9-]*\): done$/\1/p' "$file" | grep -vxF -f <(tr -s ' \t\n' '\n' <<<"$list"))
+	[ -z "$unknown" ] && ok "$boot: every class the guest ran is checked ($(wc -w <<<"$list"))" ||
+		bad "$boot: every class the guest ran is checked" "$unknown"
+}
+check_classes $WORK/guest "$CLASSES" "first boot"
 grep -q 'hostile-guest: all classes done' $WORK/guest && ok "the guest got through all classes" ||
 	bad "the guest got through all classes" "$(tail -c 300 $WORK/guest)"
 for s in "root disk" volume vsock net; do
@@ -257,20 +264,7 @@ vm $WORK/o2 $WORK/e2 -e HOSTILE_TEST=$WORK --cold --console --cpus 1 --memory 32
 [ -z "${HOSTILE_GUEST_LOG:-}" ] || cp $WORK/e2 "$HOSTILE_GUEST_LOG.high-ram"
 sed -z 's/hvm: [a-z]*: [^\n]*\n//g' $WORK/e2 >$WORK/guest2
 [ "$RC" -eq 125 ] && ok "high-RAM boot: ends with 125" || bad "high-RAM boot: ends with 125" "exit $RC: $(tail -c 300 $WORK/e2)"
-for c in $HIGH_CLASSES; do
-	n=$((n + 1))
-	if ! grep -qF "class $c: done" $WORK/guest2; then
-		bad "class $c: the VMM survived it" "no 'done' line; last guest output: $(tail -c 300 $WORK/guest2)"
-	elif grep -qF "class $c: unexpected" $WORK/guest2; then
-		bad "class $c: the VMM answered as promised" "$(grep -F "class $c: unexpected" $WORK/guest2 | head -3)"
-	else
-		ok "class $c: survived, answered as promised"
-		survived=$((survived + 1))
-	fi
-done
-unknown=$(sed -n 's/^.*class \([a-z0-9-]*\): done$/\1/p' $WORK/guest2 | grep -vxF -f <(tr -s ' \t\n' '\n' <<<"$HIGH_CLASSES"))
-[ -z "$unknown" ] && ok "high-RAM boot: every class the guest ran is checked" ||
-	bad "high-RAM boot: every class the guest ran is checked" "$unknown"
+check_classes $WORK/guest2 "$HIGH_CLASSES" "high-RAM boot"
 for s in "root disk" volume vsock; do
 	grep -qF "sanity: $s ok" $WORK/guest2 && ok "high-RAM boot: $s serves after its class" ||
 		bad "high-RAM boot: $s serves after its class" "$(grep sanity $WORK/guest2)"
