@@ -18,7 +18,8 @@ void oci_res_init(struct oci_resources *r)
 }
 
 /* A number member into *out (untouched when absent, or 0: runc's "not set" for each of
- * these); JSON's doubles hold these exactly. */
+ * these); JSON's doubles hold these exactly. Past int64 it is clamped, not converted (UB):
+ * above to INT64_MAX, below to -1, the "no limit" that every negative value means here. */
 static int number(const cJSON *obj, const char *key, const char *field, int64_t *out, char *err,
 		  size_t errcap)
 {
@@ -31,7 +32,8 @@ static int number(const cJSON *obj, const char *key, const char *field, int64_t 
 		return -EINVAL;
 	}
 	if (n->valuedouble != 0)
-		*out = n->valuedouble >= 9.2e18 ? INT64_MAX : (int64_t)n->valuedouble;
+		*out = n->valuedouble >= 9.2e18 ? INT64_MAX :
+		       n->valuedouble <= -9.2e18 ? -1 : (int64_t)n->valuedouble;
 	return 0;
 }
 

@@ -75,6 +75,9 @@ static void resources_as_files(void)
 		  "cpu.max=50000 100000;io.weight=4950;cpuset.cpus=0-1;cpuset.mems=0;pids.max=100;");
 	CHECK_STR(files("{\"memory\":{\"limit\":-1,\"swap\":-1},\"pids\":{\"limit\":-1}}", 1),
 		  "memory.max=max;memory.swap.max=max;pids.max=max;");
+	/* past int64 (fuzz_oci_config: converting -3e30 was UB): no limit, as -1 */
+	CHECK_STR(files("{\"memory\":{\"limit\":-3e30},\"pids\":{\"limit\":-1e19}}", 1),
+		  "memory.max=max;pids.max=max;");
 	CHECK_STR(files("{\"cpu\":{\"quota\":-1}}", 0), "cpu.cfs_quota_us=-1;");
 	CHECK_STR(files("{\"cpu\":{\"quota\":-1}}", 1), "cpu.max=max;");
 	CHECK_STR(files("{\"cpu\":{\"shares\":0},\"pids\":{\"limit\":0}}", 1), "");	/* 0: unset */
