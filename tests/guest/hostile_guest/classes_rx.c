@@ -55,6 +55,22 @@ static int net_rx_works(struct hg_dev *d)
 	return 0;
 }
 
+/* Posts receive buffers 0..n-1 and counts the frames that land in them (the ones a stall
+ * left waiting), printed between what and unit. */
+static unsigned net_rx_late(struct hg_dev *d, unsigned n, const char *what, const char *unit)
+{
+	unsigned late = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		rx_post(d, NET_RXQ, i);
+	while (hg_wait_used_ms(d, NET_RXQ, 0, 300) == 1)
+		late++;
+	hg_puts(what);
+	hg_putdec(late);
+	hg_puts(unit);
+	return late;
+}
+
 /* Turns queue q of d off and gives it a new size, as a driver may while the device holds one
  * of its buffers. */
 static void queue_off_resized(struct hg_dev *d, unsigned q, uint32_t size)
@@ -215,13 +231,7 @@ static void net_rx_flood(struct hg_env *env)
 	hg_delay_ms(1000);
 	hg_puts("net-rx-flood: idle over\n");
 	hg_expect(!hg_needs_reset(d), "frames toward a queue without buffers broke the device");
-	for (unsigned i = 0; i < 16; i++)
-		rx_post(d, NET_RXQ, i);
-	while (hg_wait_used_ms(d, NET_RXQ, 0, 300) == 1)
-		late++;
-	hg_puts("net-rx-flood: ");
-	hg_putdec(late);
-	hg_puts(" frames of the flood delivered once buffers came\n");
+	late = net_rx_late(d, 16, "net-rx-flood: ", " frames of the flood delivered once buffers came\n");
 	hg_expect(late < 16, "the device kept the whole flood for the guest");
 	for (unsigned i = 0; i < late; i++)	/* the buffers that were used go back */
 		rx_post(d, NET_RXQ, d->q[NET_RXQ].used->ring[i].id);
@@ -250,13 +260,8 @@ static void net_rx_burst(struct hg_env *env)
 	for (unsigned i = 0; i < BURST; i++)
 		net_send(d, net_arp_request(d), 60);
 	hg_delay_ms(1000);
-	for (unsigned i = 0; i < BURST; i++)
-		rx_post(d, NET_RXQ, i);
-	while (hg_wait_used_ms(d, NET_RXQ, 0, 300) == 1)
-		late++;
-	hg_puts("net-rx-burst: ");
-	hg_putdec(late);
-	hg_puts(" of 100 answers delivered after an idle second without buffers\n");
+	late = net_rx_late(d, BURST, "net-rx-burst: ",
+			   " of 100 answers delivered after an idle second without buffers\n");
 	hg_expect(late == 0, "answers to a burst were neither dropped nor delivered for a second");
 	hg_expect(net_sane(d), "virtio-net does not send after a reset");
 	hg_done();
