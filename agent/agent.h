@@ -74,6 +74,9 @@ struct session {
 	int reset;			/* the last failure was ECONNRESET: a restore's transport reset */
 };
 
+/* vsock.c: a stream to host vsock port, waiting PROTO_CONNECT_TIMEOUT_S for the answer; fd or -errno. */
+int vsock_connect_host(unsigned port);
+
 /* console.c: the kernel console, for messages when no session exists. */
 void console_open(void);
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -22,7 +22,6 @@
 #include "agent.h"
 
 #define SYSLOG_ACTION_CONSOLE_LEVEL 8
-#define HOST_CID 2
 
 /* Tells the VMM's boot timer the agent is ready; skipped where port access is unavailable. */
 static void boot_timer_signal(void)
@@ -33,17 +32,14 @@ static void boot_timer_signal(void)
 	}
 }
 
-static int vsock_connect_host(void)
+/* The boot session's connection, non-blocking; -1 (said on the console) when there is none. */
+static int connect_main_session(void)
 {
-	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = HOST_CID,
-				    .svm_port = PROTO_PORT_MAIN };
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = vsock_connect_host(PROTO_PORT_MAIN);
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	if (fd < 0) {
 		console_print("connecting to the host on vsock port %d: %s", PROTO_PORT_MAIN,
-			      strerror(errno));
-		if (fd >= 0)
-			close(fd);
+			      strerror(-fd));
 		return -1;
 	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -58,7 +54,7 @@ static int vsock_connect_host(void)
 static int reconnect_host(struct session *s)
 {
 	for (int tries = 0; tries < 3; tries++) {
-		int fd = vsock_connect_host();
+		int fd = connect_main_session();
 		if (fd >= 0) {
 			session_reattach(s, fd);
 			boot_timer_signal();
@@ -280,7 +276,7 @@ int main(void)
 		sessions[i].fd = -1;
 	rootfs_mount_kernel_fs("");
 	console_open();
-	host = vsock_connect_host();
+	host = connect_main_session();
 	int err = boot_system(&req, msg, sizeof(msg));
 	if (host < 0) {
 		/* No host to serve (a VMM without our vsock bridge): boot timing still counts. */

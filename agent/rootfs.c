@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <linux/vm_sockets.h>
 
 #include "../core/mkdir_p.h"
 #include "agent.h"
@@ -98,17 +97,12 @@ static int mount_disk(const char *serial, const char *dst, int read_only, unsign
 static int mount_share(unsigned port, const char *dst, int read_only, unsigned long flags,
 		       char *why, size_t cap)
 {
-	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
-				    .svm_port = port };
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+	int fd = vsock_connect_host(port), err;
 	char opts[160];
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		err = -errno;
-		snprintf(why, cap, "share on vsock port %u: %s", port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return err;
+	if (fd < 0) {
+		snprintf(why, cap, "share on vsock port %u: %s", port, strerror(-fd));
+		return fd;
 	}
 	snprintf(opts, sizeof(opts), "trans=fd,rfdno=%d,wfdno=%d,version=9p2000.L,msize=%d,"
 		 "cache=mmap,access=client", fd, fd, SHARE_MSIZE);

@@ -20,6 +20,7 @@
 #define PROTO_VERSION     2
 #define PROTO_PORT_MAIN   1024		/* host port the agent connects to */
 #define PROTO_PORT_EXEC   1025		/* guest port for further sessions (hvm-run exec) */
+#define PROTO_CONNECT_TIMEOUT_S 600	/* the agent waits this long for the host to answer */
 #define PROTO_MAX_PAYLOAD (64 * 1024)
 #define PROTO_HDR_SIZE    12
 /*
