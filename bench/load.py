@@ -9,7 +9,8 @@ hvm-run processes, and what each phase leaves behind.
             at once and the memory each of them costs
 After every phase: no process of ours left, nothing new in /tmp, nothing but templates new in
 the cache. Prints boots per minute per phase and a verdict line per check; exits 1 when a VM
-failed or something was left behind. Counts: LOAD_SEQ (200), LOAD_CONC (20), LOAD_CLONES (100).
+failed or something was left behind. Counts: LOAD_SEQ (200), LOAD_CONC (20), LOAD_CLONES (100);
+LOAD_PHASES picks phases to run again alone (default: libhvm,sequence,at-once,clones).
 Usage: bench/load.py BUILD_DIR
 """
 import os
@@ -26,6 +27,7 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SEQ = int(os.environ.get("LOAD_SEQ", "200"))
 CONC = int(os.environ.get("LOAD_CONC", "20"))
 CLONES = int(os.environ.get("LOAD_CLONES", "100"))
+PHASES = os.environ.get("LOAD_PHASES", "libhvm,sequence,at-once,clones").split(",")
 HVM = os.path.abspath(os.path.join(BUILD, "hvm-run"))
 EMBED = os.path.abspath(os.path.join(BUILD, "tests", "load", "embed_load"))
 FLAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "load", "flat.py")
@@ -163,13 +165,15 @@ def clones_at_once(work, cache):
     ok, why = finish(hvm_run("--cmd", "true"), "")	# the template, if none yet
     verdict(ok, "hvm-run: the template run", why)
     before = snapshot_state(cache)
-    outs, procs = [], []
+    outs, errs, procs = [], [], []
     t = time.monotonic()
     for i in range(CLONES):
         outs.append(os.path.join(work, f"clone{i}.out"))
-        with open(outs[-1], "w") as o:
-            procs.append(subprocess.Popen([HVM, "--cmd", "echo up; sleep 600"], stdout=o,
-                                          stderr=subprocess.DEVNULL))
+        errs.append(os.path.join(work, f"clone{i}.err"))
+        # Idle far longer than the wait for the slowest: one that ends early is a failure.
+        with open(outs[-1], "w") as o, open(errs[-1], "w") as e:
+            procs.append(subprocess.Popen([HVM, "--cmd", f"echo up; sleep {VM_TIMEOUT_S * 4}"],
+                                          stdout=o, stderr=e))
     up = 0
     while time.monotonic() - t < VM_TIMEOUT_S and any(p.poll() is None for p in procs):
         up = sum(open(o).read() == "up\n" for o in outs)
@@ -179,6 +183,8 @@ def clones_at_once(work, cache):
     t = time.monotonic() - t
     time.sleep(2)
     mem = [private_and_pss(p.pid) for p in procs if p.poll() is None]
+    ended = [f"clone{i} exit {p.returncode}: {open(errs[i]).read().strip()[-200:]}"
+             for i, p in enumerate(procs) if p.poll() is not None]
     for p in procs:
         p.kill()
     for p in procs:
@@ -190,6 +196,8 @@ def clones_at_once(work, cache):
               f"MiB, largest {priv[-1] / 1024:.1f} MiB; PSS {sum(m[1] for m in mem) / len(mem) / 1024:.1f} "
               f"MiB each, {sum(m[1] for m in mem) / 1024:.0f} MiB for all {len(mem)}")
     verdict(up == CLONES, f"hvm-run: {CLONES} clones of one template up at once", f"{up} up")
+    verdict(not ended, f"hvm-run: {CLONES} clones stayed up until killed",
+            f"{len(ended)} ended early; first: {ended[0] if ended else ''}")
     time.sleep(1)	# killed VMMs: their processes are reaped, their files go with them
     left_behind("clones", before, cache)
 
@@ -202,14 +210,21 @@ def main():
     cache = os.path.join(work, "cache")
     os.makedirs(cache)
     os.environ["XDG_CACHE_HOME"] = cache
+    unknown = set(PHASES) - {"libhvm", "sequence", "at-once", "clones"}
+    if unknown:
+        sys.exit(f"bench/load.py: LOAD_PHASES: no phase {', '.join(sorted(unknown))}")
     print(f"load: {SEQ} in sequence, {CONC} at once, {CLONES} clones at once; "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs; phases {','.join(PHASES)}")
     try:
-        libhvm_phase(work, cache)
+        if "libhvm" in PHASES:
+            libhvm_phase(work, cache)
         print("hvm-run, one process per VM:")
-        runs_in_sequence(cache)
-        runs_at_once(cache)
-        clones_at_once(work, cache)
+        if "sequence" in PHASES:
+            runs_in_sequence(cache)
+        if "at-once" in PHASES:
+            runs_at_once(cache)
+        if "clones" in PHASES:
+            clones_at_once(work, cache)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"load: {len(failures)} check(s) failed" if failures else "load: every check passed")
