@@ -179,6 +179,8 @@ static const struct seccomp_rule seccomp_main[] = {
 	ALLOW(seccomp, "a new vCPU thread adds its own filter (only ever narrows)"),
 	ROW(prctl, "prctl PR_SET_NO_NEW_PRIVS", "a new vCPU thread adds its own filter",
 	    1, CMP(0, SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, 0)),
+	ROW(prctl, "prctl PR_SET_NAME", "a new vCPU or device thread names itself (ps -L, debuggers)",
+	    1, CMP(0, SCMP_CMP_EQ, PR_SET_NAME, 0)),
 	ROW(rt_sigaction, "rt_sigaction except SIGSYS",
 	    "vcpu_start installs the kick handler; the SIGSYS reporter stays in place",
 	    1, CMP(0, SCMP_CMP_NE, SIGSYS, 0)),

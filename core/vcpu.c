@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -227,8 +228,11 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 	int unfinished = 0;	/* the last exit was I/O: KVM completes it at the next KVM_RUN */
+	char name[16];
 	sigset_t kick;
 
+	snprintf(name, sizeof(name), "vcpu %u", vcpu->id);
+	prctl(PR_SET_NAME, name, 0, 0, 0);	/* as the device threads: found by name */
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);

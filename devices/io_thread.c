@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "../core/log.h"
@@ -108,6 +109,8 @@ static void *io_thread_main(void *arg)
 	/* Signals are for the main thread (and vCPU kicks); this thread never takes one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* ps -L, top -H, debuggers and the fault tests find a device's thread by it. */
+	prctl(PR_SET_NAME, t->name, 0, 0, 0);
 	/*
 	 * Before the first event: nothing the guest controls is handled unfiltered. Without a
 	 * filter this thread must not serve at all, and stopping it would hang io_thread_call:
