@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Faults: every way a run can go wrong ends with a defined exit code, a message on stderr that
 # names the cause, and nothing left behind (no process, no socket, no temp file). Guest kernel
-# panic, triple fault, hangs, agent crash, kernel and image removed mid-run, a full host disk,
-# a read-only disk image file, guest RAM over the host cgroup's memory limit, and SIGKILL of
-# hvm-run during fsync'd writes (every record the guest saw flushed must be there after a
-# restart).
+# panic, triple fault, hangs, a device thread the host leaves unscheduled for seconds, agent
+# crash, kernel and image removed mid-run, a full host disk, a read-only disk image file, guest
+# RAM over the host cgroup's memory limit, and SIGKILL of hvm-run during fsync'd writes (every
+# record the guest saw flushed must be there after a restart).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/images.sh"
 o=$WORK/o e=$WORK/e
@@ -85,6 +85,22 @@ expect_rc "command hang: --timeout exits 124" 124
 err_once "command hang: stderr names the timeout" "--timeout $tmo s expired: VM stopped"
 expect_out "command hang: it ran until stopped" spinning
 clean "command hang"
+
+# ---- a host too busy to run the vsock device while the agent connects ------------------------
+# The guest kernel gives a vsock connect 2 s by default. The device's thread is held stopped
+# from the kernel's last steps before /init (the device is set up by then: holding it earlier
+# stalls the vCPU's own register writes instead) until well past the agent's connect.
+hold=$((secs * 2 + 3))
+hv $o $e --cold --console --cmd 'echo ran-after-the-hold'
+python3 "$(dirname "$0")/hold_thread.py" $PID virtio-vsock $hold $e "Freeing unused kernel image" \
+	>$WORK/held 2>&1
+held=$?
+hv_wait
+[ $held -eq 0 ] && ok "device thread held: virtio-vsock stopped ${hold}s from before /init" ||
+	bad "device thread held: virtio-vsock stopped ${hold}s from before /init" "$(cat $WORK/held)"
+expect_rc "device thread held: the run exits 0" 0
+expect_out "device thread held: the command ran" ran-after-the-hold
+clean "device thread held"
 
 # ---- agent crash: PID 1 jumps to address 0 ------------------------------------------------
 mkdir -p $WORK/tools && cp $G/agent_crash $G/fsync_records $WORK/tools/
