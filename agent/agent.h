@@ -74,7 +74,7 @@ struct session {
 	int reset;			/* the last failure was ECONNRESET: a restore's transport reset */
 };
 
-/* vsock.c: a stream to host vsock port, waiting PROTO_CONNECT_TIMEOUT_S for the answer; fd or -errno. */
+/* vsock.c: a stream to a host vsock port (answer awaited PROTO_CONNECT_TIMEOUT_S); fd or -errno. */
 int vsock_connect_host(unsigned port);
 
 /* console.c: the kernel console, for messages when no session exists. */

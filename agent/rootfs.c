@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "../core/mkdir_p.h"
 #include "agent.h"
 
