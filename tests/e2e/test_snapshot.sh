@@ -106,6 +106,9 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # ---- a snapshot of a running VM, restored elsewhere ---------------------------------------
+# kill_timed PID: SIGKILL to a `timeout ... hvm-run` in the background and to the hvm-run under
+# it, which timeout cannot pass SIGKILL on to (it would run on, orphaned); waits for it.
+kill_timed() { pkill -KILL -P "$1"; kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 S1=$WORK/a1.sock S2=$WORK/a2.sock
 timeout -k 10 "$VM_TIMEOUT" "$HVM" --api-socket $S1 --cold --cmd \
 	'echo state-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d " \n") > /tmp/s; cat /tmp/s; sleep 600' \
@@ -117,7 +120,7 @@ expect_rc "hvm-run snapshot of a running VM exits 0" 0
 kill -0 $p1 2>/dev/null && ok "the VM runs on after its snapshot" || bad "the VM runs on after its snapshot"
 [ -n "$(find $WORK/snap -type f)" ] && [ -z "$(find $WORK/snap -type f ! -perm 600)" ] &&
 	ok "snapshot files are 0600" || bad "snapshot files are 0600" "$(ls -la $WORK/snap)"
-kill -KILL $p1; wait $p1 2>/dev/null
+kill_timed $p1
 timeout -k 10 "$VM_TIMEOUT" "$HVM" --restore $WORK/snap --api-socket $S2 --metrics-json $WORK/mr.json \
 	>$WORK/run2.out 2>$WORK/run2.err </dev/null &
 pid=$!
@@ -201,5 +204,5 @@ fi
 vm $o $e snapshot --api-socket $WORK/none.sock $WORK/snap4
 [ $RC -eq 125 ] && grep -q "none.sock.ctl" $e && ok "a snapshot of no VM names the socket" ||
 	bad "a snapshot of no VM names the socket" "exit $RC: $(head -c 200 $e)"
-kill -KILL $p1; wait $p1 2>/dev/null
+kill_timed $p1
 finish
