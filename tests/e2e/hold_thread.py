@@ -33,41 +33,44 @@ def ptrace(request, tid):
         raise OSError(err, os.strerror(err))
 
 
-def find_thread(pid, name, wait_s):
-    """The tid of pid's thread named name, once it exists; None if pid ends or wait_s passes."""
-    end = time.monotonic() + wait_s
-    while time.monotonic() < end:
+def poll(pid, probe, period):
+    """probe()'s first true value, tried every period s while pid lives, for at most WAIT_S;
+    None if pid ends or time runs out first."""
+    end = time.monotonic() + WAIT_S
+    while time.monotonic() < end and os.path.exists(f"/proc/{pid}"):
         try:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                    if f.read().strip() == name:
-                        return int(tid)
-        except OSError:
-            if not os.path.exists(f"/proc/{pid}"):
-                return None
-        time.sleep(0.005)
+            found = probe()
+        except OSError:	# a thread that ended while we looked, a file not yet there
+            found = None
+        if found:
+            return found
+        time.sleep(period)
     return None
 
 
-def wait_text(path, text, pid, wait_s):
-    """Whether text shows in the file at path before pid ends or wait_s passes."""
-    end = time.monotonic() + wait_s
-    while time.monotonic() < end and os.path.exists(f"/proc/{pid}"):
-        with open(path, errors="replace") as f:
-            if text in f.read():
-                return True
-        time.sleep(0.002)
-    return False
+def thread_named(pid, name):
+    """The tid of pid's thread named name, or None."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == name:
+                return int(tid)
+    return None
+
+
+def file_has(path, text):
+    """Whether text shows in the file at path."""
+    with open(path, errors="replace") as f:
+        return text in f.read()
 
 
 def main():
     if len(sys.argv) not in (4, 6):
         sys.exit("usage: hold_thread.py PID NAME SECONDS [FILE TEXT]")
     pid, name, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    tid = find_thread(pid, name, WAIT_S)
+    tid = poll(pid, lambda: thread_named(pid, name), 0.005)
     if tid is None:
         sys.exit(f"hold_thread: process {pid}: no thread named {name}")
-    if len(sys.argv) == 6 and not wait_text(sys.argv[4], sys.argv[5], pid, WAIT_S):
+    if len(sys.argv) == 6 and not poll(pid, lambda: file_has(sys.argv[4], sys.argv[5]), 0.002):
         sys.exit(f"hold_thread: {sys.argv[4]}: no '{sys.argv[5]}' while process {pid} ran")
     try:
         ptrace(PTRACE_SEIZE, tid)
