@@ -27,7 +27,6 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SEQ = int(os.environ.get("LOAD_SEQ", "200"))
 CONC = int(os.environ.get("LOAD_CONC", "20"))
 CLONES = int(os.environ.get("LOAD_CLONES", "100"))
-PHASES = os.environ.get("LOAD_PHASES", "libhvm,sequence,at-once,clones").split(",")
 HVM = os.path.abspath(os.path.join(BUILD, "hvm-run"))
 EMBED = os.path.abspath(os.path.join(BUILD, "tests", "load", "embed_load"))
 FLAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "load", "flat.py")
@@ -202,7 +201,18 @@ def clones_at_once(work, cache):
     left_behind("clones", before, cache)
 
 
+# The phases (LOAD_PHASES names), in the order they run; each takes the work dir and cache.
+PHASES = {"libhvm": libhvm_phase,
+          "sequence": lambda work, cache: runs_in_sequence(cache),
+          "at-once": lambda work, cache: runs_at_once(cache),
+          "clones": clones_at_once}
+
+
 def main():
+    chosen = os.environ.get("LOAD_PHASES", ",".join(PHASES)).split(",")
+    unknown = set(chosen) - set(PHASES)
+    if unknown:
+        sys.exit(f"bench/load.py: LOAD_PHASES: no phase {', '.join(sorted(unknown))}")
     for path in (HVM, EMBED):
         if not os.access(path, os.X_OK):
             sys.exit(f"bench/load.py: {path}: missing (make bench-load builds it)")
@@ -210,21 +220,14 @@ def main():
     cache = os.path.join(work, "cache")
     os.makedirs(cache)
     os.environ["XDG_CACHE_HOME"] = cache
-    unknown = set(PHASES) - {"libhvm", "sequence", "at-once", "clones"}
-    if unknown:
-        sys.exit(f"bench/load.py: LOAD_PHASES: no phase {', '.join(sorted(unknown))}")
     print(f"load: {SEQ} in sequence, {CONC} at once, {CLONES} clones at once; "
-          f"{os.cpu_count()} CPUs; phases {','.join(PHASES)}")
+          f"{os.cpu_count()} CPUs; phases {','.join(chosen)}")
     try:
-        if "libhvm" in PHASES:
-            libhvm_phase(work, cache)
-        print("hvm-run, one process per VM:")
-        if "sequence" in PHASES:
-            runs_in_sequence(cache)
-        if "at-once" in PHASES:
-            runs_at_once(cache)
-        if "clones" in PHASES:
-            clones_at_once(work, cache)
+        for name, run in PHASES.items():	# in this order, whatever the order asked
+            if name == "sequence":
+                print("hvm-run, one process per VM:")
+            if name in chosen:
+                run(work, cache)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"load: {len(failures)} check(s) failed" if failures else "load: every check passed")
