@@ -30,8 +30,9 @@ struct layer_ref {
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
-/* Opens regular file rel below dir without following any symlink: archives may plant them. */
-static int blob_open(struct convert *c, const char *dir, const char *rel, int *fd)
+/* Opens regular file rel below dir without following any symlink (archives may plant them);
+ * *size is its size. */
+static int blob_open(struct convert *c, const char *dir, const char *rel, int *fd, off_t *size)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
@@ -47,6 +48,7 @@ static int blob_open(struct convert *c, const char *dir, const char *rel, int *f
 	*fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
 	err = *fd < 0 ? errno : fstat(*fd, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
 	close(dfd);
+	*size = err ? 0 : st.st_size;
 	if (!err)
 		return 0;
 	if (*fd >= 0)
@@ -61,23 +63,29 @@ static int blob_open(struct convert *c, const char *dir, const char *rel, int *f
 	return convert_err(c, -err, "%s: %s", rel, strerror(err));
 }
 
-/* Reads a JSON file below dir (at most JSON_MAX bytes) into a NUL-terminated buffer. */
+/* Reads a JSON file below dir (at most JSON_MAX bytes) into a NUL-terminated buffer. The
+ * buffer is the file's size, not JSON_MAX: every manifest and config read costs no more. */
 static int json_read(struct convert *c, const char *dir, const char *rel, char **buf, size_t *len)
 {
-	int fd, err = blob_open(c, dir, rel, &fd);
+	off_t size;
+	int fd, err = blob_open(c, dir, rel, &fd, &size);
 	ssize_t n;
 
 	*buf = NULL;	/* callers free it on every path (oci_manifest does) */
 	if (err)
 		return err;
-	*buf = malloc(JSON_MAX + 1);
-	n = *buf ? read(fd, *buf, JSON_MAX + 1) : -1;
+	if (size > JSON_MAX) {
+		close(fd);
+		return convert_bad(c, "%s: larger than %d bytes", rel, JSON_MAX);
+	}
+	*buf = malloc((size_t)size + 1);
+	n = *buf ? read(fd, *buf, (size_t)size + 1) : -1;
 	close(fd);
-	if (n < 0 || n > JSON_MAX) {
+	if (n != size) {	/* a file that changed under us is no manifest to trust */
 		free(*buf);
 		*buf = NULL;
-		return n > JSON_MAX ? convert_bad(c, "%s: larger than %d bytes", rel, JSON_MAX) :
-		       convert_err(c, -EIO, "%s: %s", rel, strerror(errno ? errno : ENOMEM));
+		return n < 0 ? convert_err(c, -EIO, "%s: %s", rel, strerror(errno ? errno : ENOMEM)) :
+		       convert_err(c, -EIO, "%s: changed while being read", rel);
 	}
 	(*buf)[n] = '\0';
 	*len = (size_t)n;
@@ -163,14 +171,14 @@ static int records_from_config(struct convert *c, const cJSON *config)
 static int layer_apply(struct convert *c, const char *dir, const struct layer_ref *l)
 {
 	struct convert_scan scan;
-	struct stat st;
-	int fd, err = blob_open(c, dir, l->rel, &fd);
+	off_t size;
+	int fd, err = blob_open(c, dir, l->rel, &fd, &size);
 
 	if (err)
 		return err;
-	if (l->size >= 0 && fstat(fd, &st) == 0 && st.st_size != l->size)
+	if (l->size >= 0 && size != l->size)
 		err = convert_bad(c, "%s: %lld bytes, the manifest says %lld", l->rel,
-				  (long long)st.st_size, l->size);
+				  (long long)size, l->size);
 	if (!err)
 		err = convert_layer_scan(c, fd, l->rel, &scan);
 	if (err) {

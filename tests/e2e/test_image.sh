@@ -84,6 +84,11 @@ umoci gc --layout $WORK/ocibad	# only referenced blobs left: any one of them mus
 f=$(ls $WORK/ocibad/blobs/sha256 | head -1); printf 'x' >> $WORK/ocibad/blobs/sha256/$f
 vm $o $e --image $WORK/ocibad --cmd true
 expect_rc "digest mismatch: 125" 125
+cp -r $WORK/oci $WORK/ocibig	# an index over the 4 MiB bound: refused before it is read
+head -c 4194305 /dev/zero | tr '\0' ' ' >> $WORK/ocibig/index.json
+vm $o $e --image $WORK/ocibig --cmd true
+expect_rc "index.json over 4 MiB: 125" 125
+expect_err_has "index.json over 4 MiB is named" "index.json: larger than 4194304 bytes"
 python3 - $WORK/evil.tar <<'PY'
 import io, sys, tarfile
 t = tarfile.open(sys.argv[1], 'w')
