@@ -5,7 +5,8 @@
  * p9_server_handle and checks the reply is a well-formed message within the buffer. A file
  * outside the share, reachable only through a symlink in it, must never change.
  *
- * The share starts as: in (a file), sub/ (a directory), link -> the outside file, up -> ..
+ * Every input starts from the same share: in (a file), sub/ (a directory), link -> the outside
+ * file, up -> ..
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,10 +39,10 @@ static void cleanup(void)
 	dir_remove_at(AT_FDCWD, top);
 }
 
+/* Once: the directory holding the share and the file outside it. */
 static void setup(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	char p[192];
 
 	if ((size_t)snprintf(top, sizeof(top), "%s/hvm-fuzz-p9-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
 	    sizeof(top) || !mkdtemp(top))
@@ -52,7 +53,19 @@ static void setup(void)
 	if (fd < 0 || write(fd, "SECRET", 6) != 6)
 		fail("outside file");
 	close(fd);
+}
+
+/* Before every input, the share as it started: what one input made or removed must not
+ * steer the next (a crash reproduces from its input alone), and a share that grew by a
+ * thousand names made every directory read slower. */
+static void share_fresh(void)
+{
+	char p[192];
+
+	if (rootfd >= 0)
+		close(rootfd);
 	snprintf(p, sizeof(p), "%s/share", top);
+	dir_remove_at(AT_FDCWD, p);
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/share/sub", top);
 	mkdir(p, 0755);
@@ -86,8 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct p9_server s;
 	size_t off = 0;
 
-	if (rootfd < 0)
+	if (!top[0])
 		setup();
+	share_fresh();
 	p9_server_init(&s, rootfd, size && (data[0] & 1));
 	for (off = 1; off + 2 <= size;) {
 		size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
