@@ -95,6 +95,7 @@ struct scan_io {
 	struct archive *raw;
 	struct sha256 file, plain;
 	uint64_t size;
+	int plain_is_file;		/* no compression: one stream, hashed once */
 	int broken;			/* the decompressor failed: truncated, not unknown */
 	char buf[READ_BLOCK];
 };
@@ -133,7 +134,8 @@ static la_ssize_t scan_read_plain(struct archive *a, void *p, const void **out)
 				  archive_error_string(io->raw));
 		return -1;
 	}
-	sha256_update(&io->plain, buf, len);
+	if (!io->plain_is_file)
+		sha256_update(&io->plain, buf, len);
 	*out = buf;
 	return (la_ssize_t)len;
 }
@@ -274,11 +276,18 @@ int convert_layer_scan(struct convert *c, int fd, const char *what, struct conve
 		err = archive_errno(io->raw) != EILSEQ ?
 		      convert_bad(c, "%s%struncated or corrupt archive (%s)", WHAT(what),
 				  archive_error_string(io->raw)) : scan_unknown(c, what, io->raw);
-	else
+	else {
+		/* An uncompressed tar (every docker-save layer) is its own decompressed stream:
+		 * its diff_id is its digest, and the same bytes need not be hashed twice. */
+		io->plain_is_file = archive_filter_code(io->raw, 0) == ARCHIVE_FILTER_NONE;
 		err = scan_entries(c, what, scan, io, tar);
+	}
 	if (!err) {
 		sha256_final_hex(&io->file, scan->digest);
-		sha256_final_hex(&io->plain, scan->diff_id);
+		if (io->plain_is_file)
+			memcpy(scan->diff_id, scan->digest, sizeof(scan->diff_id));
+		else
+			sha256_final_hex(&io->plain, scan->diff_id);
 		scan->size = io->size;
 	}
 out:
