@@ -16,11 +16,22 @@
 
 #include "../../image/convert.h"
 
+#define FUZZ_BASE_INPUTS 10000	/* inputs between two fresh BASEs */
+
 static char fuzz_base[256], fuzz_cache[272], fuzz_work[272];
+static unsigned long fuzz_inputs;
 
 static void fuzz_image_cleanup(void)
 {
 	dir_remove_at(AT_FDCWD, fuzz_base);
+}
+
+/* BASE made anew, holding only an empty cache. */
+static inline void fuzz_image_fresh_base(void)
+{
+	dir_remove_at(AT_FDCWD, fuzz_base);
+	if (mkdir(fuzz_base, 0700) < 0 || mkdir(fuzz_cache, 0700) < 0)
+		abort();
 }
 
 /* Once: BASE/cache (stays empty: nothing is ever cached) and BASE/work, under $TMPDIR (a
@@ -34,9 +45,7 @@ static inline void fuzz_image_init(void)
 		abort();
 	snprintf(fuzz_cache, sizeof(fuzz_cache), "%s/cache", fuzz_base);
 	snprintf(fuzz_work, sizeof(fuzz_work), "%s/work", fuzz_base);
-	dir_remove_at(AT_FDCWD, fuzz_base);
-	if (mkdir(fuzz_base, 0700) < 0 || mkdir(fuzz_cache, 0700) < 0)
-		abort();
+	fuzz_image_fresh_base();
 	atexit(fuzz_image_cleanup);
 }
 
@@ -75,6 +84,11 @@ static inline void fuzz_image_finish(struct convert *c)
 		}
 	if (d)
 		closedir(d);
+	/* A tmpfs directory keeps a dentry for every name ever removed from it, and listing it
+	 * walks them all: after five million inputs' work directories, listing BASE took 0.6 ms
+	 * and most of each input. Removing BASE drops them. */
+	if (++fuzz_inputs % FUZZ_BASE_INPUTS == 0)
+		fuzz_image_fresh_base();
 }
 
 #endif
